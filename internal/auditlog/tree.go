@@ -1,0 +1,130 @@
+package auditlog
+
+import (
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// Hasher is the RFC 6962 SHA-256 hasher of every govaudit tree.
+var Hasher = rfc6962.DefaultHasher
+
+var rangeFactory = &compact.RangeFactory{Hash: Hasher.HashChildren}
+
+// A Tree is the right edge of an append-only RFC 6962 tree: O(log n) hashes
+// (a compact range [0, size)), enough to append leaves and compute the root.
+type Tree struct {
+	r *compact.Range
+}
+
+// NewTree returns an empty tree.
+func NewTree() *Tree { return &Tree{r: rangeFactory.NewEmptyRange(0)} }
+
+// RestoreTree rebuilds a tree of the given size from the hashes of its
+// compact range (as returned by Hashes).
+func RestoreTree(size uint64, hashes [][]byte) (*Tree, error) {
+	r, err := rangeFactory.NewRange(0, size, hashes)
+	if err != nil {
+		return nil, err
+	}
+	return &Tree{r: r}, nil
+}
+
+// Size returns the number of leaves.
+func (t *Tree) Size() uint64 { return t.r.End() }
+
+// Hashes returns the compact range hashes, for persisting with the size.
+func (t *Tree) Hashes() [][]byte { return t.r.Hashes() }
+
+// Append adds a leaf hash.
+func (t *Tree) Append(leafHash []byte) {
+	if err := t.r.Append(leafHash, nil); err != nil {
+		panic(err) // only for a range not starting at 0, which Tree never has
+	}
+}
+
+// Root returns the RFC 6962 root hash (the empty-tree hash for size 0).
+func (t *Tree) Root() []byte {
+	if t.r.End() == 0 {
+		return Hasher.EmptyRoot()
+	}
+	root, err := t.r.GetRootHash(nil)
+	if err != nil {
+		panic(err)
+	}
+	return root
+}
+
+// Clone returns an independent copy of t.
+func (t *Tree) Clone() *Tree {
+	c, err := RestoreTree(t.Size(), t.Hashes())
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// RootOf returns the root of the tree over leaves[:size].
+// Requires size <= len(leaves).
+func RootOf(leaves [][]byte, size uint64) []byte {
+	t := NewTree()
+	for _, l := range leaves[:size] {
+		t.Append(l)
+	}
+	return t.Root()
+}
+
+// nodeHash returns the hash of the subtree at (level, index) over leaves.
+func nodeHash(leaves [][]byte, id compact.NodeID) []byte {
+	begin := id.Index << id.Level
+	end := min(begin+(1<<id.Level), uint64(len(leaves)))
+	r := rangeFactory.NewEmptyRange(begin)
+	for _, l := range leaves[begin:end] {
+		if err := r.Append(l, nil); err != nil {
+			panic(err)
+		}
+	}
+	root, err := r.GetRootHash(nil)
+	if err != nil {
+		panic(err)
+	}
+	return root
+}
+
+func rehash(leaves [][]byte, nodes proof.Nodes) ([][]byte, error) {
+	hashes := make([][]byte, len(nodes.IDs))
+	for i, id := range nodes.IDs {
+		hashes[i] = nodeHash(leaves, id)
+	}
+	return nodes.Rehash(hashes, Hasher.HashChildren)
+}
+
+// InclusionProof returns the audit path of leaf index in the tree of size
+// leaves[:size]. Requires index < size <= len(leaves).
+func InclusionProof(leaves [][]byte, index, size uint64) ([][]byte, error) {
+	nodes, err := proof.Inclusion(index, size)
+	if err != nil {
+		return nil, err
+	}
+	return rehash(leaves[:size], nodes)
+}
+
+// ConsistencyProof returns the proof that the tree of size1 is a prefix of
+// the tree of size2. Requires size1 <= size2 <= len(leaves).
+func ConsistencyProof(leaves [][]byte, size1, size2 uint64) ([][]byte, error) {
+	nodes, err := proof.Consistency(size1, size2)
+	if err != nil {
+		return nil, err
+	}
+	return rehash(leaves[:size2], nodes)
+}
+
+// VerifyInclusion checks an inclusion proof (see proof.VerifyInclusion).
+func VerifyInclusion(index, size uint64, leafHash []byte, path [][]byte, root []byte) error {
+	return proof.VerifyInclusion(Hasher, index, size, leafHash, path, root)
+}
+
+// VerifyConsistency checks a consistency proof (see proof.VerifyConsistency).
+func VerifyConsistency(size1, size2 uint64, p [][]byte, root1, root2 []byte) error {
+	return proof.VerifyConsistency(Hasher, size1, size2, p, root1, root2)
+}
