@@ -58,6 +58,10 @@ type Checkpoint struct {
 	KeyName string
 }
 
+// ErrMalformedCheckpoint wraps errors of a correctly signed note whose text is
+// not a govaudit checkpoint.
+var ErrMalformedCheckpoint = errors.New("malformed checkpoint")
+
 // maxNoteSize bounds the notes this package parses.
 const maxNoteSize = 16 << 10
 
@@ -84,7 +88,7 @@ func Open(text string, trusted note.Verifiers) (Checkpoint, error) {
 	}
 	c, err := parseBody(n.Text)
 	if err != nil {
-		return Checkpoint{}, err
+		return Checkpoint{}, fmt.Errorf("%w: %v", ErrMalformedCheckpoint, err)
 	}
 	c.Note = text
 	c.KeyName = n.Sigs[0].Name

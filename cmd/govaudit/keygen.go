@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/govaudit/govaudit/internal/auditlog"
+)
+
+var cmdKeygen = &command{
+	name:      "keygen",
+	usageLine: "keygen --name NAME --out DIR",
+	short:     "create an Ed25519 checkpoint signing key (NAME.key, mode 0600) and its verifier key (NAME.pub)",
+	run:       runKeygen,
+}
+
+func runKeygen(c *command, args []string, stdout, stderr io.Writer) int {
+	fs := c.newFlagSet(stderr)
+	name := fs.String("name", "", "key name, as it appears in checkpoint signatures (required)")
+	out := fs.String("out", ".", "directory to write NAME.key and NAME.pub into")
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
+	}
+	if *name == "" || len(pos) > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	signer, verifier, err := auditlog.GenerateKey(*name)
+	if err != nil {
+		fmt.Fprintf(stderr, "govaudit keygen: %v\n", err)
+		return exitUsage
+	}
+	if err := os.MkdirAll(*out, 0o700); err != nil {
+		fmt.Fprintf(stderr, "govaudit keygen: %v\n", err)
+		return exitUsage
+	}
+	keyPath := filepath.Join(*out, *name+".key")
+	pubPath := filepath.Join(*out, *name+".pub")
+	// O_EXCL: never overwrite a key that may already have signed checkpoints.
+	if err := writeNew(keyPath, signer+"\n", 0o600); err != nil {
+		fmt.Fprintf(stderr, "govaudit keygen: %v\n", err)
+		return exitUsage
+	}
+	if err := writeNew(pubPath, verifier+"\n", 0o644); err != nil {
+		fmt.Fprintf(stderr, "govaudit keygen: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "signing key:  %s (keep secret; auditsign signing_key_file)\nverifier key: %s (give to auditors: govaudit verify --key)\n", keyPath, pubPath)
+	return exitOK
+}
+
+func writeNew(path, content string, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%s already exists; refusing to overwrite a key", path)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,462 @@
+// Package verify checks a govaudit archive: every record's leaf hash, the
+// order and completeness of every (origin, epoch) log, every checkpoint's
+// signature and root, the links between epochs and the "latest" pointers.
+//
+// Check is a pure function of what was read from the archive (rows,
+// checkpoint texts) and the trusted keys; it does no I/O, so every kind of
+// tampering can be tested on in-memory input. Audit indexes are never an
+// input: verify does not trust them.
+package verify
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govaudit/govaudit/internal/auditlog"
+	"github.com/govaudit/govaudit/internal/record"
+)
+
+// File is one data file of the archive, as read.
+type File struct {
+	Path string
+	Rows []record.Record
+	// Err is the error reading the file (truncated, corrupt, unreadable).
+	Err error
+}
+
+// CheckpointFile is a checkpoint text file of the archive, as read.
+type CheckpointFile struct {
+	Path string
+	Text string
+	// Origin, Epoch and Size are what the file's path says it holds.
+	Origin string
+	Epoch  uint64
+	Size   uint64
+}
+
+// LatestFile is the "latest" checkpoint pointer of one origin, as read.
+type LatestFile struct {
+	Path   string
+	Origin string
+	Text   string
+}
+
+// Input is everything Check looks at.
+type Input struct {
+	// Files in archive (write) order.
+	Files       []File
+	Checkpoints []CheckpointFile
+	Latest      []LatestFile
+	// Trusted are the verifier keys whose checkpoint signatures are accepted.
+	Trusted note.Verifiers
+}
+
+// Problem kinds. They are part of the stable JSON report.
+const (
+	KindUnreadableFile     = "unreadable_file"
+	KindInvalidRecord      = "invalid_record"
+	KindModifiedRecord     = "modified_record"
+	KindDuplicateLeaf      = "duplicate_leaf"
+	KindOutOfOrderLeaf     = "out_of_order_leaf"
+	KindMissingLeaves      = "missing_leaves"
+	KindCheckpointSig      = "checkpoint_signature"
+	KindCheckpointInvalid  = "checkpoint_invalid"
+	KindCheckpointMismatch = "checkpoint_root_mismatch"
+	KindCheckpointFork     = "checkpoint_fork"
+	KindCheckpointMisfiled = "checkpoint_misfiled"
+	KindRollback           = "rollback"
+	KindMissingLatest      = "missing_latest"
+	KindEpochLink          = "epoch_link"
+	KindUnsealed           = "unsealed"
+)
+
+// A Problem is one finding, with its location as precisely as known.
+type Problem struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	File    string `json:"file,omitempty"`
+	// Row is the 0-based row in File; -1 when not about one row.
+	Row       int    `json:"row"`
+	Origin    string `json:"origin,omitempty"`
+	Epoch     uint64 `json:"epoch,omitempty"`
+	LeafIndex *uint64 `json:"leaf_index,omitempty"`
+	// LeafBegin and LeafEnd bound a range of leaves, half-open [begin, end).
+	LeafBegin *uint64 `json:"leaf_begin,omitempty"`
+	LeafEnd   *uint64 `json:"leaf_end,omitempty"`
+}
+
+func (p Problem) String() string {
+	s := p.Kind + ": " + p.Message
+	if p.File != "" {
+		s += " [" + p.File
+		if p.Row >= 0 {
+			s += fmt.Sprintf(" row %d", p.Row)
+		}
+		s += "]"
+	}
+	return s
+}
+
+// LogReport summarises one (origin, epoch) log.
+type LogReport struct {
+	Origin string `json:"origin"`
+	Epoch  uint64 `json:"epoch"`
+	// Leaves is the number of distinct leaves found.
+	Leaves uint64 `json:"leaves"`
+	// Verified is the size of the largest checkpoint whose root matched.
+	Verified uint64 `json:"verified_size"`
+	// Unsealed counts leaves beyond the largest verified checkpoint.
+	Unsealed    uint64 `json:"unsealed"`
+	Checkpoints int    `json:"checkpoints"`
+	// KeyNames are the names of the keys that signed its checkpoints.
+	KeyNames []string `json:"key_names,omitempty"`
+}
+
+// Report is the result of Check.
+type Report struct {
+	Files       int         `json:"files"`
+	Records     uint64      `json:"records"`
+	Checkpoints int         `json:"checkpoints"`
+	Logs        []LogReport `json:"logs"`
+	// Problems are integrity failures; Warnings (unsealed tails) fail only
+	// in strict mode.
+	Problems []Problem `json:"problems"`
+	Warnings []Problem `json:"warnings"`
+}
+
+// OK reports whether the archive verified; strict also fails on warnings.
+func (r *Report) OK(strict bool) bool {
+	return len(r.Problems) == 0 && (!strict || len(r.Warnings) == 0)
+}
+
+type logKey struct {
+	origin string
+	epoch  uint64
+}
+
+type leafLoc struct {
+	file string
+	row  int
+}
+
+type leaf struct {
+	hash []byte
+	loc  leafLoc
+	rec  *record.Record // kept only for leaf 0 (epoch link)
+}
+
+type logState struct {
+	leaves   map[uint64]leaf
+	lastSeen int64 // last leaf index seen in stream order, -1 before any
+	cps      map[uint64]auditlog.Checkpoint
+	keys     map[string]bool
+}
+
+type checker struct {
+	in      Input
+	rep     *Report
+	logs    map[logKey]*logState
+	seenCPs map[string]bool // note texts already opened
+}
+
+func u64(v uint64) *uint64 { return &v }
+
+func (c *checker) problem(p Problem) { c.rep.Problems = append(c.rep.Problems, p) }
+
+func (c *checker) log(k logKey) *logState {
+	l := c.logs[k]
+	if l == nil {
+		l = &logState{leaves: map[uint64]leaf{}, lastSeen: -1, cps: map[uint64]auditlog.Checkpoint{}, keys: map[string]bool{}}
+		c.logs[k] = l
+	}
+	return l
+}
+
+// Check verifies the archive described by in.
+func Check(in Input) *Report {
+	c := &checker{in: in, rep: &Report{Problems: []Problem{}, Warnings: []Problem{}, Logs: []LogReport{}},
+		logs: map[logKey]*logState{}, seenCPs: map[string]bool{}}
+	c.rep.Files = len(in.Files)
+	for _, f := range in.Files {
+		c.checkFile(f)
+	}
+	for _, cf := range in.Checkpoints {
+		cp, ok := c.openCheckpoint(cf.Text, leafLoc{file: cf.Path, row: -1})
+		if ok && (cp.Origin != cf.Origin || cp.Epoch != cf.Epoch || cp.Size != cf.Size) {
+			c.problem(Problem{Kind: KindCheckpointMisfiled, File: cf.Path, Row: -1, Origin: cp.Origin, Epoch: cp.Epoch,
+				Message: fmt.Sprintf("file holds the checkpoint of %s at size %d, its path says %s at size %d",
+					auditlog.LogID(cp.Origin, cp.Epoch), cp.Size, auditlog.LogID(cf.Origin, cf.Epoch), cf.Size)})
+		}
+	}
+	keys := make([]logKey, 0, len(c.logs))
+	for k := range c.logs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].origin != keys[j].origin {
+			return keys[i].origin < keys[j].origin
+		}
+		return keys[i].epoch < keys[j].epoch
+	})
+	for _, k := range keys {
+		c.checkLog(k, c.logs[k])
+	}
+	c.checkEpochLinks(keys)
+	c.checkLatest(keys)
+	return c.rep
+}
+
+func (c *checker) checkFile(f File) {
+	if f.Err != nil {
+		c.problem(Problem{Kind: KindUnreadableFile, File: f.Path, Row: -1,
+			Message: fmt.Sprintf("cannot read data file (truncated or corrupt?): %v", f.Err)})
+		return
+	}
+	for i := range f.Rows {
+		r := &f.Rows[i]
+		loc := leafLoc{file: f.Path, row: i}
+		if r.Type == record.TypeCheckpoint {
+			c.openCheckpoint(r.Checkpoint, loc)
+			continue
+		}
+		c.rep.Records++
+		if err := r.Validate(); err != nil {
+			c.problem(Problem{Kind: KindInvalidRecord, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
+				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("record %s: %v", r.ID, err)})
+		}
+		h := r.ComputeLeafHash()
+		if !bytes.Equal(h, r.LeafHash) {
+			c.problem(Problem{Kind: KindModifiedRecord, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
+				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("record %s at leaf %d no longer matches its leaf hash (stored %x, computed %x)",
+					r.ID, r.LeafIndex, r.LeafHash, h)})
+		}
+		l := c.log(logKey{r.Origin, r.Epoch})
+		if prev, dup := l.leaves[r.LeafIndex]; dup {
+			c.problem(Problem{Kind: KindDuplicateLeaf, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
+				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("leaf %d of %s appears again (first in %s row %d)",
+					r.LeafIndex, auditlog.LogID(r.Origin, r.Epoch), prev.loc.file, prev.loc.row)})
+			continue
+		}
+		if int64(r.LeafIndex) <= l.lastSeen {
+			c.problem(Problem{Kind: KindOutOfOrderLeaf, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
+				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("leaf %d of %s comes after leaf %d: rows were reordered or inserted",
+					r.LeafIndex, auditlog.LogID(r.Origin, r.Epoch), l.lastSeen)})
+		}
+		l.lastSeen = max(l.lastSeen, int64(r.LeafIndex))
+		lf := leaf{hash: h, loc: loc}
+		if r.LeafIndex == 0 {
+			lf.rec = r
+		}
+		l.leaves[r.LeafIndex] = lf
+	}
+}
+
+// openCheckpoint verifies a checkpoint note once and files it under its log.
+func (c *checker) openCheckpoint(text string, loc leafLoc) (auditlog.Checkpoint, bool) {
+	if c.seenCPs[text] {
+		cp, _ := auditlog.ParseUnverified(text)
+		return cp, true
+	}
+	cp, err := auditlog.Open(text, c.in.Trusted)
+	if err != nil {
+		kind := KindCheckpointSig
+		if errors.Is(err, auditlog.ErrMalformedCheckpoint) {
+			kind = KindCheckpointInvalid
+		}
+		c.problem(Problem{Kind: kind, File: loc.file, Row: loc.row,
+			Message: fmt.Sprintf("checkpoint does not verify with the trusted keys: %v", err)})
+		return auditlog.Checkpoint{}, false
+	}
+	c.seenCPs[text] = true
+	c.rep.Checkpoints++
+	l := c.log(logKey{cp.Origin, cp.Epoch})
+	l.keys[cp.KeyName] = true
+	if prev, ok := l.cps[cp.Size]; ok && !bytes.Equal(prev.Root, cp.Root) {
+		c.problem(Problem{Kind: KindCheckpointFork, File: loc.file, Row: loc.row, Origin: cp.Origin, Epoch: cp.Epoch,
+			Message: fmt.Sprintf("two different roots signed for %s at size %d", auditlog.LogID(cp.Origin, cp.Epoch), cp.Size)})
+		return cp, true
+	}
+	l.cps[cp.Size] = cp
+	return cp, true
+}
+
+func (c *checker) checkLog(k logKey, l *logState) {
+	id := auditlog.LogID(k.origin, k.epoch)
+	lr := LogReport{Origin: k.origin, Epoch: k.epoch, Leaves: uint64(len(l.leaves)), Checkpoints: len(l.cps)}
+	for name := range l.keys {
+		lr.KeyNames = append(lr.KeyNames, name)
+	}
+	sort.Strings(lr.KeyNames)
+
+	// Missing leaves: gaps below the highest index found or checkpointed.
+	var top uint64
+	for i := range l.leaves {
+		top = max(top, i+1)
+	}
+	for s := range l.cps {
+		top = max(top, s)
+	}
+	var gapStart int64 = -1
+	for i := uint64(0); i <= top; i++ {
+		_, ok := l.leaves[i]
+		switch {
+		case !ok && i < top && gapStart < 0:
+			gapStart = int64(i)
+		case (ok || i == top) && gapStart >= 0:
+			c.problem(Problem{Kind: KindMissingLeaves, Row: -1, Origin: k.origin, Epoch: k.epoch,
+				LeafBegin: u64(uint64(gapStart)), LeafEnd: u64(i), File: c.neighbour(l, uint64(gapStart)),
+				Message: fmt.Sprintf("leaves [%d, %d) of %s are missing: a file or rows were deleted or truncated", gapStart, i, id)})
+			gapStart = -1
+		}
+	}
+
+	// Rebuild the tree over the contiguous prefix and compare every checkpoint.
+	sizes := make([]uint64, 0, len(l.cps))
+	for s := range l.cps {
+		sizes = append(sizes, s)
+	}
+	sort.Slice(sizes, func(i, j int) bool { return sizes[i] < sizes[j] })
+	tree := auditlog.NewTree()
+	var good uint64
+	for _, s := range sizes {
+		for tree.Size() < s {
+			lf, ok := l.leaves[tree.Size()]
+			if !ok {
+				break
+			}
+			tree.Append(lf.hash)
+		}
+		if tree.Size() < s {
+			break // reported as missing leaves
+		}
+		cp := l.cps[s]
+		if !bytes.Equal(tree.Root(), cp.Root) {
+			c.problem(Problem{Kind: KindCheckpointMismatch, Row: -1, Origin: k.origin, Epoch: k.epoch,
+				LeafBegin: u64(good), LeafEnd: u64(s), File: c.neighbour(l, good),
+				Message: fmt.Sprintf("checkpoint %s at size %d does not match the archived leaves: a record in [%d, %d) was altered",
+					id, s, good, s)})
+			break
+		}
+		good = s
+	}
+	lr.Verified = good
+	if lr.Leaves > good {
+		lr.Unsealed = lr.Leaves - good
+		c.rep.Warnings = append(c.rep.Warnings, Problem{Kind: KindUnsealed, Row: -1, Origin: k.origin, Epoch: k.epoch,
+			LeafBegin: u64(good), LeafEnd: u64(top), File: c.neighbour(l, good),
+			Message: fmt.Sprintf("%d leaves of %s from %d are not covered by any verified checkpoint", lr.Unsealed, id, good)})
+	}
+	c.rep.Logs = append(c.rep.Logs, lr)
+}
+
+// neighbour names the file holding leaf i, or the nearest leaf before it.
+func (c *checker) neighbour(l *logState, i uint64) string {
+	for j := int64(i); j >= 0; j-- {
+		if lf, ok := l.leaves[uint64(j)]; ok {
+			return lf.loc.file
+		}
+	}
+	return ""
+}
+
+// checkEpochLinks checks that each epoch after an origin's first starts with
+// a record naming the previous epoch's last checkpoint.
+func (c *checker) checkEpochLinks(keys []logKey) {
+	for i, k := range keys {
+		l := c.logs[k]
+		first, ok := l.leaves[0]
+		if !ok || first.rec == nil {
+			continue // missing leaf 0 is already reported
+		}
+		prevText := first.rec.PreviousCheckpoint
+		hasEarlier := i > 0 && keys[i-1].origin == k.origin
+		if prevText == "" {
+			if hasEarlier {
+				c.rep.Warnings = append(c.rep.Warnings, Problem{Kind: KindEpochLink, File: first.loc.file, Row: first.loc.row,
+					Origin: k.origin, Epoch: k.epoch, LeafIndex: u64(0),
+					Message: fmt.Sprintf("epoch %s does not name a previous checkpoint although epoch %d precedes it (the collector lost its state)",
+						auditlog.LogID(k.origin, k.epoch), keys[i-1].epoch)})
+			}
+			continue
+		}
+		prev, err := auditlog.Open(prevText, c.in.Trusted)
+		if err != nil {
+			c.problem(Problem{Kind: KindEpochLink, File: first.loc.file, Row: first.loc.row, Origin: k.origin, Epoch: k.epoch,
+				LeafIndex: u64(0), Message: fmt.Sprintf("previous-epoch checkpoint does not verify: %v", err)})
+			continue
+		}
+		pl := c.logs[logKey{prev.Origin, prev.Epoch}]
+		switch {
+		case prev.Origin != k.origin || prev.Epoch >= k.epoch:
+			c.problem(Problem{Kind: KindEpochLink, File: first.loc.file, Row: first.loc.row, Origin: k.origin, Epoch: k.epoch,
+				LeafIndex: u64(0), Message: fmt.Sprintf("epoch %s names %s as its predecessor, which is not an earlier epoch of the same origin",
+					auditlog.LogID(k.origin, k.epoch), auditlog.LogID(prev.Origin, prev.Epoch))})
+		case pl == nil:
+			c.problem(Problem{Kind: KindEpochLink, File: first.loc.file, Row: first.loc.row, Origin: k.origin, Epoch: k.epoch,
+				LeafIndex: u64(0), Message: fmt.Sprintf("previous epoch %s (size %d) is missing from the archive",
+					auditlog.LogID(prev.Origin, prev.Epoch), prev.Size)})
+		default:
+			if cp, ok := pl.cps[prev.Size]; !ok || !bytes.Equal(cp.Root, prev.Root) {
+				// Not archived as a checkpoint: check it against the leaves.
+				var leaves [][]byte
+				for j := uint64(0); j < prev.Size; j++ {
+					lf, ok := pl.leaves[j]
+					if !ok {
+						break
+					}
+					leaves = append(leaves, lf.hash)
+				}
+				if uint64(len(leaves)) < prev.Size || !bytes.Equal(auditlog.RootOf(leaves, prev.Size), prev.Root) {
+					c.problem(Problem{Kind: KindEpochLink, File: first.loc.file, Row: first.loc.row, Origin: k.origin, Epoch: k.epoch,
+						LeafIndex: u64(0), Message: fmt.Sprintf("previous epoch's last checkpoint (%s size %d) does not match its archived leaves",
+							auditlog.LogID(prev.Origin, prev.Epoch), prev.Size)})
+				}
+			}
+		}
+	}
+}
+
+// checkLatest checks each origin's latest pointer against the newest
+// checkpoint seen for that origin: an older one is a rollback.
+func (c *checker) checkLatest(keys []logKey) {
+	newest := map[string]auditlog.Checkpoint{}
+	for _, k := range keys {
+		for _, cp := range c.logs[k].cps {
+			n, ok := newest[k.origin]
+			if !ok || cp.Epoch > n.Epoch || cp.Epoch == n.Epoch && cp.Size > n.Size {
+				newest[k.origin] = cp
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, lf := range c.in.Latest {
+		seen[lf.Origin] = true
+		cp, err := auditlog.Open(lf.Text, c.in.Trusted)
+		if err != nil {
+			c.problem(Problem{Kind: KindCheckpointSig, File: lf.Path, Row: -1, Origin: lf.Origin,
+				Message: fmt.Sprintf("latest checkpoint does not verify with the trusted keys: %v", err)})
+			continue
+		}
+		n, ok := newest[lf.Origin]
+		if ok && (cp.Epoch < n.Epoch || cp.Epoch == n.Epoch && cp.Size < n.Size) {
+			c.problem(Problem{Kind: KindRollback, File: lf.Path, Row: -1, Origin: lf.Origin, Epoch: cp.Epoch,
+				Message: fmt.Sprintf("latest names %s at size %d, older than %s at size %d already in the archive",
+					auditlog.LogID(cp.Origin, cp.Epoch), cp.Size, auditlog.LogID(n.Origin, n.Epoch), n.Size)})
+		}
+	}
+	origins := make([]string, 0, len(newest))
+	for o := range newest {
+		origins = append(origins, o)
+	}
+	sort.Strings(origins)
+	for _, o := range origins {
+		if !seen[o] {
+			c.problem(Problem{Kind: KindMissingLatest, Row: -1, Origin: o,
+				Message: fmt.Sprintf("origin %s has checkpoints but no latest checkpoint file", o)})
+		}
+	}
+}
