@@ -80,9 +80,9 @@ type Problem struct {
 	Message string `json:"message"`
 	File    string `json:"file,omitempty"`
 	// Row is the 0-based row in File; -1 when not about one row.
-	Row       int    `json:"row"`
-	Origin    string `json:"origin,omitempty"`
-	Epoch     uint64 `json:"epoch,omitempty"`
+	Row       int     `json:"row"`
+	Origin    string  `json:"origin,omitempty"`
+	Epoch     uint64  `json:"epoch,omitempty"`
 	LeafIndex *uint64 `json:"leaf_index,omitempty"`
 	// LeafBegin and LeafEnd bound a range of leaves, half-open [begin, end).
 	LeafBegin *uint64 `json:"leaf_begin,omitempty"`
