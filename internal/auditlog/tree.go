@@ -21,9 +21,11 @@ type Tree struct {
 func NewTree() *Tree { return &Tree{r: rangeFactory.NewEmptyRange(0)} }
 
 // RestoreTree rebuilds a tree of the given size from the hashes of its
-// compact range (as returned by Hashes).
+// compact range (as returned by Hashes). The tree keeps its own copy of the
+// slice: compact.Range appends in place, so a shared backing array would let
+// one tree overwrite another's hashes.
 func RestoreTree(size uint64, hashes [][]byte) (*Tree, error) {
-	r, err := rangeFactory.NewRange(0, size, hashes)
+	r, err := rangeFactory.NewRange(0, size, append([][]byte(nil), hashes...))
 	if err != nil {
 		return nil, err
 	}
@@ -33,8 +35,9 @@ func RestoreTree(size uint64, hashes [][]byte) (*Tree, error) {
 // Size returns the number of leaves.
 func (t *Tree) Size() uint64 { return t.r.End() }
 
-// Hashes returns the compact range hashes, for persisting with the size.
-func (t *Tree) Hashes() [][]byte { return t.r.Hashes() }
+// Hashes returns a copy of the compact range hashes, for persisting with
+// the size.
+func (t *Tree) Hashes() [][]byte { return append([][]byte(nil), t.r.Hashes()...) }
 
 // Append adds a leaf hash.
 func (t *Tree) Append(leafHash []byte) {
@@ -78,7 +81,9 @@ func RootOf(leaves [][]byte, size uint64) []byte {
 func nodeHash(leaves [][]byte, id compact.NodeID) []byte {
 	begin := id.Index << id.Level
 	end := min(begin+(1<<id.Level), uint64(len(leaves)))
-	r := rangeFactory.NewEmptyRange(begin)
+	// The hash of a perfect subtree does not depend on its position, and
+	// compact.Range computes roots only for ranges starting at 0.
+	r := rangeFactory.NewEmptyRange(0)
 	for _, l := range leaves[begin:end] {
 		if err := r.Append(l, nil); err != nil {
 			panic(err)

@@ -24,6 +24,7 @@ const (
 // field describes one Record field, read once from the struct tags.
 type field struct {
 	name   string // column name, JSON key, attribute suffix
+	attr   string // pdata attribute key: AttributePrefix + name
 	number int    // canonical field number; 0 for derived fields
 	index  int    // struct field index
 	kind   kind
@@ -35,6 +36,15 @@ func (f field) value(r *Record) reflect.Value { return reflect.ValueOf(r).Elem()
 // the derived fields (number 0) last.
 var fields = loadFields()
 
+// fieldByAttr maps each pdata attribute key to its field.
+var fieldByAttr = func() map[string]*field {
+	m := make(map[string]*field, len(fields))
+	for i := range fields {
+		m[fields[i].attr] = &fields[i]
+	}
+	return m
+}()
+
 // AttributePrefix prefixes every pdata attribute that carries a record field.
 const AttributePrefix = "govaudit."
 
@@ -45,7 +55,7 @@ func loadFields() []field {
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
 		name, _, _ := strings.Cut(sf.Tag.Get("parquet"), ",")
-		f := field{name: name, index: i}
+		f := field{name: name, attr: AttributePrefix + name, index: i}
 		switch sf.Type {
 		case reflect.TypeOf(""), reflect.TypeOf(Type("")):
 			f.kind = kindString

@@ -30,7 +30,7 @@ func (r *Record) ToLogRecord(lr plog.LogRecord) {
 	v := reflect.ValueOf(r).Elem()
 	for _, f := range fields {
 		fv := v.Field(f.index)
-		key := AttributePrefix + f.name
+		key := f.attr
 		switch f.kind {
 		case kindString:
 			if s := fv.String(); s != "" {
@@ -112,86 +112,66 @@ func IsRecord(lr plog.LogRecord) bool {
 // the record (see Validate).
 func FromLogRecord(lr plog.LogRecord) (Record, error) {
 	var r Record
+	var err error
 	v := reflect.ValueOf(&r).Elem()
-	attrs := lr.Attributes()
-	matched := 0
-	for _, f := range fields {
-		key := AttributePrefix + f.name
-		av, ok := attrs.Get(key)
-		if !ok {
-			continue
-		}
-		matched++
-		fv := v.Field(f.index)
-		want := attrTypes[f.kind]
-		if av.Type() != want {
-			return Record{}, fmt.Errorf("attribute %s: type %s, want %s", key, av.Type(), want)
-		}
-		switch f.kind {
-		case kindString:
-			fv.SetString(av.Str())
-		case kindInt64:
-			fv.SetInt(av.Int())
-		case kindUint64:
-			n := uint64(av.Int())
-			if fv.Kind() == reflect.Uint32 && n > math.MaxUint32 {
-				return Record{}, fmt.Errorf("attribute %s: %d overflows uint32", key, n)
-			}
-			fv.SetUint(n)
-		case kindInt64Ptr:
-			n := av.Int()
-			fv.Set(reflect.ValueOf(&n))
-		case kindFloat64Ptr:
-			x := av.Double()
-			fv.Set(reflect.ValueOf(&x))
-		case kindStrings:
-			s := av.Slice()
-			list := make([]string, s.Len())
-			for i := range list {
-				e := s.At(i)
-				if e.Type() != pcommon.ValueTypeStr {
-					return Record{}, fmt.Errorf("attribute %s[%d]: type %s, want Str", key, i, e.Type())
-				}
-				list[i] = e.Str()
-			}
-			if len(list) > 0 {
-				fv.Set(reflect.ValueOf(list))
-			}
-		case kindBytes:
-			if b := av.Bytes().AsRaw(); len(b) > 0 {
-				fv.SetBytes(append([]byte(nil), b...))
-			}
-		}
-	}
-	if matched != countPrefixed(attrs) {
-		var unknown []string
-		attrs.Range(func(k string, _ pcommon.Value) bool {
-			if strings.HasPrefix(k, AttributePrefix) && !isFieldAttr(k) {
-				unknown = append(unknown, k)
-			}
+	lr.Attributes().Range(func(key string, av pcommon.Value) bool {
+		if !strings.HasPrefix(key, AttributePrefix) {
 			return true
-		})
-		return Record{}, fmt.Errorf("unknown record attributes %v", unknown)
+		}
+		f, ok := fieldByAttr[key]
+		if !ok {
+			err = fmt.Errorf("unknown record attribute %s", key)
+			return false
+		}
+		err = setField(v.Field(f.index), f, av)
+		return err == nil
+	})
+	if err != nil {
+		return Record{}, err
 	}
 	return r, nil
 }
 
-func countPrefixed(attrs pcommon.Map) int {
-	n := 0
-	attrs.Range(func(k string, _ pcommon.Value) bool {
-		if strings.HasPrefix(k, AttributePrefix) {
-			n++
+// setField sets one Record field from its attribute value.
+func setField(fv reflect.Value, f *field, av pcommon.Value) error {
+	if want := attrTypes[f.kind]; av.Type() != want {
+		return fmt.Errorf("attribute %s: type %s, want %s", f.attr, av.Type(), want)
+	}
+	switch f.kind {
+	case kindString:
+		fv.SetString(av.Str())
+	case kindInt64:
+		fv.SetInt(av.Int())
+	case kindUint64:
+		n := uint64(av.Int())
+		if fv.Kind() == reflect.Uint32 && n > math.MaxUint32 {
+			return fmt.Errorf("attribute %s: %d overflows uint32", f.attr, n)
 		}
-		return true
-	})
-	return n
-}
-
-func isFieldAttr(k string) bool {
-	for _, f := range fields {
-		if AttributePrefix+f.name == k {
-			return true
+		fv.SetUint(n)
+	case kindInt64Ptr:
+		n := av.Int()
+		fv.Set(reflect.ValueOf(&n))
+	case kindFloat64Ptr:
+		x := av.Double()
+		fv.Set(reflect.ValueOf(&x))
+	case kindStrings:
+		s := av.Slice()
+		if s.Len() == 0 {
+			return nil
+		}
+		list := make([]string, s.Len())
+		for i := range list {
+			e := s.At(i)
+			if e.Type() != pcommon.ValueTypeStr {
+				return fmt.Errorf("attribute %s[%d]: type %s, want Str", f.attr, i, e.Type())
+			}
+			list[i] = e.Str()
+		}
+		fv.Set(reflect.ValueOf(list))
+	case kindBytes:
+		if b := av.Bytes().AsRaw(); len(b) > 0 {
+			fv.SetBytes(append([]byte(nil), b...))
 		}
 	}
-	return false
+	return nil
 }

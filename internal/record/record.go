@@ -208,12 +208,12 @@ type Record struct {
 // Quality flags set by producers when input had to be changed or was odd.
 // Flags are free-form strings; these are the ones govaudit itself sets.
 const (
-	FlagInvalidUTF8      = "invalid_utf8"       // a value was not UTF-8; bad bytes replaced by U+FFFD
-	FlagWrongType        = "wrong_type"         // an attribute had an unexpected type
-	FlagMalformedJSON    = "malformed_json"     // a JSON attribute did not parse; kept as a string
-	FlagTruncated        = "truncated"          // content or attributes exceeded the size cap
-	FlagRedacted         = "redacted"           // content was redacted by policy
-	FlagDropped          = "dropped"            // content was dropped by policy
+	FlagInvalidUTF8      = "invalid_utf8"   // a value was not UTF-8; bad bytes replaced by U+FFFD
+	FlagWrongType        = "wrong_type"     // an attribute had an unexpected type
+	FlagMalformedJSON    = "malformed_json" // a JSON attribute did not parse; kept as a string
+	FlagTruncated        = "truncated"      // content or attributes exceeded the size cap
+	FlagRedacted         = "redacted"       // content was redacted by policy
+	FlagDropped          = "dropped"        // content was dropped by policy
 	FlagNoPreviousEpoch  = "previous_epoch_unknown"
 	FlagMissingSpanLink  = "missing_span_link"
 	FlagUnknownOperation = "unknown_operation"

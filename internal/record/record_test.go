@@ -49,13 +49,13 @@ func TestCanonicalByHand(t *testing.T) {
 	r := Record{SchemaVersion: 1, ID: "r1", Type: TypeInference, LeafIndex: 2, InputTokens: i64(0), FinishReasons: []string{"stop"}}
 	var want []byte
 	want = append(want, "govaudit-record/v1\n"...)
-	want = append(want, 1, 0, 0, 0, 0, 0, 0, 0, 1)           // schema_version
-	want = append(want, 2, 2, 'r', '1')                       // record_id
-	want = append(want, 3, 9)                                 // record_type
-	want = append(want, "inference"...)                       //
-	want = append(want, 10, 0, 0, 0, 0, 0, 0, 0, 2)          // leaf_index
-	want = append(want, 33, 0, 0, 0, 0, 0, 0, 0, 0)          // input_tokens = 0, present
-	want = append(want, 35, 1, 4, 's', 't', 'o', 'p')         // finish_reasons
+	want = append(want, 1, 0, 0, 0, 0, 0, 0, 0, 1)    // schema_version
+	want = append(want, 2, 2, 'r', '1')               // record_id
+	want = append(want, 3, 9)                         // record_type
+	want = append(want, "inference"...)               //
+	want = append(want, 10, 0, 0, 0, 0, 0, 0, 0, 2)   // leaf_index
+	want = append(want, 33, 0, 0, 0, 0, 0, 0, 0, 0)   // input_tokens = 0, present
+	want = append(want, 35, 1, 4, 's', 't', 'o', 'p') // finish_reasons
 	got := r.Canonical()
 	if !bytes.Equal(got, want) {
 		t.Fatalf("canonical:\n got %x\nwant %x", got, want)
@@ -249,12 +249,12 @@ func TestValidate(t *testing.T) {
 		mangle func(*Record)
 		want   string
 	}{
-		"version":  {func(r *Record) { r.SchemaVersion = 2 }, "schema_version"},
-		"id":       {func(r *Record) { r.ID = "" }, "record_id"},
-		"type":     {func(r *Record) { r.Type = "prediction" }, "record_type"},
-		"trace":    {func(r *Record) { r.TraceID = "ABC" }, "trace_id"},
-		"span":     {func(r *Record) { r.SpanID = "00F067AA0BA902B7" }, "span_id"},
-		"utf8":     {func(r *Record) { r.Input = "\xff" }, "input is not valid UTF-8"},
+		"version": {func(r *Record) { r.SchemaVersion = 2 }, "schema_version"},
+		"id":      {func(r *Record) { r.ID = "" }, "record_id"},
+		"type":    {func(r *Record) { r.Type = "prediction" }, "record_type"},
+		"trace":   {func(r *Record) { r.TraceID = "ABC" }, "trace_id"},
+		"span":    {func(r *Record) { r.SpanID = "00F067AA0BA902B7" }, "span_id"},
+		"utf8":    {func(r *Record) { r.Input = "\xff" }, "input is not valid UTF-8"},
 	} {
 		r := full()
 		c.mangle(&r)

@@ -1,0 +1,307 @@
+package auditsignprocessor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.uber.org/zap"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govaudit/govaudit/internal/auditlog"
+	"github.com/govaudit/govaudit/internal/record"
+	"github.com/govaudit/govaudit/processor/auditsignprocessor/internal/metadata"
+)
+
+// auditSign is the auditsign processor. It implements consumer.Logs itself,
+// rather than through processorhelper, because it must act around the
+// downstream call: persist before it, roll back or commit after it.
+//
+// One mutex serialises everything that touches the log (ConsumeLogs, the
+// checkpoint timer, Start and Shutdown): leaf indexes are assigned, state
+// persisted, records released and the tree committed or rolled back as one
+// step, so concurrent batches get disjoint, gapless index ranges and a
+// rollback never discards another batch's leaves.
+type auditSign struct {
+	logger      *zap.Logger
+	id          component.ID
+	cfg         *Config
+	origin      string
+	serviceName string
+	next        consumer.Logs
+	tel         *telemetry
+
+	mu     sync.Mutex
+	signer note.Signer
+	client storage.Client // nil without a storage extension
+	epoch  uint64
+	// tree holds only leaves accepted downstream; a checkpoint is only ever
+	// signed over it.
+	tree *auditlog.Tree
+	// signedSize is the size of the last checkpoint signed in this epoch
+	// (0 if none): sizes only grow, so no size is signed twice.
+	signedSize     uint64
+	lastCheckpoint string // last checkpoint signed by this origin (see state)
+	lastSignedAt   time.Time
+	// pendingCheckpoint is a signed and persisted checkpoint that downstream
+	// has not accepted yet; it is retried with the next batch or timer.
+	pendingCheckpoint string
+	// epochStart holds the epoch start record while startPending.
+	epochStart   plog.Logs
+	startPending bool
+	timer        *time.Timer
+	timerGen     uint64 // identifies the armed timer to its callback
+	stopped      bool
+}
+
+func newAuditSign(set processor.Settings, cfg *Config, next consumer.Logs) (*auditSign, error) {
+	origin, err := cfg.resolveOrigin(set.ID)
+	if err != nil {
+		return nil, err
+	}
+	tel, err := newTelemetry(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &auditSign{
+		logger:      set.Logger,
+		id:          set.ID,
+		cfg:         cfg,
+		origin:      origin,
+		serviceName: set.BuildInfo.Command,
+		next:        next,
+		tel:         tel,
+	}, nil
+}
+
+var _ processor.Logs = (*auditSign)(nil)
+
+func (*auditSign) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: true}
+}
+
+// Start loads the signing key, opens the storage client, resumes the epoch
+// or opens a new one, and emits what is pending: the epoch start record and
+// a checkpoint. Downstream components start before this processor, so they
+// can accept records here; if they refuse, the records are retried with the
+// first batch or the next timer tick.
+func (p *auditSign) Start(ctx context.Context, host component.Host) error {
+	signer, err := auditlog.LoadSigner(p.cfg.SigningKeyFile)
+	if err != nil {
+		return fmt.Errorf("signing_key_file: %w", err)
+	}
+	var client storage.Client
+	if p.cfg.Storage != nil {
+		if client, err = storageClient(ctx, host, *p.cfg.Storage, p.id); err != nil {
+			return err
+		}
+	} else {
+		p.logger.Warn("no storage extension configured: every start opens a new epoch, and epochs rely on the wall clock never going back across restarts")
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.signer, p.client = signer, client
+	if err := p.openLog(ctx); err != nil {
+		if client != nil {
+			_ = client.Close(ctx)
+			p.client = nil
+		}
+		return err
+	}
+	if err := p.flushStart(ctx); err != nil {
+		p.logger.Warn("epoch start record not accepted downstream; retrying with the next batch", zap.Error(err))
+		p.armTimer()
+	}
+	p.settle(ctx, true)
+	return nil
+}
+
+// Shutdown signs a final checkpoint over any unsigned leaves, emits it and
+// closes the storage client. Downstream components shut down after this
+// processor, so they can still accept it.
+func (p *auditSign) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped || p.tree == nil {
+		p.stopped = true
+		return nil
+	}
+	p.stopped = true
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	if err := p.flushStart(ctx); err != nil {
+		p.logger.Warn("epoch start record not accepted downstream at shutdown", zap.Error(err))
+	}
+	p.settle(ctx, true)
+	if p.pendingCheckpoint != "" {
+		p.logger.Error("final checkpoint not accepted downstream; it stays in the storage state", zap.String("checkpoint", p.pendingCheckpoint))
+	}
+	if p.client != nil {
+		return p.client.Close(ctx)
+	}
+	return nil
+}
+
+var errNotRunning = errors.New("auditsign: processor is not running")
+
+// ConsumeLogs seals the governance records of ld into the log and releases
+// them downstream; see appendLogs.
+func (p *auditSign) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped || p.tree == nil {
+		return errNotRunning
+	}
+	// The epoch start record must be leaf 0: nothing else is appended before it.
+	if err := p.flushStart(ctx); err != nil {
+		return fmt.Errorf("auditsign: epoch start record not accepted downstream: %w", err)
+	}
+	if err := p.appendLogs(ctx, ld); err != nil {
+		return err
+	}
+	p.settle(ctx, false)
+	return nil
+}
+
+// appendLogs assigns the next leaf indexes to the records of ld in order,
+// persists the state as dirty, releases ld downstream and commits the tree.
+// If downstream fails, the tree is rolled back (the next batch reuses the
+// indexes, so no gap appears) and no checkpoint ever covers those sizes.
+// Requires p.mu.
+func (p *auditSign) appendLogs(ctx context.Context, ld plog.Logs) error {
+	tree := p.tree.Clone()
+	n, err := p.seal(ctx, ld, tree)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		if ld.LogRecordCount() == 0 {
+			return nil
+		}
+		return p.next.ConsumeLogs(ctx, ld) // checkpoint records only: not leaves
+	}
+	if err := p.persist(ctx, tree, p.lastCheckpoint, true); err != nil {
+		return fmt.Errorf("auditsign: persisting state before release: %w", err)
+	}
+	if err := p.next.ConsumeLogs(ctx, ld); err != nil {
+		// Mark the state clean again at the previous size. Not for an empty
+		// tree: its epoch start record was refused, the epoch never started,
+		// and the dirty state makes a restart open a new one.
+		if p.tree.Size() > 0 {
+			if perr := p.persist(ctx, p.tree, p.lastCheckpoint, false); perr != nil {
+				p.logger.Warn("rolling back state after a downstream error", zap.Error(perr))
+			}
+		}
+		return err
+	}
+	p.tree = tree
+	p.tel.leaves.Add(ctx, int64(n))
+	p.tel.treeSize.Record(ctx, int64(tree.Size()))
+	return nil
+}
+
+// A sealItem is a log record and the governance record it carries.
+type sealItem struct {
+	lr  plog.LogRecord
+	rec record.Record
+}
+
+// maxRejectDetails bounds the rejected records described in an error.
+const maxRejectDetails = 3
+
+// seal decodes every log record of ld and, if all are valid governance
+// records, gives each leaf record its leaf index and hash in tree, writing
+// it back into its log record. It returns the number of leaves. A log record
+// that is not a valid governance record rejects the whole batch, unchanged,
+// with a permanent error.
+func (p *auditSign) seal(ctx context.Context, ld plog.Logs, tree *auditlog.Tree) (int, error) {
+	var items []sealItem
+	var details []string
+	rejected, total := 0, 0
+	reject := func(pos string, err error) {
+		rejected++
+		if len(details) < maxRejectDetails {
+			details = append(details, pos+": "+err.Error())
+		}
+	}
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				total++
+				lr := lrs.At(k)
+				pos := fmt.Sprintf("resource %d scope %d log record %d", i, j, k)
+				if !record.IsRecord(lr) {
+					reject(pos, errors.New("not a governance record (no "+record.AttributePrefix+"record_id attribute)"))
+					continue
+				}
+				rec, err := record.FromLogRecord(lr)
+				if err == nil {
+					err = rec.Validate()
+				}
+				if err != nil {
+					reject(pos, err)
+					continue
+				}
+				if rec.IsLeaf() {
+					items = append(items, sealItem{lr: lr, rec: rec})
+				}
+			}
+		}
+	}
+	if rejected > 0 {
+		p.tel.rejected.Add(ctx, int64(rejected))
+		return 0, consumererror.NewPermanent(fmt.Errorf("auditsign: rejected the batch: %d of %d log records are not valid governance records: %s",
+			rejected, total, strings.Join(details, "; ")))
+	}
+	for i := range items {
+		rec := &items[i].rec
+		rec.SetLeaf(p.origin, p.epoch, tree.Size())
+		rec.ToLogRecord(items[i].lr)
+		tree.Append(rec.LeafHash)
+	}
+	return len(items), nil
+}
+
+// newLogs returns logs holding the single record rec.
+func (p *auditSign) newLogs(rec *record.Record) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	if p.serviceName != "" {
+		rl.Resource().Attributes().PutStr("service.name", p.serviceName)
+	}
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(metadata.ScopeName)
+	rec.ToLogRecord(sl.LogRecords().AppendEmpty())
+	return ld
+}
+
+func storageClient(ctx context.Context, host component.Host, ext, id component.ID) (storage.Client, error) {
+	c, ok := host.GetExtensions()[ext]
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %q not found", ext)
+	}
+	se, ok := c.(storage.Extension)
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %q is not a storage extension", ext)
+	}
+	client, err := se.GetClient(ctx, component.KindProcessor, id, "")
+	if err != nil {
+		return nil, fmt.Errorf("storage: extension %q: %w", ext, err)
+	}
+	return client, nil
+}
