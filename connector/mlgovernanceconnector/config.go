@@ -1,0 +1,55 @@
+package mlgovernanceconnector // import "github.com/govaudit/govaudit/connector/mlgovernanceconnector"
+
+import (
+	"errors"
+	"fmt"
+
+	"go.opentelemetry.io/collector/component"
+
+	"github.com/govaudit/govaudit/connector/mlgovernanceconnector/internal/capture"
+)
+
+// Config is the configuration of the mlgovernance connector.
+type Config struct {
+	// IncludeNonML makes spans and log records without any ML meaning into
+	// records too (type workflow, empty source_convention, flag
+	// unknown_operation), for audits that want the whole request chain.
+	// Default false: they are skipped and counted in
+	// mlgovernance.items.skipped.
+	IncludeNonML bool `mapstructure:"include_non_ml"`
+
+	// AttributionCacheSize is the number of traces whose user, session and
+	// tenant are remembered (least recently used first out), so a span
+	// arriving in a later batch than its annotated ancestor is attributed.
+	// 0 disables the cache. 0 ≤ AttributionCacheSize. Default 10000.
+	AttributionCacheSize int `mapstructure:"attribution_cache_size"`
+
+	// MaxAttributesBytes caps the canonical JSON of the remaining span
+	// attributes and of the resource attributes, each; keys that do not fit
+	// are left out (in key order) and the record is flagged "truncated".
+	// 256 ≤ MaxAttributesBytes. Default 16384.
+	MaxAttributesBytes int `mapstructure:"max_attributes_bytes"`
+
+	// Capture is the capture policy for content fields.
+	Capture capture.Config `mapstructure:"capture"`
+}
+
+var _ component.Config = (*Config)(nil)
+
+// minAttributesBytes leaves room for a few typical attributes.
+const minAttributesBytes = 256
+
+var errNegativeCacheSize = errors.New("attribution_cache_size: must not be negative")
+
+// Validate checks the connector settings; the capture policy validates itself
+// (its errors are prefixed "capture: ").
+func (c *Config) Validate() error {
+	var errs []error
+	if c.AttributionCacheSize < 0 {
+		errs = append(errs, errNegativeCacheSize)
+	}
+	if c.MaxAttributesBytes < minAttributesBytes {
+		errs = append(errs, fmt.Errorf("max_attributes_bytes: %d, want at least %d", c.MaxAttributesBytes, minAttributesBytes))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,387 @@
+package mlgovernanceconnector // import "github.com/govaudit/govaudit/connector/mlgovernanceconnector"
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/govaudit/govaudit/connector/mlgovernanceconnector/internal/capture"
+	"github.com/govaudit/govaudit/connector/mlgovernanceconnector/internal/metadata"
+	"github.com/govaudit/govaudit/internal/record"
+)
+
+// A governor turns spans and events into governance records. One governor
+// serves both signals of a component (see factory.go), so events in the
+// logs pipeline are attributed from spans seen in the traces pipeline.
+type governor struct {
+	cfg       *Config
+	policy    *capture.Policy
+	traces    *traceCache
+	telemetry *telemetry
+	logger    *zap.Logger
+	now       func() time.Time
+}
+
+func newGovernor(cfg *Config, set component.TelemetrySettings) (*governor, error) {
+	policy, err := capture.New(cfg.Capture)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := newTraceCache(cfg.AttributionCacheSize)
+	if err != nil {
+		return nil, err
+	}
+	tel, err := newTelemetry(set)
+	if err != nil {
+		return nil, err
+	}
+	return &governor{cfg: cfg, policy: policy, traces: cache, telemetry: tel, logger: set.Logger, now: time.Now}, nil
+}
+
+// resourceInfo is what every record of one resource shares, computed once.
+type resourceInfo struct {
+	serviceName, serviceVersion, environment string
+	json                                     string
+	flags                                    []string
+	attr                                     attribution
+}
+
+// fieldKeys are the resource attributes held in record fields rather than
+// in resource_attributes.
+var resourceFieldKeys = []string{"service.name", "service.version", "deployment.environment.name", "deployment.environment"}
+
+func (g *governor) resource(res pcommon.Resource) resourceInfo {
+	b := newBuilder(res.Attributes())
+	var info resourceInfo
+	b.take(&info.serviceName, "service.name")
+	b.take(&info.serviceVersion, "service.version")
+	b.take(&info.environment, "deployment.environment.name", "deployment.environment") // the latter deprecated in semconv 1.27
+	info.attr = readAttribution(res.Attributes())
+	var truncated bool
+	info.json, truncated = cappedJSON(b.remaining(), g.cfg.MaxAttributesBytes)
+	if truncated {
+		b.flag(record.FlagTruncated)
+	}
+	info.flags = b.flags
+	return info
+}
+
+// tracesToRecords maps every ML span of td to a record.
+func (g *governor) tracesToRecords(ctx context.Context, td ptrace.Traces) plog.Logs {
+	out := plog.NewLogs()
+	idx := indexSpans(td)
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		info := g.resource(rs.Resource())
+		var lrs plog.LogRecordSlice
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				span := spans.At(k)
+				rec, ok := g.spanRecord(span, &info, idx)
+				if !ok {
+					g.telemetry.recordSkipped(ctx, "traces", skipNonML)
+					continue
+				}
+				if lrs == (plog.LogRecordSlice{}) {
+					lrs = newScope(out, rs.Resource())
+				}
+				g.emit(ctx, &rec, lrs)
+			}
+		}
+	}
+	return out
+}
+
+// spanRecord maps one span. It reports false for a span without ML meaning
+// when include_non_ml is off. It records the span's attribution in the trace
+// cache either way.
+func (g *governor) spanRecord(span ptrace.Span, info *resourceInfo, idx batchIndex) (record.Record, bool) {
+	b := newBuilder(span.Attributes())
+	var typ record.Type
+	switch {
+	case hasAttr(b, "openinference.span.kind"):
+		b.rec.SourceConvention = record.SourceOpenInference
+		typ = b.mapOpenInference()
+	case isOpenLLMetry(b):
+		b.rec.SourceConvention = record.SourceOpenLLMetry
+		typ = b.mapOpenLLMetry()
+	case isClassicML(b):
+		b.rec.SourceConvention = record.SourceClassicML
+		typ = b.mapClassicML()
+	case isGenAI(b):
+		b.rec.SourceConvention = record.SourceOTelGenAI
+	}
+	if b.rec.SourceConvention != "" {
+		if t := b.mapGenAI(); typ == "" {
+			typ = t
+		}
+		if typ == "" {
+			typ = record.TypeInference // a GenAI span without an operation name: a model call
+		}
+	}
+
+	// Attribution: the span, its ancestors in this batch, earlier batches of
+	// the trace, the resource.
+	b.takeAttribution()
+	own := attribution{user: b.rec.UserID, session: b.rec.SessionID, tenant: b.rec.TenantID}
+	resolved := own
+	resolved.fill(idx.ancestors(span.TraceID(), span.ParentSpanID()))
+	resolved.fill(g.traces.get(span.TraceID()))
+	g.traces.remember(span.TraceID(), resolved)
+	resolved.fill(info.attr)
+
+	if b.rec.SourceConvention == "" {
+		if !g.cfg.IncludeNonML {
+			return record.Record{}, false
+		}
+		typ = record.TypeWorkflow
+		b.flag(record.FlagUnknownOperation)
+	}
+	r := &b.rec
+	r.Type = typ
+	r.EventName = b.clean(span.Name())
+	r.StartTime = int64(span.StartTimestamp())
+	r.EndTime = int64(span.EndTimestamp())
+	r.TraceID = traceHex(span.TraceID())
+	r.SpanID = spanHex(span.SpanID())
+	r.ParentSpanID = spanHex(span.ParentSpanID())
+	r.StatusCode = statusCode(span.Status().Code())
+	r.UserID, r.SessionID, r.TenantID = resolved.user, resolved.session, resolved.tenant
+	b.spanEvents(span.Events())
+	g.finish(b, info)
+	return b.rec, true
+}
+
+// spanEvents reads the span events that older instrumentations used for
+// content (gen_ai.content.prompt / gen_ai.content.completion, deprecated)
+// and the exception type of a failed call.
+func (b *builder) spanEvents(events ptrace.SpanEventSlice) {
+	for i := 0; i < events.Len(); i++ {
+		e := events.At(i)
+		eb := newBuilder(e.Attributes())
+		switch e.Name() {
+		case "gen_ai.content.prompt":
+			eb.contentAttr(capture.Input, "gen_ai.prompt")
+		case "gen_ai.content.completion":
+			eb.contentAttr(capture.Output, "gen_ai.completion")
+		case "exception":
+			if b.rec.ErrorType == "" {
+				eb.take(&b.rec.ErrorType, "exception.type")
+			}
+		}
+		for f := range eb.content {
+			for _, p := range eb.content[f] {
+				b.addContent(capture.Field(f), "event."+e.Name()+"."+p.key, p.value)
+			}
+		}
+		for _, fl := range eb.flags {
+			b.flag(fl)
+		}
+	}
+}
+
+// finish applies the capture policy and fills the fields every record
+// shares: ids, resource, parameters, remaining attributes, flags.
+func (g *governor) finish(b *builder, info *resourceInfo) {
+	r := &b.rec
+	r.SchemaVersion = record.SchemaVersion
+	r.ID = record.NewID()
+	r.ObservedTime = g.now().UnixNano()
+	r.ServiceName, r.ServiceVersion, r.DeploymentEnvironment = info.serviceName, info.serviceVersion, info.environment
+	r.ResourceAttributes = info.json
+	for _, f := range info.flags {
+		b.flag(f)
+	}
+	if len(b.params) > 0 {
+		if s, err := record.CanonicalJSON(b.params); err == nil {
+			r.Parameters = s
+		} else {
+			b.flag(record.FlagMalformedJSON)
+		}
+	}
+	g.applyPolicy(b)
+	attrs, truncated := cappedJSON(b.remaining(), g.cfg.MaxAttributesBytes)
+	r.Attributes = attrs
+	if truncated {
+		b.flag(record.FlagTruncated)
+	}
+	r.Flags = sortedFlags(b.flags)
+}
+
+// applyPolicy turns the collected content parts into the record's content
+// and digest fields under the capture policy.
+func (g *governor) applyPolicy(b *builder) {
+	r := &b.rec
+	targets := [...]struct{ content, digest *string }{
+		capture.Input:              {&r.Input, &r.InputDigest},
+		capture.Output:             {&r.Output, &r.OutputDigest},
+		capture.SystemInstructions: {&r.SystemInstructions, &r.SystemInstructionsDigest},
+		capture.ToolArguments:      {&r.ToolArguments, &r.ToolArgumentsDigest},
+		capture.ToolResult:         {&r.ToolResult, &r.ToolResultDigest},
+		capture.RetrievalDocuments: {&r.RetrievalDocuments, &r.RetrievalDocumentsDigest},
+	}
+	for f, t := range targets {
+		text := contentText(b.content[f])
+		if text == "" {
+			continue
+		}
+		res := g.policy.Apply(capture.Field(f), text)
+		*t.content, *t.digest = res.Content, res.Digest
+		if res.Digest != "" {
+			r.DigestKeyID = g.policy.KeyID()
+		}
+		if res.Truncated {
+			b.flag(record.FlagTruncated)
+		}
+		if res.Redacted {
+			b.flag(record.FlagRedacted)
+		}
+		if res.Dropped {
+			b.flag(record.FlagDropped)
+		}
+	}
+}
+
+// contentText renders the parts of one content field: a single string part
+// as it is, a single structured part as canonical JSON, several parts as a
+// canonical JSON object keyed by source attribute.
+func contentText(parts []contentPart) string {
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1:
+		if s, ok := parts[0].value.(string); ok {
+			return s
+		}
+		s, _ := record.CanonicalJSON(parts[0].value)
+		return s
+	}
+	m := make(map[string]any, len(parts))
+	for _, p := range parts {
+		m[p.key] = p.value
+	}
+	s, _ := record.CanonicalJSON(m)
+	return s
+}
+
+// emit validates r and appends it to lrs. A record that fails validation is
+// a connector bug: it is logged and counted, never sent.
+func (g *governor) emit(ctx context.Context, r *record.Record, lrs plog.LogRecordSlice) {
+	if err := r.Validate(); err != nil {
+		g.logger.Error("dropping invalid governance record", zap.String("trace_id", r.TraceID), zap.String("span_id", r.SpanID), zap.Error(err))
+		g.telemetry.recordSkipped(ctx, "records", skipInvalidRecord)
+		return
+	}
+	r.ToLogRecord(lrs.AppendEmpty())
+	g.telemetry.recordProduced(ctx, r)
+}
+
+// newScope starts a resource in out, copying the source resource so that
+// exporters other than auditparquet still see where records came from.
+func newScope(out plog.Logs, res pcommon.Resource) plog.LogRecordSlice {
+	rl := out.ResourceLogs().AppendEmpty()
+	res.CopyTo(rl.Resource())
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(metadata.ScopeName)
+	return sl.LogRecords()
+}
+
+func hasAttr(b *builder, key string) bool {
+	_, ok := b.attrs.Get(key)
+	return ok
+}
+
+func statusCode(c ptrace.StatusCode) string {
+	switch c {
+	case ptrace.StatusCodeOk:
+		return "ok"
+	case ptrace.StatusCodeError:
+		return "error"
+	}
+	return ""
+}
+
+func traceHex(id pcommon.TraceID) string {
+	if id.IsEmpty() {
+		return ""
+	}
+	return id.String()
+}
+
+func spanHex(id pcommon.SpanID) string {
+	if id.IsEmpty() {
+		return ""
+	}
+	return id.String()
+}
+
+func sortedFlags(flags []string) []string {
+	if len(flags) == 0 {
+		return nil
+	}
+	out := append([]string(nil), flags...)
+	sort.Strings(out)
+	return out
+}
+
+// tracesConnector is the traces -> logs side of a governor.
+type tracesConnector struct {
+	*governor
+	next     consumer.Logs
+	shutdown func()
+}
+
+func (c *tracesConnector) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+func (c *tracesConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	out := c.tracesToRecords(ctx, td)
+	if out.LogRecordCount() == 0 {
+		return nil
+	}
+	return c.next.ConsumeLogs(ctx, out)
+}
+
+func (c *tracesConnector) Start(context.Context, component.Host) error { return nil }
+
+func (c *tracesConnector) Shutdown(context.Context) error {
+	c.shutdown()
+	return nil
+}
+
+// logsConnector is the logs -> logs side of a governor.
+type logsConnector struct {
+	*governor
+	next     consumer.Logs
+	shutdown func()
+}
+
+func (c *logsConnector) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	out := c.logsToRecords(ctx, ld)
+	if out.LogRecordCount() == 0 {
+		return nil
+	}
+	return c.next.ConsumeLogs(ctx, out)
+}
+
+func (c *logsConnector) Start(context.Context, component.Host) error { return nil }
+
+func (c *logsConnector) Shutdown(context.Context) error {
+	c.shutdown()
+	return nil
+}
