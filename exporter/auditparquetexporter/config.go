@@ -1,0 +1,82 @@
+package auditparquetexporter // import "github.com/govaudit/govaudit/exporter/auditparquetexporter"
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+// Config defines the configuration of the auditparquet exporter.
+type Config struct {
+	// Directory is the archive root (see internal/archive for the layout).
+	// Required. Created at start if missing.
+	Directory string `mapstructure:"directory"`
+
+	// Rotation says when the open file of an origin is sealed. A file is
+	// also sealed at shutdown and when the UTC date changes.
+	Rotation RotationConfig `mapstructure:"rotation"`
+
+	// TimeoutConfig is the per-attempt timeout (`timeout`, default 5s).
+	exporterhelper.TimeoutConfig `mapstructure:",squash"`
+	// QueueConfig is the exporterhelper sending queue (`sending_queue`).
+	// Enabled by default (in memory, one consumer); set `storage` to a
+	// storage extension such as file_storage to make it persistent.
+	// num_consumers must be 1 so records stay in leaf order.
+	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	// BackOffConfig is the retry policy (`retry_on_failure`).
+	BackOffConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+}
+
+// RotationConfig bounds the size and age of a data file.
+type RotationConfig struct {
+	// MaxRows is the most rows a data file holds. Default 100000; >= 1.
+	MaxRows int `mapstructure:"max_rows"`
+	// MaxBytes seals a file once the records appended to it take this many
+	// bytes in the write-ahead log (uncompressed protobuf; the zstd Parquet
+	// file is typically 5-10 times smaller). Default 256 MiB; >= 1.
+	MaxBytes int64 `mapstructure:"max_bytes"`
+	// MaxAge seals a file this long after its first row, even if idle.
+	// Default 5m; > 0.
+	MaxAge time.Duration `mapstructure:"max_age"`
+}
+
+var _ component.Config = (*Config)(nil)
+
+// Errors callers may match.
+var (
+	errNoDirectory      = errors.New("directory: must be set")
+	errParallelConsumer = errors.New("sending_queue.num_consumers must be 1: parallel consumers reorder records, and rows must stay in leaf order (reordering is evidence of tampering)")
+	errPartitionedBatch = errors.New("sending_queue.batch.partition.metadata_keys must be empty: partitioned batches can be delivered out of leaf order")
+)
+
+// Validate checks the configuration. The sending queue, retry and timeout
+// settings are also validated by their own Validate methods.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.Directory == "" {
+		errs = append(errs, errNoDirectory)
+	}
+	if cfg.Rotation.MaxRows < 1 {
+		errs = append(errs, fmt.Errorf("rotation.max_rows: must be at least 1, got %d", cfg.Rotation.MaxRows))
+	}
+	if cfg.Rotation.MaxBytes < 1 {
+		errs = append(errs, fmt.Errorf("rotation.max_bytes: must be at least 1, got %d", cfg.Rotation.MaxBytes))
+	}
+	if cfg.Rotation.MaxAge <= 0 {
+		errs = append(errs, fmt.Errorf("rotation.max_age: must be positive, got %s", cfg.Rotation.MaxAge))
+	}
+	if q := cfg.QueueConfig.Get(); q != nil {
+		if q.NumConsumers > 1 {
+			errs = append(errs, fmt.Errorf("%w (got %d)", errParallelConsumer, q.NumConsumers))
+		}
+		if b := q.Batch.Get(); b != nil && len(b.Partition.MetadataKeys) > 0 {
+			errs = append(errs, errPartitionedBatch)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,392 @@
+package auditparquetexporter
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/govaudit/govaudit/exporter/auditparquetexporter/internal/metadata"
+	"github.com/govaudit/govaudit/internal/archive"
+	"github.com/govaudit/govaudit/internal/record"
+)
+
+// testConfig returns a config without sending queue, so that ConsumeLogs is
+// synchronous: it returns when the records are durable or rejected.
+func testConfig(dir string) *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Directory = dir
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.BackOffConfig.Enabled = false
+	return cfg
+}
+
+func startExporter(t testing.TB, cfg *Config, set exporter.Settings) exporter.Logs {
+	t.Helper()
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	return exp
+}
+
+func consume(t testing.TB, exp exporter.Logs, recs []record.Record) {
+	t.Helper()
+	if err := exp.ConsumeLogs(context.Background(), toLogs(recs)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkArchive checks the whole archive against the records sent, per
+// origin in order: rows, checkpoint files, latest, indexes, permissions, and
+// that no WAL segment or temporary file is left.
+func checkArchive(t *testing.T, root string, sent []record.Record) {
+	t.Helper()
+	got := readArchive(t, root)
+	byOrigin := func(recs []record.Record) map[string][]string {
+		m := map[string][]string{}
+		for _, r := range recs {
+			m[r.Origin] = append(m[r.Origin], r.ID)
+		}
+		return m
+	}
+	if g, w := byOrigin(got), byOrigin(sent); !reflect.DeepEqual(g, w) {
+		t.Fatalf("archive rows (by origin, in order) differ from the records sent:\n got %v\nwant %v", g, w)
+	}
+	latest := map[string]string{}
+	for i := range got {
+		r := &got[i]
+		if r.IsLeaf() {
+			if err := r.CheckLeafHash(); err != nil {
+				t.Errorf("row %s: %v", r.ID, err)
+			}
+			continue
+		}
+		c, err := checkpointOf(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(root, archive.CheckpointPath(c.Origin, c.Epoch, c.Size)))
+		if err != nil || string(b) != r.Checkpoint {
+			t.Errorf("checkpoint file of %s size %d: %q, %v", c.Origin, c.Size, b, err)
+		}
+		latest[r.Origin] = r.Checkpoint
+	}
+	for origin, text := range latest {
+		if b, err := os.ReadFile(filepath.Join(root, archive.LatestPath(origin))); err != nil || string(b) != text {
+			t.Errorf("latest of %s = %q, %v; want the last checkpoint", origin, b, err)
+		}
+	}
+	files, _ := archive.DataFiles(root)
+	for _, f := range files {
+		fi, err := os.Stat(filepath.Join(root, f))
+		if err != nil || fi.Mode().Perm() != 0o444 {
+			t.Errorf("%s: mode %v, %v; want 0444", f, fi.Mode(), err)
+		}
+		written, err := archive.ReadIndex(root, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rebuilt, err := archive.BuildIndex(root, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(written, rebuilt) {
+			t.Errorf("%s: written index differs from the rebuilt one:\n got %+v\nwant %+v", f, written, rebuilt)
+		}
+	}
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, _ error) error {
+		if strings.HasSuffix(p, archive.WALExt) || strings.HasSuffix(p, archive.TempSuffix) {
+			t.Errorf("left behind: %s", p)
+		}
+		return nil
+	})
+}
+
+func TestArchive(t *testing.T) {
+	root := t.TempDir()
+	cfg := testConfig(root)
+	cfg.Rotation.MaxRows = 25
+	exp := startExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
+	a, b := newStream("host-a", 100), newStream("host-b", 200)
+	var sent []record.Record
+	for i := range 8 {
+		ra, rb := a.batch(t, 3+i), b.batch(t, 7)
+		consume(t, exp, append(append([]record.Record(nil), ra...), rb...)) // two origins in one batch
+		sent = append(append(sent, ra...), rb...)
+	}
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkArchive(t, root, sent)
+	files, _ := archive.DataFiles(root)
+	if len(files) < 4 {
+		t.Fatalf("%d files, want rotation by max_rows", len(files))
+	}
+	for _, f := range files {
+		ix, _ := archive.ReadIndex(root, f)
+		if ix.Rows > 25 {
+			t.Errorf("%s: %d rows > max_rows", f, ix.Rows)
+		}
+	}
+}
+
+func TestRotationByBytes(t *testing.T) {
+	root := t.TempDir()
+	cfg := testConfig(root)
+	cfg.Rotation.MaxBytes = 1 // every append seals
+	exp := startExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
+	s := newStream("host-a", 1)
+	var sent []record.Record
+	for range 3 {
+		recs := s.batch(t, 4)
+		consume(t, exp, recs)
+		sent = append(sent, recs...)
+		// Sealed at once, before shutdown.
+		if files, _ := archive.DataFiles(root); len(files) != len(sent)/5 {
+			t.Fatalf("%d files after %d batches", len(files), len(sent)/5)
+		}
+	}
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkArchive(t, root, sent)
+}
+
+func TestRotationByAge(t *testing.T) {
+	root := t.TempDir()
+	cfg := testConfig(root)
+	cfg.Rotation.MaxAge = 50 * time.Millisecond
+	exp := startExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
+	defer exp.Shutdown(context.Background())
+	recs := newStream("host-a", 1).batch(t, 3)
+	consume(t, exp, recs)
+	if files, _ := archive.DataFiles(root); len(files) != 0 {
+		t.Fatalf("sealed before max_age: %v", files)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// Sealing ends with the removal of the WAL segment.
+		if files, _ := archive.DataFiles(root); len(files) == 1 && len(walFiles(t, root)) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("idle file not sealed after max_age")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	checkArchive(t, root, recs)
+}
+
+func TestRedeliveryIsDeduplicated(t *testing.T) {
+	root := t.TempDir()
+	tt := componenttest.NewTelemetry()
+	defer tt.Shutdown(context.Background())
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tt.NewTelemetrySettings()
+	exp := startExporter(t, testConfig(root), set)
+	s := newStream("host-a", 1)
+	b1, b2 := s.batch(t, 5), s.batch(t, 5)
+	consume(t, exp, b1)
+	consume(t, exp, b1)                                                  // redelivered while open
+	consume(t, exp, append(append([]record.Record{}, b1[3:]...), b2...)) // overlapping redelivery
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// A restart, then a redelivery of everything already sealed.
+	exp = startExporter(t, testConfig(root), set)
+	consume(t, exp, append(append([]record.Record{}, b1...), b2...))
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkArchive(t, root, append(append([]record.Record{}, b1...), b2...))
+	if got := sumMetric(t, tt, "otelcol_auditparquet_records_deduplicated", ""); got != 6+3+12 {
+		t.Errorf("records_deduplicated = %d, want 21", got)
+	}
+	if got := sumMetric(t, tt, "otelcol_auditparquet_rows_written", ""); got != 12 {
+		t.Errorf("rows_written = %d, want 12", got)
+	}
+	if got := sumMetric(t, tt, "otelcol_auditparquet_files_sealed", ""); got != 1 {
+		t.Errorf("files_sealed = %d, want 1", got)
+	}
+}
+
+func TestRejectsNonRecords(t *testing.T) {
+	root := t.TempDir()
+	tt := componenttest.NewTelemetry()
+	defer tt.Shutdown(context.Background())
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tt.NewTelemetrySettings()
+	exp := startExporter(t, testConfig(root), set)
+
+	good := newStream("host-a", 1).batch(t, 2)
+	ld := toLogs(good)
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	plain := lrs.AppendEmpty()
+	plain.Body().SetStr("just an application log")
+	plain.SetEventName("app.log")
+	unsealed := record.Record{SchemaVersion: 1, ID: "r-unsealed", Type: record.TypeInference}
+	unsealed.ToLogRecord(lrs.AppendEmpty())
+
+	err := exp.ConsumeLogs(context.Background(), ld)
+	if !consumererror.IsPermanent(err) {
+		t.Fatalf("error %v is not permanent", err)
+	}
+	for _, want := range []string{"2 of 5 log records rejected", `log record 3: not a governance record (no govaudit.record_id attribute; event name "app.log")`,
+		"log record 4: record r-unsealed is not sealed by the auditsign processor"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkArchive(t, root, good) // the valid records of the batch are archived
+	if got := sumMetric(t, tt, "otelcol_auditparquet_records_rejected", ""); got != 2 {
+		t.Errorf("records_rejected = %d, want 2", got)
+	}
+}
+
+func TestBadDirectory(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), testConfig(filepath.Join(file, "archive")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = exp.Start(context.Background(), componenttest.NewNopHost())
+	if err == nil || !strings.Contains(err.Error(), `auditparquet: directory "`+filepath.Join(file, "archive")+`" cannot be created`) {
+		t.Fatalf("Start = %v", err)
+	}
+}
+
+// TestSealFailure makes the partition directory impossible to create: the
+// append must fail (so the queue retries) without leaving any data file, and
+// succeed once the obstacle is gone, with every record archived once.
+func TestSealFailure(t *testing.T) {
+	root := t.TempDir()
+	cfg := testConfig(root)
+	cfg.Rotation.MaxRows = 5
+	exp := startExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
+	obstacle := filepath.Join(root, archive.RecordsDir)
+	if err := os.WriteFile(obstacle, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	recs := newStream("host-a", 1).batch(t, 9)
+	err := exp.ConsumeLogs(context.Background(), toLogs(recs))
+	if err == nil || consumererror.IsPermanent(err) || !strings.Contains(err.Error(), "safe in the write-ahead log, but sealing") {
+		t.Fatalf("ConsumeLogs = %v, want a retryable seal error", err)
+	}
+	if err := os.Remove(obstacle); err != nil {
+		t.Fatal(err)
+	}
+	// The queue retries the same batch.
+	consume(t, exp, recs)
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkArchive(t, root, recs)
+}
+
+func TestTelemetry(t *testing.T) {
+	root := t.TempDir()
+	tt := componenttest.NewTelemetry()
+	defer tt.Shutdown(context.Background())
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tt.NewTelemetrySettings()
+	cfg := testConfig(root)
+	cfg.Rotation.MaxRows = 4
+	exp := startExporter(t, cfg, set)
+	consume(t, exp, newStream("host-a", 1).batch(t, 9)) // 10 rows: 4 + 4 + 2
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sumMetric(t, tt, "otelcol_auditparquet_files_sealed", ""); got != 3 {
+		t.Errorf("files_sealed = %d, want 3", got)
+	}
+	if got := sumMetric(t, tt, "otelcol_auditparquet_rows_written", ""); got != 10 {
+		t.Errorf("rows_written = %d, want 10", got)
+	}
+	var size int64
+	files, _ := archive.DataFiles(root)
+	for _, f := range files {
+		fi, _ := os.Stat(filepath.Join(root, f))
+		size += fi.Size()
+	}
+	if got := sumMetric(t, tt, "otelcol_auditparquet_bytes_written", ""); got != size {
+		t.Errorf("bytes_written = %d, want %d", got, size)
+	}
+	m, err := tt.GetMetric("otelcol_auditparquet_seal_duration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := m.Data.(metricdata.Histogram[float64]); h.DataPoints[0].Count != 3 {
+		t.Errorf("seal_duration count = %d, want 3", h.DataPoints[0].Count)
+	}
+}
+
+// sumMetric returns the sum of an int counter, over the data points whose
+// "action" attribute is action ("" for all).
+func sumMetric(t *testing.T, tt *componenttest.Telemetry, name, action string) int64 {
+	t.Helper()
+	m, err := tt.GetMetric(name)
+	if err != nil { // a counter never incremented is not reported
+		return 0
+	}
+	var n int64
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		if v, ok := dp.Attributes.Value("action"); action == "" || ok && v.AsString() == action {
+			n += dp.Value
+		}
+	}
+	return n
+}
+
+func TestLifecycle(t *testing.T) {
+	f := NewFactory()
+	if f.Type() != metadata.Type || f.LogsStability() != component.StabilityLevelAlpha {
+		t.Fatalf("factory %v %v", f.Type(), f.LogsStability())
+	}
+	root := t.TempDir()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Directory = root
+	exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp.Capabilities().MutatesData {
+		t.Error("the exporter does not mutate data")
+	}
+	if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	recs := newStream("host-a", 1).batch(t, 3)
+	ld := toLogs(recs)
+	ld.MarkReadOnly()
+	if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	// Shutdown drains the (in-memory) queue, then seals.
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkArchive(t, root, recs)
+}

@@ -1,0 +1,178 @@
+package auditparquetexporter // import "github.com/govaudit/govaudit/exporter/auditparquetexporter"
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/govaudit/govaudit/internal/archive"
+	"github.com/govaudit/govaudit/internal/auditlog"
+	"github.com/govaudit/govaudit/internal/record"
+)
+
+// stateName is the file, in an origin's WAL directory, holding what the
+// sealed archive of that origin already contains.
+const stateName = "state.json"
+
+// originState is what the archive already holds for one origin, enough to
+// drop records that the persistent queue delivers again after a crash: per
+// epoch, the next leaf index expected and the largest checkpoint size
+// archived. Leaves arrive in leaf order, so a leaf below the next index is a
+// redelivery. It is saved at every seal (covering the sealed files) and
+// rebuilt at start from that file plus the WAL segments.
+type originState struct {
+	NextLeaf       map[uint64]uint64 `json:"next_leaf"`       // epoch -> 1 + highest leaf index archived
+	CheckpointSize map[uint64]uint64 `json:"checkpoint_size"` // epoch -> largest checkpoint size archived
+	Latest         checkpointID      `json:"latest"`          // the checkpoint in checkpoints/<origin>/latest
+	LastFile       time.Time         `json:"last_file"`       // the time naming the newest data file
+}
+
+type checkpointID struct {
+	Epoch uint64 `json:"epoch"`
+	Size  uint64 `json:"size"`
+}
+
+func (c checkpointID) less(d checkpointID) bool {
+	return c.Epoch < d.Epoch || c.Epoch == d.Epoch && c.Size < d.Size
+}
+
+func newOriginState() *originState {
+	return &originState{NextLeaf: map[uint64]uint64{}, CheckpointSize: map[uint64]uint64{}}
+}
+
+// filter returns the records of recs not yet archived, and how many it dropped.
+func (st *originState) filter(recs []record.Record) ([]record.Record, int) {
+	next := map[uint64]uint64{}
+	cps := map[uint64]uint64{}
+	out := make([]record.Record, 0, len(recs))
+	for _, r := range recs {
+		if r.IsLeaf() {
+			n, ok := next[r.Epoch]
+			if !ok {
+				n = st.NextLeaf[r.Epoch]
+			}
+			if r.LeafIndex < n {
+				continue
+			}
+			next[r.Epoch] = r.LeafIndex + 1
+		} else {
+			size := checkpointSize(&r)
+			s, ok := cps[r.Epoch]
+			if !ok {
+				s, ok = st.CheckpointSize[r.Epoch]
+			}
+			if ok && size <= s {
+				continue
+			}
+			cps[r.Epoch] = size
+		}
+		out = append(out, r)
+	}
+	return out, len(recs) - len(out)
+}
+
+// add records that recs are archived (durable in the WAL or sealed).
+func (st *originState) add(recs []record.Record) {
+	for i := range recs {
+		r := &recs[i]
+		if r.IsLeaf() {
+			st.NextLeaf[r.Epoch] = max(st.NextLeaf[r.Epoch], r.LeafIndex+1)
+		} else {
+			st.CheckpointSize[r.Epoch] = max(st.CheckpointSize[r.Epoch], checkpointSize(r))
+		}
+	}
+}
+
+// checkpointSize returns the tree size of a checkpoint record that decode
+// accepted.
+func checkpointSize(r *record.Record) uint64 {
+	c, _ := checkpointOf(r)
+	return c.Size
+}
+
+func statePath(origin string) string {
+	return path.Join(archive.WALDir, "origin="+origin, stateName)
+}
+
+// state returns the state of origin, loading or rebuilding it on first use.
+func (w *archiveWriter) state(origin string) (*originState, error) {
+	if st, ok := w.origins[origin]; ok {
+		return st, nil
+	}
+	st, err := w.loadState(origin)
+	if err != nil {
+		return nil, err
+	}
+	w.origins[origin] = st
+	return st, nil
+}
+
+// loadState reads the state file of origin. Without one (a new origin, or a
+// WAL directory lost), it rebuilds the state from the origin's indexes
+// (rebuilding missing ones from their data files) and the latest checkpoint.
+func (w *archiveWriter) loadState(origin string) (*originState, error) {
+	b, err := os.ReadFile(w.path(statePath(origin)))
+	if err == nil {
+		st := newOriginState()
+		if err := json.Unmarshal(b, st); err != nil {
+			return nil, fmt.Errorf("%s: %w (delete it to rebuild it from the archive)", w.path(statePath(origin)), err)
+		}
+		return st, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	st := newOriginState()
+	files, err := archive.DataFiles(w.root)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, f := range files {
+		o, t, err := archive.ParseDataPath(f)
+		if err != nil || o != origin {
+			continue
+		}
+		ix, err := archive.ReadIndex(w.root, f)
+		if err != nil {
+			if ix, err = archive.BuildIndex(w.root, f); err != nil {
+				return nil, fmt.Errorf("rebuilding the state of origin %s: %w", origin, err)
+			}
+		}
+		for _, e := range ix.Epochs {
+			st.NextLeaf[e.Epoch] = max(st.NextLeaf[e.Epoch], e.LeafEnd)
+		}
+		for _, c := range ix.Checkpoints {
+			st.CheckpointSize[c.Epoch] = max(st.CheckpointSize[c.Epoch], c.Size)
+		}
+		if t.After(st.LastFile) {
+			st.LastFile = t
+		}
+		n++
+	}
+	// Latest comes from the latest file itself, so a missing one is rewritten.
+	if b, err := os.ReadFile(w.path(archive.LatestPath(origin))); err == nil {
+		if c, err := auditlog.ParseUnverified(string(b)); err == nil {
+			st.Latest = checkpointID{c.Epoch, c.Size}
+		}
+	}
+	if n > 0 {
+		w.logger.Warn("state file missing; rebuilt from the archive's indexes", zap.String("origin", origin), zap.Int("files", n))
+	}
+	return st, nil
+}
+
+// saveState persists the state of origin atomically.
+func (w *archiveWriter) saveState(origin string, st *originState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return archive.WriteFileAtomic(w.path(statePath(origin)), b, 0o600)
+}

@@ -1,0 +1,287 @@
+package archive
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+
+	"github.com/govaudit/govaudit/internal/record"
+)
+
+// IndexVersion is the version of the Index format written by this package.
+const IndexVersion = 1
+
+// MaxExactIDs is the largest id set an index holds exactly; a larger set is
+// stored as a Bloom filter.
+const MaxExactIDs = 1000
+
+// An Index is the audit index of one data file: what a query needs to decide
+// whether the file can hold a matching row. It is derived from the data file
+// (see BuildIndex) and never trusted for integrity.
+type Index struct {
+	Version int    `json:"version"`
+	File    string `json:"file"`   // data file path, relative to the archive root
+	Size    int64  `json:"size"`   // data file size in bytes
+	SHA256  string `json:"sha256"` // hex SHA-256 of the data file
+	Origin  string `json:"origin"`
+	Rows    int64  `json:"rows"`
+
+	// TimeMin and TimeMax bound the event time (see EventTime) of the rows
+	// that have one, in Unix nanoseconds; both are 0 if none has.
+	TimeMin int64 `json:"time_min"`
+	TimeMax int64 `json:"time_max"`
+
+	// Epochs lists, per epoch in order of first appearance, the half-open
+	// range [LeafBegin, LeafEnd) spanned by the file's leaves and their count
+	// (Leaves < LeafEnd-LeafBegin means the file has gaps).
+	Epochs []EpochRange `json:"epochs,omitempty"`
+	// Checkpoints lists the checkpoint rows of the file, in row order.
+	Checkpoints []CheckpointRef `json:"checkpoints,omitempty"`
+	// Types counts rows per record type.
+	Types map[record.Type]int64 `json:"types"`
+
+	Providers     IDSet `json:"providers"`
+	Models        IDSet `json:"models"` // request and response models
+	ModelVersions IDSet `json:"model_versions"`
+	Users         IDSet `json:"users"`
+	Sessions      IDSet `json:"sessions"`
+	Conversations IDSet `json:"conversations"`
+	Traces        IDSet `json:"traces"`
+}
+
+// An EpochRange is the span of one epoch's leaves in a data file.
+type EpochRange struct {
+	Epoch     uint64 `json:"epoch"`
+	LeafBegin uint64 `json:"leaf_begin"`
+	LeafEnd   uint64 `json:"leaf_end"`
+	Leaves    int64  `json:"leaves"`
+}
+
+// A CheckpointRef names a checkpoint row of a data file.
+type CheckpointRef struct {
+	Epoch uint64 `json:"epoch"`
+	Size  uint64 `json:"size"`
+}
+
+// An IDSet is the set of distinct non-empty values of a column: exactly
+// (Values, sorted) when Count <= MaxExactIDs, else as a Bloom filter.
+type IDSet struct {
+	Count  int      `json:"count"`
+	Values []string `json:"values,omitempty"`
+	Bloom  *Bloom   `json:"bloom,omitempty"`
+}
+
+// MayContain reports whether v may be in the set: false means certainly not.
+func (s *IDSet) MayContain(v string) bool {
+	if s.Bloom != nil {
+		return s.Bloom.MayContain(v)
+	}
+	if len(s.Values) != s.Count { // inconsistent index: do not prune
+		return true
+	}
+	_, found := slices.BinarySearch(s.Values, v)
+	return found
+}
+
+func newIDSet(m map[string]struct{}) IDSet {
+	if len(m) == 0 {
+		return IDSet{}
+	}
+	values := make([]string, 0, len(m))
+	for v := range m {
+		values = append(values, v)
+	}
+	sort.Strings(values)
+	if len(values) > MaxExactIDs {
+		return IDSet{Count: len(values), Bloom: newBloom(values)}
+	}
+	return IDSet{Count: len(values), Values: values}
+}
+
+// EventTime returns the time a record is about, in Unix nanoseconds: its
+// start time, else its end time, else its observed time (0 if none is set).
+// Filters and index time ranges use it.
+func EventTime(r *record.Record) int64 {
+	switch {
+	case r.StartTime != 0:
+		return r.StartTime
+	case r.EndTime != 0:
+		return r.EndTime
+	}
+	return r.ObservedTime
+}
+
+// NewIndex returns the index of the data file at dataPath (relative to the
+// root) holding rows, given the file's size and SHA-256. The writer calls it
+// with the rows it just wrote; BuildIndex with the rows it reads back, so the
+// two agree byte for byte.
+func NewIndex(dataPath string, rows []record.Record, size int64, sum []byte) (*Index, error) {
+	origin, _, err := ParseDataPath(dataPath)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{
+		Version: IndexVersion, File: dataPath, Size: size, SHA256: hex.EncodeToString(sum),
+		Origin: origin, Rows: int64(len(rows)), Types: map[record.Type]int64{},
+	}
+	sets := make([]map[string]struct{}, 7)
+	for i := range sets {
+		sets[i] = map[string]struct{}{}
+	}
+	add := func(i int, v string) {
+		if v != "" {
+			sets[i][v] = struct{}{}
+		}
+	}
+	epochs := map[uint64]int{} // epoch -> position in ix.Epochs
+	for i := range rows {
+		r := &rows[i]
+		if r.Origin != origin {
+			return nil, fmt.Errorf("%s: row %d has origin %q, want %q", dataPath, i, r.Origin, origin)
+		}
+		if t := EventTime(r); t != 0 {
+			if ix.TimeMin == 0 || t < ix.TimeMin {
+				ix.TimeMin = t
+			}
+			if t > ix.TimeMax {
+				ix.TimeMax = t
+			}
+		}
+		ix.Types[r.Type]++
+		if !r.IsLeaf() {
+			cp := CheckpointRef{Epoch: r.Epoch}
+			if c, err := parseCheckpointRow(r); err == nil {
+				cp.Epoch, cp.Size = c.Epoch, c.Size
+			}
+			ix.Checkpoints = append(ix.Checkpoints, cp)
+			continue
+		}
+		p, ok := epochs[r.Epoch]
+		if !ok {
+			p = len(ix.Epochs)
+			epochs[r.Epoch] = p
+			ix.Epochs = append(ix.Epochs, EpochRange{Epoch: r.Epoch, LeafBegin: r.LeafIndex, LeafEnd: r.LeafIndex + 1})
+		}
+		e := &ix.Epochs[p]
+		e.LeafBegin = min(e.LeafBegin, r.LeafIndex)
+		e.LeafEnd = max(e.LeafEnd, r.LeafIndex+1)
+		e.Leaves++
+		add(0, r.Provider)
+		add(1, r.RequestModel)
+		add(1, r.ResponseModel)
+		add(2, r.ModelVersion)
+		add(3, r.UserID)
+		add(4, r.SessionID)
+		add(5, r.ConversationID)
+		add(6, r.TraceID)
+	}
+	ix.Providers, ix.Models, ix.ModelVersions = newIDSet(sets[0]), newIDSet(sets[1]), newIDSet(sets[2])
+	ix.Users, ix.Sessions, ix.Conversations, ix.Traces = newIDSet(sets[3]), newIDSet(sets[4]), newIDSet(sets[5]), newIDSet(sets[6])
+	return ix, nil
+}
+
+// BuildIndex reads the data file at dataPath (relative to root) and returns
+// its index.
+func BuildIndex(root, dataPath string) (*Index, error) {
+	full := filepath.Join(root, filepath.FromSlash(dataPath))
+	data, err := os.ReadFile(full)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := readParquet(full, data)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	return NewIndex(dataPath, rows, int64(len(data)), sum[:])
+}
+
+// Marshal returns the JSON text of the index as written to disk.
+func (ix *Index) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(ix, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteIndex writes ix to IndexPath(ix.File) under root, atomically.
+func WriteIndex(root string, ix *Index) error {
+	b, err := ix.Marshal()
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(root, filepath.FromSlash(IndexPath(ix.File))), b, 0o444)
+}
+
+// ReadIndex reads the index of the data file at dataPath (relative to root).
+// It checks the format version and that the index names that file.
+func ReadIndex(root, dataPath string) (*Index, error) {
+	p := filepath.Join(root, filepath.FromSlash(IndexPath(dataPath)))
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var ix Index
+	if err := dec.Decode(&ix); err != nil {
+		return nil, fmt.Errorf("index %s: %w", p, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("index %s: trailing data", p)
+	}
+	if ix.Version != IndexVersion {
+		return nil, fmt.Errorf("index %s: version %d, want %d", p, ix.Version, IndexVersion)
+	}
+	if ix.File != dataPath {
+		return nil, fmt.Errorf("index %s: names data file %q, want %q", p, ix.File, dataPath)
+	}
+	return &ix, nil
+}
+
+// Reindex rebuilds the index of every data file under root and removes
+// indexes whose data file no longer exists. It returns the number of indexes
+// written; a data file that cannot be read is reported in the error and the
+// others are still indexed.
+func Reindex(root string) (int, error) {
+	files, err := DataFiles(root)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	want := map[string]bool{}
+	n := 0
+	for _, f := range files {
+		want[IndexPath(f)] = true
+		ix, err := BuildIndex(root, f)
+		if err == nil {
+			err = WriteIndex(root, ix)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reindex %s: %w", f, err))
+			continue
+		}
+		n++
+	}
+	stale, err := listFiles(root, IndexDir, IndexExt)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, p := range stale {
+		if !want[p] {
+			if err := os.Remove(filepath.Join(root, filepath.FromSlash(p))); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return n, errors.Join(errs...)
+}

@@ -1,0 +1,128 @@
+package archive
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/govaudit/govaudit/internal/auditlog"
+)
+
+// Top-level directories of an archive root.
+const (
+	RecordsDir     = "records"
+	IndexDir       = "index"
+	CheckpointsDir = "checkpoints"
+	WALDir         = "wal"
+)
+
+// File name parts.
+const (
+	DataExt    = ".parquet"
+	IndexExt   = ".json"
+	WALExt     = ".wal"
+	TempSuffix = ".tmp"
+	LatestName = "latest"
+)
+
+// FileTimeFormat is the layout of a data file's name (without extension): the
+// UTC time the file was opened, fixed width so that names sort in time order.
+const FileTimeFormat = "20060102T150405.000000000Z"
+
+// DateFormat is the layout of the date=<YYYY-MM-DD> partition value.
+const DateFormat = "2006-01-02"
+
+// FileName returns the base name (without extension) of the data file opened at t.
+func FileName(t time.Time) string { return t.UTC().Format(FileTimeFormat) }
+
+// PartitionDir returns records/origin=<origin>/date=<YYYY-MM-DD> for a file opened at t.
+func PartitionDir(origin string, t time.Time) string {
+	return path.Join(RecordsDir, "origin="+origin, "date="+t.UTC().Format(DateFormat))
+}
+
+// DataPath returns the path of the data file of origin opened at t.
+func DataPath(origin string, t time.Time) string {
+	return path.Join(PartitionDir(origin, t), FileName(t)+DataExt)
+}
+
+// IndexPath returns the path of the audit index of the data file at dataPath:
+// the same partitions and name under index/, with extension .json.
+func IndexPath(dataPath string) string {
+	rest := strings.TrimPrefix(dataPath, RecordsDir+"/")
+	return path.Join(IndexDir, strings.TrimSuffix(rest, DataExt)+IndexExt)
+}
+
+// TempPath returns the temporary name under which p is written before it is
+// renamed into place: ".<base>.tmp" in the same directory, so that it is
+// hidden from query engines and the rename is atomic.
+func TempPath(p string) string {
+	dir, base := path.Split(p)
+	return dir + "." + base + TempSuffix
+}
+
+// WALPath returns the path of the write-ahead log segment that becomes the
+// data file DataPath(origin, t) when sealed.
+func WALPath(origin string, t time.Time) string {
+	return path.Join(WALDir, "origin="+origin, FileName(t)+WALExt)
+}
+
+// CheckpointPath returns checkpoints/<origin>/<epoch>/<size>.
+func CheckpointPath(origin string, epoch, size uint64) string {
+	return path.Join(CheckpointsDir, origin, strconv.FormatUint(epoch, 10), strconv.FormatUint(size, 10))
+}
+
+// LatestPath returns checkpoints/<origin>/latest.
+func LatestPath(origin string) string {
+	return path.Join(CheckpointsDir, origin, LatestName)
+}
+
+// ParseDataPath parses a data file path made by DataPath, returning its
+// origin and open time. It rejects any other shape, a date partition that
+// disagrees with the name, and non-canonical names.
+func ParseDataPath(p string) (origin string, t time.Time, err error) {
+	parts := strings.Split(p, "/")
+	if len(parts) != 4 || parts[0] != RecordsDir || !strings.HasPrefix(parts[1], "origin=") ||
+		!strings.HasPrefix(parts[2], "date=") || !strings.HasSuffix(parts[3], DataExt) {
+		return "", time.Time{}, fmt.Errorf("data file %q: want %s/origin=<origin>/date=<YYYY-MM-DD>/<name>%s", p, RecordsDir, DataExt)
+	}
+	origin = strings.TrimPrefix(parts[1], "origin=")
+	if err := auditlog.ValidOrigin(origin); err != nil {
+		return "", time.Time{}, fmt.Errorf("data file %q: %w", p, err)
+	}
+	name := strings.TrimSuffix(parts[3], DataExt)
+	t, err = time.Parse(FileTimeFormat, name)
+	if err != nil || FileName(t) != name {
+		return "", time.Time{}, fmt.Errorf("data file %q: name %q is not a %s time", p, name, FileTimeFormat)
+	}
+	if d := strings.TrimPrefix(parts[2], "date="); d != t.Format(DateFormat) {
+		return "", time.Time{}, fmt.Errorf("data file %q: date partition %q disagrees with the name's date %s", p, d, t.Format(DateFormat))
+	}
+	return origin, t, nil
+}
+
+// ParseCheckpointPath parses a path made by CheckpointPath.
+func ParseCheckpointPath(p string) (origin string, epoch, size uint64, err error) {
+	parts := strings.Split(p, "/")
+	if len(parts) != 4 || parts[0] != CheckpointsDir {
+		return "", 0, 0, fmt.Errorf("checkpoint file %q: want %s/<origin>/<epoch>/<size>", p, CheckpointsDir)
+	}
+	if err := auditlog.ValidOrigin(parts[1]); err != nil {
+		return "", 0, 0, fmt.Errorf("checkpoint file %q: %w", p, err)
+	}
+	epoch, err1 := parseCanonical(parts[2])
+	size, err2 := parseCanonical(parts[3])
+	if err1 != nil || err2 != nil {
+		return "", 0, 0, fmt.Errorf("checkpoint file %q: epoch and size must be canonical decimal numbers", p)
+	}
+	return parts[1], epoch, size, nil
+}
+
+func parseCanonical(s string) (uint64, error) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || strconv.FormatUint(n, 10) != s {
+		return 0, fmt.Errorf("%q is not a canonical decimal number", s)
+	}
+	return n, nil
+}

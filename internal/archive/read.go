@@ -1,0 +1,255 @@
+package archive
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/govaudit/govaudit/internal/auditlog"
+	"github.com/govaudit/govaudit/internal/record"
+)
+
+// ErrCorrupt is wrapped by ReadFile's error when a data file is truncated or
+// is not a readable Parquet file of records.
+var ErrCorrupt = errors.New("corrupt or truncated data file")
+
+// ReadFile reads every row of the data file at path (an OS path), in file
+// order. Empty lists and leaf hashes come back as nil, their canonical
+// in-memory form. A truncated or corrupt file yields an error wrapping
+// ErrCorrupt and naming the file.
+func ReadFile(path string) ([]record.Record, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return readParquet(path, data)
+}
+
+func readParquet(name string, data []byte) (rows []record.Record, err error) {
+	// parquet-go may panic on malformed input; a reader of untrusted
+	// archives must turn that into an error naming the file.
+	defer func() {
+		if p := recover(); p != nil {
+			rows, err = nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, p)
+		}
+	}()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, err)
+	}
+	n := f.NumRows()
+	rd := parquet.NewGenericReader[record.Record](f)
+	defer rd.Close()
+	rows = make([]record.Record, n)
+	read := 0
+	for read < len(rows) {
+		k, err := rd.Read(rows[read:])
+		read += k
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: row %d: %w: %v", name, read, ErrCorrupt, err)
+		}
+		if k == 0 {
+			break
+		}
+	}
+	if int64(read) != n {
+		return nil, fmt.Errorf("%s: %w: read %d of %d rows", name, ErrCorrupt, read, n)
+	}
+	for i := range rows {
+		normalize(&rows[i])
+	}
+	return rows, nil
+}
+
+// normalize maps the empty lists and byte slices Parquet returns to nil.
+func normalize(r *record.Record) {
+	if len(r.FinishReasons) == 0 {
+		r.FinishReasons = nil
+	}
+	if len(r.Flags) == 0 {
+		r.Flags = nil
+	}
+	if len(r.LeafHash) == 0 {
+		r.LeafHash = nil
+	}
+}
+
+// DataFiles returns the path (relative to root) of every data file under
+// records/, in archive order: lexicographic, which is per origin, then in
+// write order (see the package doc). It lists every *.parquet file, even one
+// whose path ParseDataPath rejects, so that a verifier sees files it did not
+// expect; it skips hidden and temporary files ("." or "_" prefix).
+func DataFiles(root string) ([]string, error) {
+	return listFiles(root, RecordsDir, DataExt)
+}
+
+// CheckpointFiles returns the path (relative to root) of every checkpoint
+// file checkpoints/<origin>/<epoch>/<size>, sorted by origin, then epoch and
+// size numerically. latest files are not listed; other files that do not
+// have the checkpoint path shape are listed last, so a caller sees them.
+func CheckpointFiles(root string) ([]string, error) {
+	all, err := listFiles(root, CheckpointsDir, "")
+	if err != nil {
+		return nil, err
+	}
+	type entry struct {
+		p           string
+		ok          bool
+		origin      string
+		epoch, size uint64
+	}
+	var es []entry
+	for _, p := range all {
+		if path.Base(p) == LatestName && strings.Count(p, "/") == 2 {
+			continue
+		}
+		o, e, s, err := ParseCheckpointPath(p)
+		es = append(es, entry{p, err == nil, o, e, s})
+	}
+	sort.SliceStable(es, func(i, j int) bool {
+		a, b := es[i], es[j]
+		if a.ok != b.ok {
+			return a.ok
+		}
+		if !a.ok {
+			return a.p < b.p
+		}
+		if a.origin != b.origin {
+			return a.origin < b.origin
+		}
+		if a.epoch != b.epoch {
+			return a.epoch < b.epoch
+		}
+		return a.size < b.size
+	})
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.p
+	}
+	return out, nil
+}
+
+// listFiles returns the regular files under root/dir whose name ends in ext,
+// skipping hidden and private names, as sorted slash paths relative to root.
+// A missing dir yields no files.
+func listFiles(root, dir, ext string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(filepath.Join(root, dir), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == filepath.Join(root, dir) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		name := d.Name()
+		if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || !strings.HasSuffix(name, ext) {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, filepath.ToSlash(rel))
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// parseCheckpointRow parses the signed note of a checkpoint row, without
+// verifying it, and checks that it names the row's log.
+func parseCheckpointRow(r *record.Record) (auditlog.Checkpoint, error) {
+	c, err := auditlog.ParseUnverified(r.Checkpoint)
+	if err != nil {
+		return c, err
+	}
+	if c.Origin != r.Origin || c.Epoch != r.Epoch {
+		return c, fmt.Errorf("checkpoint names log %s, row is in %s", auditlog.LogID(c.Origin, c.Epoch), auditlog.LogID(r.Origin, r.Epoch))
+	}
+	return c, nil
+}
+
+// WriteFileAtomic writes data to path so that a crash leaves either the old
+// file or the new one: it writes TempPath(path), syncs it, sets perm, renames
+// it over path and syncs the directory. Missing directories are created.
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := MkdirAll(dir); err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "."+filepath.Base(path)+TempSuffix)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, perm)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp) // our own partial file, never a sealed one
+		return err
+	}
+	return SyncDir(dir)
+}
+
+// MkdirAll creates dir and its missing parents (0755) and syncs each parent
+// whose entry it created, so the new directories survive a crash.
+func MkdirAll(dir string) error {
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s: not a directory", dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := MkdirAll(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return SyncDir(parent)
+}
+
+// SyncDir fsyncs a directory, making renames and creations in it durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
