@@ -35,7 +35,7 @@ const email = "jane.doe@example.com"
 
 type env struct {
 	bin, data, key, pub string
-	otlpHTTP            string
+	otlpHTTP, mlevents  string
 }
 
 func binDir(t *testing.T) string {
@@ -80,6 +80,7 @@ func startCollector(t *testing.T, e *env) (stop func()) {
 	t.Helper()
 	health := freePort(t)
 	e.otlpHTTP = freePort(t)
+	e.mlevents = freePort(t)
 	cmd := exec.Command(filepath.Join(e.bin, "otelcol-govaudit"), "--config", "../examples/quickstart.yaml")
 	cmd.Env = append(os.Environ(),
 		"GOVAUDIT_DATA="+e.data,
@@ -87,6 +88,7 @@ func startCollector(t *testing.T, e *env) (stop func()) {
 		"GOVAUDIT_OTLP_GRPC_ENDPOINT="+freePort(t),
 		"GOVAUDIT_OTLP_HTTP_ENDPOINT="+e.otlpHTTP,
 		"GOVAUDIT_HEALTH_ENDPOINT="+health,
+		"GOVAUDIT_MLEVENTS_ENDPOINT="+e.mlevents,
 	)
 	logf, err := os.Create(filepath.Join(e.data, "collector.log"))
 	if err != nil {
@@ -242,6 +244,23 @@ func sendEvents(t *testing.T, endpoint, traceID string) {
 	}
 }
 
+// sendReview posts a human-oversight CloudEvent to the mlevents receiver:
+// a reviewer approved the decision recorded in trace traceID.
+func sendReview(t *testing.T, endpoint, traceID string) {
+	t.Helper()
+	body := `{"specversion":"1.0","type":"dev.govaudit.decision.reviewed","source":"https://review.example.com/queues/support",
+	 "id":"rev-e2e-1","time":"2026-11-26T10:15:30Z",
+	 "data":{"reviewer":"reviewer@example.com","trace_id":"` + traceID + `","outcome":"approved"}}`
+	resp, err := http.Post("http://"+endpoint+"/v1/events", "application/cloudevents+json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /v1/events: %s", resp.Status)
+	}
+}
+
 type rec struct {
 	ID            string   `json:"record_id"`
 	Type          string   `json:"record_type"`
@@ -295,6 +314,7 @@ func pipeline(t *testing.T) (*env, map[string]string) {
 	stop := startCollector(t, e)
 	traces := sendSpans(t, e.otlpHTTP)
 	sendEvents(t, e.otlpHTTP, traces["genai"])
+	sendReview(t, e.mlevents, traces["genai"])
 	time.Sleep(1500 * time.Millisecond) // past the checkpoint interval
 	stop()
 	return e, traces
@@ -355,6 +375,12 @@ func TestQuickstartPipeline(t *testing.T) {
 	code, out = e.govaudit(t, "query", audit, "--trace", traces["genai"], "--type", "content", "--format", "json")
 	if recs := parseRecords(t, out); code != 0 || len(recs) != 1 {
 		t.Errorf("query content events of the chat trace: exit %d\n%s", code, out)
+	}
+
+	// The reviewer's decision is a sealed oversight record.
+	code, out = e.govaudit(t, "query", audit, "--type", "oversight", "--format", "json")
+	if recs := parseRecords(t, out); code != 0 || len(recs) != 1 || recs[0].UserID != "reviewer@example.com" {
+		t.Errorf("query --type oversight: exit %d\n%s", code, out)
 	}
 
 	// prove + verify-proof.

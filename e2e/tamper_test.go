@@ -175,10 +175,7 @@ func rewrite(t *testing.T, path string, edit func([]record.Record) []record.Reco
 	must(t, err)
 	rows = edit(rows)
 	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[record.Record](&buf, record.WriterOptions()...)
-	_, err = w.Write(rows)
-	must(t, err)
-	must(t, w.Close())
+	must(t, archive.WriteRows(&buf, rows))
 	replace(t, path, buf.String())
 }
 
@@ -197,8 +194,9 @@ func readCheckpoint(t *testing.T, path string) auditlog.Checkpoint {
 	return cp
 }
 
-// flipDataPageByte flips one byte in the middle of the first data page of
-// the named column, located through the file's own Parquet metadata.
+// flipDataPageByte flips one byte in the data of the last data page of the
+// named column (the chunk's last bytes: past every page header), located
+// through the file's own Parquet metadata.
 func flipDataPageByte(t *testing.T, path, column string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -210,10 +208,10 @@ func flipDataPageByte(t *testing.T, path, column string) {
 		t.Fatalf("no column %s", column)
 	}
 	cc := f.Metadata().RowGroups[0].Columns[leaf.ColumnIndex].MetaData
-	off := cc.DataPageOffset + cc.TotalCompressedSize/2
-	if cc.DictionaryPageOffset > 0 && cc.DictionaryPageOffset < cc.DataPageOffset {
-		off = cc.DataPageOffset + (cc.TotalCompressedSize-(cc.DataPageOffset-cc.DictionaryPageOffset))/2
+	start := cc.DataPageOffset
+	if cc.DictionaryPageOffset > 0 && cc.DictionaryPageOffset < start {
+		start = cc.DictionaryPageOffset
 	}
-	b[off] ^= 0x5a
+	b[start+cc.TotalCompressedSize-3] ^= 0x5a
 	replace(t, path, string(b))
 }

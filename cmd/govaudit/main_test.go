@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/auditlog"
@@ -52,11 +51,9 @@ func writeArchive(t *testing.T, root, keyFile string, n, batch int) []record.Rec
 		full := filepath.Join(root, p)
 		os.MkdirAll(filepath.Dir(full), 0o755)
 		var buf bytes.Buffer
-		w := parquet.NewGenericWriter[record.Record](&buf, record.WriterOptions()...)
-		if _, err := w.Write(file); err != nil {
+		if err := archive.WriteRows(&buf, file); err != nil {
 			t.Fatal(err)
 		}
-		w.Close()
 		if err := os.WriteFile(full, buf.Bytes(), 0o444); err != nil {
 			t.Fatal(err)
 		}

@@ -130,8 +130,15 @@ func readArchive(root string, progress func(done, total int)) (verify.Input, err
 		return in, err
 	}
 	for i, p := range files {
-		rows, err := archive.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
-		in.Files = append(in.Files, verify.File{Path: p, Rows: rows, Err: err})
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		if err != nil {
+			return in, err
+		}
+		f := verify.File{Path: p}
+		if f.Rows, f.Err = archive.DecodeFile(p, data); f.Err == nil {
+			f.Reencoded = archive.SameEncoding(data, f.Rows)
+		}
+		in.Files = append(in.Files, f)
 		if progress != nil {
 			progress(i+1, len(files))
 		}

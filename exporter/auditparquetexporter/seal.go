@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
 	"go.uber.org/zap"
 
 	"github.com/govaudit/govaudit/internal/archive"
@@ -107,11 +106,7 @@ func (w *archiveWriter) writeData(rel string, rows []record.Record) (s *sealedFi
 	}()
 	h := sha256.New()
 	cw := &countingWriter{w: io.MultiWriter(out, h)}
-	pw := parquet.NewGenericWriter[record.Record](cw, record.WriterOptions()...)
-	if _, err := pw.Write(rows); err != nil {
-		return nil, err
-	}
-	if err := pw.Close(); err != nil {
+	if err := archive.WriteRows(cw, rows); err != nil {
 		return nil, err
 	}
 	if err := out.Sync(); err != nil {

@@ -26,6 +26,10 @@ type File struct {
 	Rows []record.Record
 	// Err is the error reading the file (truncated, corrupt, unreadable).
 	Err error
+	// Reencoded reports whether the file's bytes equal the canonical
+	// encoding of its rows (archive.SameEncoding): false means a byte of the
+	// file was changed even if every row still decodes.
+	Reencoded bool
 }
 
 // CheckpointFile is a checkpoint text file of the archive, as read.
@@ -58,6 +62,7 @@ type Input struct {
 // Problem kinds. They are part of the stable JSON report.
 const (
 	KindUnreadableFile     = "unreadable_file"
+	KindModifiedFile       = "modified_file"
 	KindInvalidRecord      = "invalid_record"
 	KindModifiedRecord     = "modified_record"
 	KindDuplicateLeaf      = "duplicate_leaf"
@@ -215,6 +220,10 @@ func (c *checker) checkFile(f File) {
 		c.problem(Problem{Kind: KindUnreadableFile, File: f.Path, Row: -1,
 			Message: fmt.Sprintf("cannot read data file (truncated or corrupt?): %v", f.Err)})
 		return
+	}
+	if !f.Reencoded {
+		c.problem(Problem{Kind: KindModifiedFile, File: f.Path, Row: -1,
+			Message: "file bytes differ from the canonical encoding of its rows: the file was modified after sealing"})
 	}
 	for i := range f.Rows {
 		r := &f.Rows[i]

@@ -46,7 +46,7 @@ func build(t *testing.T, k keyPair, origin string, epoch uint64, n, batch int, p
 	t.Helper()
 	a := &archive{keys: k, in: Input{Trusted: note.VerifierList(k.verifier)}}
 	tree := auditlog.NewTree()
-	files := []File{{Path: "records/f0.parquet"}, {Path: "records/f1.parquet"}}
+	files := []File{{Path: "records/f0.parquet", Reencoded: true}, {Path: "records/f1.parquet", Reencoded: true}}
 	for i := 0; i < n; i++ {
 		r := record.Record{SchemaVersion: 1, ID: fmt.Sprintf("r%d", i), Type: record.TypeInference,
 			RequestModel: "gpt-4o", UserID: "u1", StartTime: int64(i)}
@@ -130,6 +130,7 @@ func TestTampering(t *testing.T) {
 			a.in.Files[0].Rows = append([]record.Record{r}, a.in.Files[0].Rows...)
 		}, KindOutOfOrderLeaf, "f0.parquet row 1"},
 		{"file deleted", func(a *archive) { a.in.Files = a.in.Files[:1] }, KindMissingLeaves, ""},
+		{"file bytes changed", func(a *archive) { a.in.Files[1].Reencoded = false }, KindModifiedFile, "f1.parquet"},
 		{"file unreadable", func(a *archive) { a.in.Files[1].Err = fmt.Errorf("truncated"); a.in.Files[1].Rows = nil }, KindUnreadableFile, "f1.parquet"},
 		{"checkpoint by another key", func(a *archive) {
 			cp, _ := auditlog.ParseUnverified(a.cps[1])

@@ -1,0 +1,196 @@
+package mleventsreceiver // import "github.com/govaudit/govaudit/receiver/mleventsreceiver"
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap"
+)
+
+// Config defines the configuration of the mlevents receiver.
+type Config struct {
+	// ServerConfig holds the HTTP server settings of the collector: endpoint
+	// (default 127.0.0.1:8737), tls, auth (an authenticator extension such as
+	// bearertokenauth), max_request_body_size (default 20 MiB), cors,
+	// timeouts. The auth extension applies to every path of this receiver.
+	confighttp.ServerConfig `mapstructure:",squash"`
+
+	// CloudEvents configures the CloudEvents 1.0 endpoint.
+	CloudEvents CloudEventsConfig `mapstructure:"cloudevents"`
+
+	// MLflow configures the MLflow model-registry webhook endpoint.
+	MLflow MLflowConfig `mapstructure:"mlflow"`
+
+	// MaxAttributesSize caps, in bytes, the canonical JSON kept in a record's
+	// attributes (event envelope plus data). Above it the event data is
+	// replaced by its SHA-256 digest and size, and the record is flagged
+	// "truncated". 1024 <= max_attributes_size <= 16 MiB; default 65536.
+	MaxAttributesSize int `mapstructure:"max_attributes_size"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// CloudEventsConfig configures the CloudEvents 1.0 HTTP endpoint
+// (structured, binary and batched content modes).
+type CloudEventsConfig struct {
+	// Enabled serves the endpoint. Default true.
+	Enabled bool `mapstructure:"enabled"`
+	// Path is the URL path events are posted to. Default "/v1/events".
+	Path string `mapstructure:"path"`
+}
+
+// MLflowConfig configures the MLflow model-registry webhook endpoint.
+type MLflowConfig struct {
+	// Enabled serves the endpoint. Default true.
+	Enabled bool `mapstructure:"enabled"`
+	// Path is the URL path MLflow webhooks are posted to. Default "/v1/mlflow".
+	Path string `mapstructure:"path"`
+	// Secret is the webhook secret configured in MLflow. When set, every
+	// delivery must carry a valid X-MLflow-Signature, X-MLflow-Delivery-Id and
+	// X-MLflow-Timestamp; when empty, signatures are not checked. No default.
+	Secret configopaque.String `mapstructure:"secret"`
+	// TimestampTolerance is how far X-MLflow-Timestamp may be from the
+	// receiver's clock, either way, before a signed delivery is rejected as
+	// stale (replay protection). 0 < timestamp_tolerance <= 24h; default 5m.
+	TimestampTolerance time.Duration `mapstructure:"timestamp_tolerance"`
+}
+
+var (
+	_ component.Config    = (*Config)(nil)
+	_ confmap.Unmarshaler = (*Config)(nil)
+)
+
+// Unmarshal decodes the whole configuration. Without it the Unmarshal method
+// promoted from the squashed confighttp.ServerConfig would be called on
+// Config and decode only the server settings, dropping cloudevents, mlflow
+// and max_attributes_size; confmap runs the embedded Unmarshal itself.
+//
+// confighttp decodes with WithIgnoreUnused, which would let a misspelt key
+// pass silently, so Unmarshal also rejects unknown top-level keys and
+// unknown keys in the cloudevents and mlflow sections.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	var unknown []string
+	for _, k := range conf.AllKeys() {
+		top, _, _ := strings.Cut(k, confmap.KeyDelimiter)
+		if !topLevelKeys[top] && !slices.Contains(unknown, top) {
+			unknown = append(unknown, top)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return fmt.Errorf("unknown keys %s (want one of %s)", strings.Join(unknown, ", "), strings.Join(slices.Sorted(maps.Keys(topLevelKeys)), ", "))
+	}
+	for key, section := range map[string]any{"cloudevents": &CloudEventsConfig{}, "mlflow": &MLflowConfig{}} {
+		sub, err := conf.Sub(key)
+		if err != nil {
+			return err
+		}
+		if err := sub.Unmarshal(section); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	return conf.Unmarshal(cfg)
+}
+
+// topLevelKeys holds the mapstructure keys of Config, including those of the
+// squashed structs.
+var topLevelKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, opts, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+			if slices.Contains(strings.Split(opts, ","), "squash") {
+				walk(f.Type)
+				continue
+			}
+			if name != "" && name != "-" {
+				keys[name] = true
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}))
+	return keys
+}()
+
+// Bounds of the validated settings.
+const (
+	minAttributesSize     = 1024
+	maxAttributesSize     = 16 << 20
+	maxTimestampTolerance = 24 * time.Hour
+)
+
+var (
+	errNoEndpoint        = errors.New("endpoint must not be empty")
+	errNothingEnabled    = errors.New("cloudevents::enabled and mlflow::enabled are both false: the receiver would serve nothing")
+	errSamePath          = errors.New("cloudevents::path and mlflow::path must differ")
+	errTimestampTolRange = fmt.Errorf("mlflow::timestamp_tolerance must be > 0 and <= %s", maxTimestampTolerance)
+	errAttributesSize    = fmt.Errorf("max_attributes_size must be between %d and %d", minAttributesSize, maxAttributesSize)
+)
+
+// Validate checks the receiver configuration. Every error names its field.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.NetAddr.Endpoint == "" {
+		errs = append(errs, errNoEndpoint)
+	}
+	if !cfg.CloudEvents.Enabled && !cfg.MLflow.Enabled {
+		errs = append(errs, errNothingEnabled)
+	}
+	if cfg.CloudEvents.Enabled {
+		if err := validatePath(cfg.CloudEvents.Path); err != nil {
+			errs = append(errs, fmt.Errorf("cloudevents::path: %w", err))
+		}
+	}
+	if cfg.MLflow.Enabled {
+		if err := validatePath(cfg.MLflow.Path); err != nil {
+			errs = append(errs, fmt.Errorf("mlflow::path: %w", err))
+		}
+	}
+	if cfg.CloudEvents.Enabled && cfg.MLflow.Enabled && cfg.CloudEvents.Path == cfg.MLflow.Path {
+		errs = append(errs, errSamePath)
+	}
+	if cfg.MLflow.TimestampTolerance <= 0 || cfg.MLflow.TimestampTolerance > maxTimestampTolerance {
+		errs = append(errs, errTimestampTolRange)
+	}
+	if cfg.MaxAttributesSize < minAttributesSize || cfg.MaxAttributesSize > maxAttributesSize {
+		errs = append(errs, errAttributesSize)
+	}
+	return errors.Join(errs...)
+}
+
+// validatePath accepts an absolute URL path made of unreserved characters
+// (RFC 3986 section 2.3) and "/". The restriction keeps http.ServeMux from
+// reading the path as a pattern with wildcards or a method, which would
+// panic or match more than the one path.
+func validatePath(p string) error {
+	switch {
+	case p == "":
+		return errors.New("must not be empty")
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Errorf("%q must start with \"/\"", p)
+	case len(p) > 1 && strings.HasSuffix(p, "/"), p == "/":
+		return fmt.Errorf("%q must not end with \"/\" (it would match every path below it)", p)
+	case strings.Contains(p, "//"):
+		return fmt.Errorf("%q must not contain an empty segment", p)
+	}
+	for _, c := range p {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-._~/", c)) {
+			return fmt.Errorf("%q: character %q not allowed (want letters, digits, \"-._~/\")", p, c)
+		}
+	}
+	return nil
+}

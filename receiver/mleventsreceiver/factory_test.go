@@ -1,0 +1,61 @@
+package mleventsreceiver
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/govaudit/govaudit/receiver/mleventsreceiver/internal/metadata"
+)
+
+func TestFactory(t *testing.T) {
+	f := NewFactory()
+	assert.Equal(t, metadata.Type, f.Type())
+	assert.Equal(t, metadata.LogsStability, f.LogsStability())
+}
+
+func TestLifecycle(t *testing.T) {
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.NetAddr.Endpoint = freeAddr(t)
+	set := receivertest.NewNopSettings(metadata.Type)
+
+	first, err := f.CreateLogs(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, first.Start(context.Background(), componenttest.NewNopHost()))
+
+	// A second receiver on the same endpoint fails to start instead of
+	// silently not listening.
+	second, err := f.CreateLogs(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	assert.ErrorContains(t, second.Start(context.Background(), componenttest.NewNopHost()), "address already in use")
+	assert.NoError(t, second.Shutdown(context.Background()))
+
+	require.NoError(t, first.Shutdown(context.Background()))
+	// The port is free again after shutdown.
+	third, err := f.CreateLogs(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, third.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, third.Shutdown(context.Background()))
+}
+
+func TestShutdownWithoutStart(t *testing.T) {
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), createDefaultConfig(), consumertest.NewNop())
+	require.NoError(t, err)
+	assert.NoError(t, rcv.Shutdown(context.Background()))
+}
+
+func TestAuthExtensionMissing(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.NetAddr.Endpoint = freeAddr(t)
+	cfg.Auth = authConfig()
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	assert.ErrorContains(t, rcv.Start(context.Background(), componenttest.NewNopHost()), `failed to resolve authenticator "tokenauth"`)
+	assert.NoError(t, rcv.Shutdown(context.Background()))
+}
