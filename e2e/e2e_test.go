@@ -36,6 +36,7 @@ const email = "jane.doe@example.com"
 type env struct {
 	bin, data, key, pub string
 	otlpHTTP, mlevents  string
+	runs                int
 }
 
 func binDir(t *testing.T) string {
@@ -90,7 +91,8 @@ func startCollector(t *testing.T, e *env) (stop func()) {
 		"GOVAUDIT_HEALTH_ENDPOINT="+health,
 		"GOVAUDIT_MLEVENTS_ENDPOINT="+e.mlevents,
 	)
-	logf, err := os.Create(filepath.Join(e.data, "collector.log"))
+	e.runs++
+	logf, err := os.Create(filepath.Join(e.data, fmt.Sprintf("collector-%d.log", e.runs)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,6 +319,11 @@ func pipeline(t *testing.T) (*env, map[string]string) {
 	sendReview(t, e.mlevents, traces["genai"])
 	time.Sleep(1500 * time.Millisecond) // past the checkpoint interval
 	stop()
+
+	// A clean restart resumes the same epoch: a second run appends to it.
+	stop = startCollector(t, e)
+	sendSpans(t, e.otlpHTTP)
+	stop()
 	return e, traces
 }
 
@@ -329,6 +336,13 @@ func TestQuickstartPipeline(t *testing.T) {
 		t.Fatalf("verify --strict after a clean stop: exit %d\n%s", code, out)
 	}
 	t.Logf("verify:\n%s", out)
+	if !strings.Contains(out, "2 files") || strings.Count(out, "  log ") != 1 {
+		t.Errorf("want two sealed files of one resumed epoch:\n%s", out)
+		for i := 1; i <= e.runs; i++ {
+			b, _ := os.ReadFile(filepath.Join(e.data, fmt.Sprintf("collector-%d.log", i)))
+			t.Logf("collector run %d log:\n%s", i, b)
+		}
+	}
 
 	code, out = e.govaudit(t, "query", audit, "--format", "json")
 	if code != 0 {
@@ -339,8 +353,8 @@ func TestQuickstartPipeline(t *testing.T) {
 	}
 	bySource := map[string]rec{}
 	for _, r := range parseRecords(t, out) {
-		if r.Type == "inference" {
-			bySource[r.Source] = r
+		if r.Type == "inference" && bySource[r.Source].ID == "" {
+			bySource[r.Source] = r // the first run's record
 		}
 	}
 	for _, c := range []struct {
@@ -367,8 +381,9 @@ func TestQuickstartPipeline(t *testing.T) {
 	}
 
 	// The user set on the parent span finds the child inference record.
+	// (One chat per run, two runs.)
 	code, out = e.govaudit(t, "query", audit, "--user", "alice", "--type", "inference", "--format", "json")
-	if recs := parseRecords(t, out); code != 0 || len(recs) != 1 || recs[0].TraceID != traces["genai"] {
+	if recs := parseRecords(t, out); code != 0 || len(recs) != 2 || recs[0].TraceID != traces["genai"] || recs[0].Provider != "openai" {
 		t.Errorf("query --user alice: exit %d\n%s", code, out)
 	}
 	// The content event became a record linked to the chat span's trace.

@@ -32,7 +32,7 @@ func TestLoadConfig(t *testing.T) {
 				c.Directory = "/var/lib/govaudit/archive"
 				c.Rotation = RotationConfig{MaxRows: 50000, MaxBytes: 64 << 20, MaxAge: 10 * time.Minute}
 				c.Timeout = 30 * time.Second
-				q := c.QueueConfig.Get()
+				q := c.QueueConfig.GetOrInsertDefault()
 				storage := component.MustNewIDWithName("file_storage", "auditparquet")
 				q.StorageID = &storage
 				q.QueueSize = 5000
@@ -102,8 +102,11 @@ func TestDefaultConfig(t *testing.T) {
 	if cfg.Rotation != (RotationConfig{MaxRows: 100_000, MaxBytes: 256 << 20, MaxAge: 5 * time.Minute}) {
 		t.Errorf("rotation defaults %+v", cfg.Rotation)
 	}
-	if q := cfg.QueueConfig.Get(); q == nil || q.NumConsumers != 1 || q.StorageID != nil {
-		t.Errorf("queue defaults %+v", q)
+	if cfg.QueueConfig.HasValue() {
+		t.Error("the sending queue must be off by default (synchronous, durable WAL writes)")
+	}
+	if q := cfg.QueueConfig.GetOrInsertDefault(); q.NumConsumers != 1 || q.StorageID != nil {
+		t.Errorf("queue defaults when enabled %+v", q)
 	}
 	// The default config lacks only the directory.
 	if err := confmap.Validate(cfg); err == nil || err.Error() != "directory: must be set" {

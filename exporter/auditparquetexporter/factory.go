@@ -30,12 +30,16 @@ func NewFactory() exporter.Factory {
 }
 
 func createDefaultConfig() component.Config {
+	// The queue is off by default: ConsumeLogs then returns only once the
+	// records are in the fsynced write-ahead log, so auditsign's success
+	// means "durable". An in-memory queue would acknowledge records that a
+	// crash loses, leaving a gap in the log. Enabled, it keeps one consumer.
 	queue := exporterhelper.NewDefaultQueueConfig()
 	queue.NumConsumers = 1 // rows must stay in leaf order
 	return &Config{
 		Rotation:      RotationConfig{MaxRows: defaultMaxRows, MaxBytes: defaultMaxBytes, MaxAge: defaultMaxAge},
 		TimeoutConfig: exporterhelper.NewDefaultTimeoutConfig(),
-		QueueConfig:   configoptional.Some(queue),
+		QueueConfig:   configoptional.Default(queue),
 		BackOffConfig: configretry.NewDefaultBackOffConfig(),
 	}
 }
