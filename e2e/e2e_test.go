@@ -432,4 +432,3 @@ func copyDir(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
-

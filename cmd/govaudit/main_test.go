@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
