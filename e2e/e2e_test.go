@@ -375,7 +375,7 @@ func TestQuickstartPipeline(t *testing.T) {
 			!strings.HasPrefix(r.InputDigest, "hmac-sha256:") {
 			t.Errorf("%s record: %+v", c.source, r)
 		}
-		if r.UserID != c.user && c.source != "otel_genai" {
+		if r.UserID != c.user { // alice is on the parent span only: attribution through the trace
 			t.Errorf("%s record: user %q, want %q", c.source, r.UserID, c.user)
 		}
 	}
