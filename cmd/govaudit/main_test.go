@@ -252,3 +252,39 @@ func TestVerifyDetectsDamage(t *testing.T) {
 		t.Fatalf("truncated file: exit %d\n%s", code, out)
 	}
 }
+
+func TestReport(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := keys(t, dir, "k1")
+	_, otherPub := keys(t, dir, "k2")
+	root := filepath.Join(dir, "audit")
+	writeArchive(t, root, key, 12, 5)
+
+	code, out, stderr := runCmd(t, "report", "--key", pub, root)
+	if code != exitOK {
+		t.Fatalf("report: %d %s", code, stderr)
+	}
+	for _, want := range []string{"**Verified.**", "| host-a/1000 | 12 | 12 | k1 |", "12 records from",
+		"1 distinct users", "6 model decisions without a user", "| inference | 6 |", "| workflow | 6 |",
+		"| openai | gpt-4o | — | 3 | 0 |", "| anthropic | claude-sonnet | — | 3 | 0 |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+
+	// A period: the second file's records only (opened a minute later).
+	code, out, _ = runCmd(t, "report", "--key", pub, "--format", "json", "--since", "2026-11-26T10:01:00Z", root)
+	var rep Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK {
+		t.Fatalf("report --format json: %d %v\n%s", code, err, out)
+	}
+	if rep.Records != 5 || !rep.Integrity.Verified || rep.Integrity.Logs[0].Leaves != 12 {
+		t.Errorf("report for a period: %+v", rep)
+	}
+
+	// Untrusted key: the report says so and exits 1.
+	code, out, _ = runCmd(t, "report", "--key", otherPub, root)
+	if code != exitFailed || !strings.Contains(out, "**FAILED") {
+		t.Errorf("report with an untrusted key: exit %d\n%s", code, out)
+	}
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/govaudit/govaudit/internal/archive"
+	"github.com/govaudit/govaudit/internal/auditlog"
+	"github.com/govaudit/govaudit/internal/record"
+	"github.com/govaudit/govaudit/internal/verify"
+)
+
+// benchRecords returns n sealed GenAI chat records of one log, shaped like
+// the mlgovernance connector's output for the load test's spans under the
+// default (digest) capture policy: unique ids and digests, a few models,
+// 5,000 users, four spans per conversation.
+func benchRecords(origin string, epoch uint64, n int) []record.Record {
+	rnd := rand.New(rand.NewPCG(uint64(n), 7))
+	models := [][3]string{{"openai", "gpt-4o", "gpt-4o-2024-08-06"}, {"openai", "gpt-4o-mini", "gpt-4o-mini-2024-07-18"},
+		{"anthropic", "claude-sonnet-4", "claude-sonnet-4-20250514"}, {"aws.bedrock", "meta.llama3-70b-instruct-v1:0", "meta.llama3-70b-instruct-v1:0"}}
+	mac := hmac.New(sha256.New, bytes.Repeat([]byte{0x5a}, 32))
+	digest := func(i, kind int) string {
+		mac.Reset()
+		mac.Write(binary.BigEndian.AppendUint64([]byte{byte(kind)}, uint64(i)))
+		return "hmac-sha256:" + hex.EncodeToString(mac.Sum(nil))
+	}
+	start := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC).UnixNano()
+	recs := make([]record.Record, n)
+	for i := range recs {
+		m := models[rnd.IntN(len(models))]
+		in, out := int64(200+rnd.IntN(800)), int64(50+rnd.IntN(400))
+		t := start + int64(i)*20_000 // 50k records/s
+		recs[i] = record.Record{
+			SchemaVersion: 1, ID: fmt.Sprintf("01a21945-%04x-7%03x-8%03x-%012x", i>>28&0xffff, i>>16&0xfff, i&0xfff, rnd.Uint64()&0xffffffffffff),
+			Type: record.TypeInference, EventName: "chat " + m[1],
+			StartTime: t - int64(300+rnd.IntN(2000))*1e6, EndTime: t, ObservedTime: t + 13e6,
+			TraceID: fmt.Sprintf("%016x%016x", rnd.Uint64(), i), SpanID: fmt.Sprintf("%016x", i+1),
+			ServiceName: "support-bot", ServiceVersion: "2.14.1", DeploymentEnvironment: "production",
+			Operation: "chat", Provider: m[0], RequestModel: m[1], ResponseModel: m[2],
+			ConversationID: fmt.Sprintf("conv-%016x", i/4), UserID: fmt.Sprintf("user-%016x", rnd.IntN(5000)),
+			Parameters:  `{"max_tokens":1024,"temperature":0.2,"top_p":0.9}`,
+			InputTokens: &in, OutputTokens: &out, FinishReasons: []string{"stop"},
+			InputDigest: digest(i, 0), OutputDigest: digest(i, 1), SystemInstructionsDigest: digest(i%8, 2),
+			DigestKeyID: "fp:f079618b95bed239", SourceConvention: record.SourceOTelGenAI,
+			Attributes:         fmt.Sprintf(`{"gen_ai.response.id":"chatcmpl-%016x","server.address":"api.example-llm.com","server.port":443}`, rnd.Uint64()),
+			ResourceAttributes: `{"telemetry.sdk.language":"python","telemetry.sdk.name":"opentelemetry"}`,
+		}
+		recs[i].SetLeaf(origin, epoch, uint64(i))
+	}
+	return recs
+}
+
+// writeBenchArchive writes n records as auditsign and auditparquet lay them
+// out: data files of perFile records, a signed checkpoint (row, file and
+// latest pointer) after every perCheckpoint leaves and at the end, and the
+// audit indexes when withIndex. It returns the verifier key.
+func writeBenchArchive(tb testing.TB, root string, n, perFile, perCheckpoint int, withIndex bool) string {
+	tb.Helper()
+	skey, vkey, err := auditlog.GenerateKey("bench")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	const origin, epoch = "bench", uint64(1795720303427918821)
+	recs := benchRecords(origin, epoch, n)
+	tree := auditlog.NewTree()
+	write := func(p string, b []byte, perm os.FileMode) {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		os.Remove(full)
+		if err := os.WriteFile(full, b, perm); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	opened := time.Unix(0, recs[0].EndTime)
+	var rows []record.Record
+	flush := func() {
+		p := archive.DataPath(origin, opened)
+		var buf bytes.Buffer
+		if err := archive.WriteRows(&buf, rows); err != nil {
+			tb.Fatal(err)
+		}
+		write(p, buf.Bytes(), 0o444)
+		if withIndex {
+			sum := sha256.Sum256(buf.Bytes())
+			ix, err := archive.NewIndex(p, rows, int64(buf.Len()), sum[:])
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if err := archive.WriteIndex(root, ix); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		rows = rows[:0]
+		opened = opened.Add(time.Minute)
+	}
+	for i := range recs {
+		tree.Append(recs[i].LeafHash)
+		rows = append(rows, recs[i])
+		if (i+1)%perCheckpoint == 0 || i == n-1 {
+			text, err := auditlog.Sign(signer, origin, epoch, tree.Size(), tree.Root())
+			if err != nil {
+				tb.Fatal(err)
+			}
+			rows = append(rows, record.Record{SchemaVersion: 1, ID: fmt.Sprintf("cp-%d", tree.Size()),
+				Type: record.TypeCheckpoint, Origin: origin, Epoch: epoch, EndTime: recs[i].EndTime, Checkpoint: text})
+			write(archive.CheckpointPath(origin, epoch, tree.Size()), []byte(text), 0o444)
+			write(archive.LatestPath(origin), []byte(text), 0o644)
+		}
+		if (i+1)%perFile == 0 || i == n-1 {
+			flush()
+		}
+	}
+	return vkey
+}
+
+func envInt(tb testing.TB, k string, def int) int {
+	v := os.Getenv(k)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		tb.Fatalf("%s=%q: want a positive integer", k, v)
+	}
+	return n
+}
+
+// BenchmarkVerify measures what `govaudit verify` does per record: read and
+// decode every data file, re-encode it to check its bytes (SameEncoding),
+// recompute every leaf hash, rebuild the trees and open the checkpoints.
+// The archive holds GOVAUDIT_BENCH_RECORDS records (default 100,000) in
+// files of 50,000 with a checkpoint every 50,000 leaves (one second at
+// 50k records/s). Run with -cpu 1 for the one-core figure.
+func BenchmarkVerify(b *testing.B) {
+	n := envInt(b, "GOVAUDIT_BENCH_RECORDS", 100_000)
+	root := b.TempDir()
+	vkey := writeBenchArchive(b, root, n, 50_000, 50_000, false)
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	trusted := note.VerifierList(v)
+	b.ReportAllocs()
+	for b.Loop() {
+		in, err := readArchive(root, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.Trusted = trusted
+		rep := verify.Check(in)
+		if !rep.OK(true) || rep.Records != uint64(n) {
+			b.Fatalf("verify: %d records, problems %v, warnings %v", rep.Records, rep.Problems, rep.Warnings)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// TestWriteBenchArchive writes a large archive for timing the built
+// `govaudit verify` (docs/performance.md); it runs only when
+// GOVAUDIT_BENCH_ARCHIVE names the directory to write (which must not
+// exist). GOVAUDIT_BENCH_RECORDS sets the size (default 1,000,000). The
+// verifier key is written to GOVAUDIT_BENCH_ARCHIVE.pub.
+func TestWriteBenchArchive(t *testing.T) {
+	root := os.Getenv("GOVAUDIT_BENCH_ARCHIVE")
+	if root == "" {
+		t.Skip("set GOVAUDIT_BENCH_ARCHIVE=DIR to write a benchmark archive")
+	}
+	if _, err := os.Stat(root); err == nil {
+		t.Fatalf("%s exists", root)
+	}
+	n := envInt(t, "GOVAUDIT_BENCH_RECORDS", 1_000_000)
+	start := time.Now()
+	vkey := writeBenchArchive(t, root, n, 250_000, 50_000, true)
+	if err := os.WriteFile(filepath.Clean(root)+".pub", []byte(vkey+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %d records to %s in %s; verify with: govaudit verify --key %s.pub %s", n, root, time.Since(start).Round(time.Millisecond), filepath.Clean(root), root)
+}
