@@ -54,11 +54,16 @@ lint:
 		$(TOOLS)/golangci-lint run ./...; else echo "golangci-lint not installable here; gofmt and vet passed"; fi
 
 # mdatagen builds only as a tool at $(MDATAGEN_VERSION), from its own go.mod (tools/mdatagen).
-$(TOOLS)/mdatagen:
+$(TOOLS)/mdatagen: tools/mdatagen/go.mod tools/mdatagen/go.sum
 	cd tools/mdatagen && GOBIN=$(TOOLS) $(GO) install go.opentelemetry.io/collector/cmd/mdatagen
 
+# Each component's doc.go says `//go:generate mdatagen metadata.yaml`, as in
+# contrib; .tools goes first on PATH so that name resolves to the pinned
+# build. mdatagen runs `go list` in the component directory, so it must run
+# inside this module. It rewrites internal/metadata, generated_*_test.go,
+# documentation.md and the README status section; the output is committed.
 generate: $(TOOLS)/mdatagen
-	$(GO) generate ./connector/... ./processor/... ./exporter/... ./receiver/...
+	PATH="$(TOOLS):$$PATH" $(GO) generate ./connector/... ./processor/... ./exporter/... ./receiver/...
 
 clean:
 	rm -rf bin build

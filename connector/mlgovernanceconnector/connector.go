@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/govaudit/govaudit/connector/mlgovernanceconnector/internal/capture"
@@ -24,7 +26,7 @@ type governor struct {
 	cfg       *Config
 	policy    *capture.Policy
 	traces    *traceCache
-	telemetry *telemetry
+	telemetry *metadata.TelemetryBuilder
 	logger    *zap.Logger
 	now       func() time.Time
 }
@@ -38,7 +40,7 @@ func newGovernor(cfg *Config, set component.TelemetrySettings) (*governor, error
 	if err != nil {
 		return nil, err
 	}
-	tel, err := newTelemetry(set)
+	tel, err := metadata.NewTelemetryBuilder(set)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +91,7 @@ func (g *governor) tracesToRecords(ctx context.Context, td ptrace.Traces) plog.L
 				span := spans.At(k)
 				rec, ok := g.spanRecord(span, &info, idx)
 				if !ok {
-					g.telemetry.recordSkipped(ctx, "traces", skipNonML)
+					g.countSkipped(ctx, "traces", skipNonML)
 					continue
 				}
 				if lrs == (plog.LogRecordSlice{}) {
@@ -279,11 +281,36 @@ func contentText(parts []contentPart) string {
 func (g *governor) emit(ctx context.Context, r *record.Record, lrs plog.LogRecordSlice) {
 	if err := r.Validate(); err != nil {
 		g.logger.Error("dropping invalid governance record", zap.String("trace_id", r.TraceID), zap.String("span_id", r.SpanID), zap.Error(err))
-		g.telemetry.recordSkipped(ctx, "records", skipInvalidRecord)
+		g.countSkipped(ctx, "records", skipInvalidRecord)
 		return
 	}
 	r.ToLogRecord(lrs.AppendEmpty())
-	g.telemetry.recordProduced(ctx, r)
+	g.countProduced(ctx, r)
+}
+
+// Reasons an item produced no record (attribute "reason" of
+// mlgovernance.items.skipped; metadata.yaml lists them).
+const (
+	skipNonML          = "non_ml"          // no ML convention recognised, include_non_ml is false
+	skipGovauditRecord = "govaudit_record" // already a governance record (a logs pipeline loop)
+	skipInvalidRecord  = "invalid_record"  // the record failed Validate: a connector bug, logged
+)
+
+// countProduced counts r in mlgovernance.records.produced, and once per flag
+// in mlgovernance.records.flagged.
+func (g *governor) countProduced(ctx context.Context, r *record.Record) {
+	g.telemetry.RecordsProduced.Add(ctx, 1, metric.WithAttributes(
+		attribute.String("record_type", string(r.Type)),
+		attribute.String("source_convention", r.SourceConvention)))
+	for _, f := range r.Flags {
+		g.telemetry.RecordsFlagged.Add(ctx, 1, metric.WithAttributes(attribute.String("flag", f)))
+	}
+}
+
+// countSkipped counts an item that produced no record in
+// mlgovernance.items.skipped.
+func (g *governor) countSkipped(ctx context.Context, signal, reason string) {
+	g.telemetry.ItemsSkipped.Add(ctx, 1, metric.WithAttributes(attribute.String("signal", signal), attribute.String("reason", reason)))
 }
 
 // newScope starts a resource in out, copying the source resource so that

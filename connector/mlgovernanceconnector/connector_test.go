@@ -45,7 +45,9 @@ func keyedDefaultConfig() *Config {
 	return cfg
 }
 
-type pipeline struct {
+// testPipeline is one connector instance with both sides built (not "pipeline":
+// the generated lifecycle test imports the collector's pipeline package).
+type testPipeline struct {
 	traces connector.Traces
 	logs   connector.Logs
 	sink   *consumertest.LogsSink
@@ -53,7 +55,7 @@ type pipeline struct {
 
 // newPipeline creates both sides of one component through the factory, as
 // the collector does: the same *Config for traces -> logs and logs -> logs.
-func newPipeline(t *testing.T, cfg *Config) *pipeline {
+func newPipeline(t *testing.T, cfg *Config) *testPipeline {
 	t.Helper()
 	f := NewFactory()
 	sink := new(consumertest.LogsSink)
@@ -68,7 +70,7 @@ func newPipeline(t *testing.T, cfg *Config) *pipeline {
 		assert.NoError(t, tc.Shutdown(context.Background()))
 		assert.NoError(t, lc.Shutdown(context.Background()))
 	})
-	return &pipeline{traces: tc, logs: lc, sink: sink}
+	return &testPipeline{traces: tc, logs: lc, sink: sink}
 }
 
 func readTraces(t testing.TB, name string) ptrace.Traces {
@@ -90,7 +92,7 @@ func readLogs(t testing.TB, name string) plog.Logs {
 // records decodes every record in the sink, checks that each is valid and
 // that the log record's own fields agree, and clears the fields that change
 // on every run (record_id, observed_time).
-func (p *pipeline) records(t *testing.T) []record.Record {
+func (p *testPipeline) records(t *testing.T) []record.Record {
 	t.Helper()
 	var out []record.Record
 	for _, ld := range p.sink.AllLogs() {

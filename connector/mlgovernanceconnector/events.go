@@ -47,12 +47,12 @@ func (g *governor) logsToRecords(ctx context.Context, ld plog.Logs) plog.Logs {
 			for k := 0; k < logs.Len(); k++ {
 				lr := logs.At(k)
 				if record.IsRecord(lr) {
-					g.telemetry.recordSkipped(ctx, "logs", skipGovauditRecord)
+					g.countSkipped(ctx, "logs", skipGovauditRecord)
 					continue
 				}
 				name := eventName(lr)
 				if !strings.HasPrefix(name, "gen_ai.") && !g.cfg.IncludeNonML {
-					g.telemetry.recordSkipped(ctx, "logs", skipNonML)
+					g.countSkipped(ctx, "logs", skipNonML)
 					continue
 				}
 				if info == nil {

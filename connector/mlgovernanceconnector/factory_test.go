@@ -14,8 +14,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/govaudit/govaudit/connector/mlgovernanceconnector/internal/metadata"
+	"github.com/govaudit/govaudit/connector/mlgovernanceconnector/internal/metadatatest"
 )
 
 // TestCreateRefusesWithoutKey: the default policy digests, and there is no
@@ -86,14 +88,16 @@ func TestTelemetry(t *testing.T) {
 	assert.Equal(t, int64(3), produced[attribute.NewSet(attribute.String("record_type", "inference"), attribute.String("source_convention", "otel_genai"))])
 	assert.Equal(t, int64(5), produced[attribute.NewSet(attribute.String("record_type", "content"), attribute.String("source_convention", "otel_genai"))])
 	assert.Equal(t, int64(1), produced[attribute.NewSet(attribute.String("record_type", "retrieval"), attribute.String("source_convention", "openinference"))])
-	skipped := sums("mlgovernance.items.skipped")
-	assert.Equal(t, map[attribute.Set]int64{
-		attribute.NewSet(attribute.String("signal", "traces"), attribute.String("reason", "non_ml")): 1,
-		attribute.NewSet(attribute.String("signal", "logs"), attribute.String("reason", "non_ml")):   1,
-	}, skipped)
-	assert.Equal(t, map[attribute.Set]int64{
-		attribute.NewSet(attribute.String("flag", "wrong_type")): 1,
-	}, sums("mlgovernance.records.flagged"), "only the bad span is flagged: the default policy digests, nothing is redacted")
+	// The generated assertions also pin name, description, unit and
+	// monotonicity to metadata.yaml; data points compare in any order.
+	metadatatest.AssertEqualItemsSkipped(t, tel, []metricdata.DataPoint[int64]{
+		{Attributes: attribute.NewSet(attribute.String("signal", "traces"), attribute.String("reason", "non_ml")), Value: 1},
+		{Attributes: attribute.NewSet(attribute.String("signal", "logs"), attribute.String("reason", "non_ml")), Value: 1},
+	}, metricdatatest.IgnoreTimestamp())
+	// Only the bad span is flagged: the default policy digests, nothing is redacted.
+	metadatatest.AssertEqualRecordsFlagged(t, tel, []metricdata.DataPoint[int64]{
+		{Attributes: attribute.NewSet(attribute.String("flag", "wrong_type")), Value: 1},
+	}, metricdatatest.IgnoreTimestamp())
 	assert.Len(t, sink.AllLogs(), 4)
 }
 

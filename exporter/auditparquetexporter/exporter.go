@@ -12,8 +12,11 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/govaudit/govaudit/exporter/auditparquetexporter/internal/metadata"
 	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
@@ -26,7 +29,7 @@ type archiveWriter struct {
 	cfg    *Config
 	root   string
 	logger *zap.Logger
-	tel    *telemetry
+	tel    *metadata.TelemetryBuilder
 	now    func() time.Time
 
 	mu      sync.Mutex
@@ -50,7 +53,7 @@ type openFile struct {
 }
 
 func newArchiveWriter(cfg *Config, set component.TelemetrySettings) (*archiveWriter, error) {
-	tel, err := newTelemetry(set)
+	tel, err := metadata.NewTelemetryBuilder(set)
 	if err != nil {
 		return nil, err
 	}
@@ -161,15 +164,27 @@ func (w *archiveWriter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 	defer w.mu.Unlock()
 	for _, origin := range order {
 		if err := w.append(ctx, origin, byOrigin[origin]); err != nil {
-			w.tel.errors(ctx, "append")
+			w.countError(ctx, "append")
 			return err
 		}
 	}
 	if len(rejected) > 0 {
-		w.tel.rejected.Add(ctx, int64(len(rejected)))
+		w.tel.AuditparquetRecordsRejected.Add(ctx, int64(len(rejected)))
 		return consumererror.NewPermanent(fmt.Errorf("auditparquet: %d of %d log records rejected: %w", len(rejected), n, errors.Join(rejected...)))
 	}
 	return nil
+}
+
+// countRecovery counts one recovery action in
+// otelcol_auditparquet_recovery_actions.
+func (w *archiveWriter) countRecovery(ctx context.Context, action string) {
+	w.tel.AuditparquetRecoveryActions.Add(ctx, 1, metric.WithAttributes(attribute.String("action", action)))
+}
+
+// countError counts one failed operation (append, seal,
+// checkpoint_conflict) in otelcol_auditparquet_errors.
+func (w *archiveWriter) countError(ctx context.Context, op string) {
+	w.tel.AuditparquetErrors.Add(ctx, 1, metric.WithAttributes(attribute.String("operation", op)))
 }
 
 // decode returns the sealed governance record that lr carries.
@@ -220,7 +235,7 @@ func (w *archiveWriter) append(ctx context.Context, origin string, recs []record
 	}
 	fresh, dups := st.filter(recs)
 	if dups > 0 {
-		w.tel.deduplicated.Add(ctx, int64(dups))
+		w.tel.AuditparquetRecordsDeduplicated.Add(ctx, int64(dups))
 		w.logger.Info("skipped records already archived (queue redelivery)", zap.String("origin", origin), zap.Int("records", dups))
 	}
 	for {

@@ -49,11 +49,11 @@ func (w *archiveWriter) recover(ctx context.Context) error {
 	}
 	for _, tmp := range temps {
 		if walOf[tmp] {
-			w.tel.recovered(ctx, actionTempRebuilt)
+			w.countRecovery(ctx, actionTempRebuilt)
 			w.logger.Warn("temporary data file left by a crash; rebuilding it from its write-ahead log segment", zap.String("file", tmp))
 			continue
 		}
-		w.tel.recovered(ctx, actionTempKept)
+		w.countRecovery(ctx, actionTempKept)
 		w.logger.Error("temporary data file without write-ahead log segment; it is not part of the archive and is left in place for inspection", zap.String("file", w.path(tmp)))
 	}
 	for _, s := range segments {
@@ -136,7 +136,7 @@ func (w *archiveWriter) replay(ctx context.Context, s walSegment) error {
 		return err
 	}
 	if torn > 0 {
-		w.tel.recovered(ctx, actionTornTail)
+		w.countRecovery(ctx, actionTornTail)
 		w.logger.Warn("discarded a partly written write-ahead log entry (never acknowledged)", zap.String("segment", walPath), zap.Int64("bytes", torn))
 	}
 	for i := range recs {
@@ -174,7 +174,7 @@ func (w *archiveWriter) replay(ctx context.Context, s walSegment) error {
 	if err := w.seal(s.origin); err != nil {
 		return fmt.Errorf("replaying %s: %w", walPath, err)
 	}
-	w.tel.recovered(ctx, action)
+	w.countRecovery(ctx, action)
 	w.logger.Info("recovered write-ahead log segment", zap.String("segment", walPath), zap.String("action", action), zap.Int("records", len(recs)))
 	return nil
 }

@@ -58,13 +58,13 @@ func (w *archiveWriter) seal(origin string) error {
 	if f.sealed == nil {
 		s, err := w.writeData(rel, f.rows)
 		if err != nil {
-			w.tel.errors(ctx, "seal")
+			w.countError(ctx, "seal")
 			return err
 		}
 		f.sealed = s
 	}
 	if err := w.finish(ctx, origin, f.sealed, f.rows); err != nil {
-		w.tel.errors(ctx, "seal")
+		w.countError(ctx, "seal")
 		return err
 	}
 	if err := f.seg.remove(); err != nil {
@@ -74,10 +74,10 @@ func (w *archiveWriter) seal(origin string) error {
 		return err
 	}
 	delete(w.open, origin)
-	w.tel.filesSealed.Add(ctx, 1)
-	w.tel.rowsWritten.Add(ctx, int64(len(f.rows)))
-	w.tel.bytesWritten.Add(ctx, f.sealed.size)
-	w.tel.sealDuration.Record(ctx, time.Since(start).Seconds())
+	w.tel.AuditparquetFilesSealed.Add(ctx, 1)
+	w.tel.AuditparquetRowsWritten.Add(ctx, int64(len(f.rows)))
+	w.tel.AuditparquetBytesWritten.Add(ctx, f.sealed.size)
+	w.tel.AuditparquetSealDuration.Record(ctx, time.Since(start).Seconds())
 	w.logger.Debug("sealed data file", zap.String("file", rel), zap.Int("rows", len(f.rows)), zap.Int64("bytes", f.sealed.size))
 	return nil
 }
@@ -180,7 +180,7 @@ func (w *archiveWriter) writeCheckpoint(ctx context.Context, origin string, epoc
 	case err == nil && bytes.Equal(old, []byte(text)):
 		return nil
 	case err == nil:
-		w.tel.errors(ctx, "checkpoint_conflict")
+		w.countError(ctx, "checkpoint_conflict")
 		w.logger.Error("a different checkpoint of the same log and size is already archived; keeping the first (possible fork: run govaudit verify)",
 			zap.String("file", p), zap.String("archived", string(old)), zap.String("received", text))
 		return nil

@@ -57,7 +57,7 @@ func (p *auditSign) checkpoint(ctx context.Context) error {
 		p.timer.Stop()
 		p.timer = nil
 	}
-	p.tel.checkpoints.Add(ctx, 1)
+	p.tel.AuditsignCheckpointsSigned.Add(ctx, 1)
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/govaudit/govaudit/internal/auditlog"
@@ -14,6 +16,16 @@ import (
 // EventNameEpochStart is the event name of the lifecycle record that is leaf
 // 0 of every epoch.
 const EventNameEpochStart = "govaudit.epoch.start"
+
+// Reasons for opening an epoch (the "reason" attribute of
+// otelcol_auditsign_epochs_opened and of the epoch start record).
+const (
+	reasonNoStorage     = "no_storage"     // no storage extension configured
+	reasonNoState       = "no_state"       // storage holds no state yet
+	reasonDirtyState    = "dirty_state"    // the last run stopped between persisting and releasing
+	reasonCorruptState  = "corrupt_state"  // the state did not decode or was inconsistent
+	reasonOriginChanged = "origin_changed" // the state belongs to another origin
+)
 
 // openLog reads the state and resumes its epoch if it can be trusted, or
 // opens a new epoch. Requires p.mu.
@@ -65,7 +77,7 @@ func (p *auditSign) resume(s *state, tree *auditlog.Tree) {
 		// and releasing it: emit it again (a duplicate is harmless).
 		p.pendingCheckpoint = s.LastCheckpoint
 	}
-	p.tel.treeSize.Record(context.Background(), int64(tree.Size()))
+	p.tel.AuditsignTreeSize.Record(context.Background(), int64(tree.Size()))
 	p.logger.Info("resumed epoch", zap.String("origin", p.origin), zap.Uint64("epoch", p.epoch),
 		zap.Uint64("size", tree.Size()), zap.Uint64("signed_size", p.signedSize))
 }
@@ -107,8 +119,8 @@ func (p *auditSign) newEpoch(reason, prev string, prevEpoch uint64, extra map[st
 		rec.Flags = []string{record.FlagNoPreviousEpoch}
 	}
 	p.epochStart, p.startPending = p.newLogs(&rec), true
-	p.tel.epochOpened(reason)
-	p.tel.treeSize.Record(context.Background(), 0)
+	p.tel.AuditsignEpochsOpened.Add(context.Background(), 1, metric.WithAttributes(attribute.String("reason", reason)))
+	p.tel.AuditsignTreeSize.Record(context.Background(), 0)
 	p.logger.Info("opened epoch", zap.String("origin", p.origin), zap.Uint64("epoch", epoch),
 		zap.String("reason", reason), zap.Bool("previous_checkpoint_known", prev != ""))
 }

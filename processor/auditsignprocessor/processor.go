@@ -38,7 +38,7 @@ type auditSign struct {
 	origin      string
 	serviceName string
 	next        consumer.Logs
-	tel         *telemetry
+	tel         *metadata.TelemetryBuilder
 
 	mu     sync.Mutex
 	signer note.Signer
@@ -68,7 +68,7 @@ func newAuditSign(set processor.Settings, cfg *Config, next consumer.Logs) (*aud
 	if err != nil {
 		return nil, err
 	}
-	tel, err := newTelemetry(set.TelemetrySettings)
+	tel, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -207,8 +207,8 @@ func (p *auditSign) appendLogs(ctx context.Context, ld plog.Logs) error {
 		return err
 	}
 	p.tree = tree
-	p.tel.leaves.Add(ctx, int64(n))
-	p.tel.treeSize.Record(ctx, int64(tree.Size()))
+	p.tel.AuditsignLeavesAppended.Add(ctx, int64(n))
+	p.tel.AuditsignTreeSize.Record(ctx, int64(tree.Size()))
 	return nil
 }
 
@@ -264,7 +264,7 @@ func (p *auditSign) seal(ctx context.Context, ld plog.Logs, tree *auditlog.Tree)
 		}
 	}
 	if rejected > 0 {
-		p.tel.rejected.Add(ctx, int64(rejected))
+		p.tel.AuditsignRejectedLogRecords.Add(ctx, int64(rejected))
 		return 0, consumererror.NewPermanent(fmt.Errorf("auditsign: rejected the batch: %d of %d log records are not valid governance records: %s",
 			rejected, total, strings.Join(details, "; ")))
 	}

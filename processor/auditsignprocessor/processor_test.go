@@ -15,11 +15,14 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
+	"github.com/govaudit/govaudit/processor/auditsignprocessor/internal/metadatatest"
 )
 
 func TestCheckpointsCoverEveryLeaf(t *testing.T) {
@@ -351,17 +354,16 @@ func TestRejectsNonGovernanceRecords(t *testing.T) {
 	if len(out.leaves) != 2 || out.leaves[1].LeafIndex != 1 {
 		t.Fatalf("leaves %d", len(out.leaves))
 	}
-	for name, want := range map[string]int64{
-		"otelcol_auditsign_rejected_log_records": 2,
-		"otelcol_auditsign_leaves_appended":      2,
-		"otelcol_auditsign_checkpoints_signed":   2,
-		"otelcol_auditsign_epochs_opened":        1,
-		"otelcol_auditsign_tree_size":            2,
-	} {
-		if got := metricValue(t, tt, name); got != want {
-			t.Errorf("%s = %d, want %d", name, got, want)
-		}
-	}
+	// The generated assertions also pin each metric's name, description, unit
+	// and instrument to metadata.yaml.
+	ignoreTime := metricdatatest.IgnoreTimestamp()
+	metadatatest.AssertEqualAuditsignRejectedLogRecords(t, tt, []metricdata.DataPoint[int64]{{Value: 2}}, ignoreTime)
+	metadatatest.AssertEqualAuditsignLeavesAppended(t, tt, []metricdata.DataPoint[int64]{{Value: 2}}, ignoreTime)
+	metadatatest.AssertEqualAuditsignCheckpointsSigned(t, tt, []metricdata.DataPoint[int64]{{Value: 2}}, ignoreTime)
+	metadatatest.AssertEqualAuditsignEpochsOpened(t, tt, []metricdata.DataPoint[int64]{
+		{Attributes: attribute.NewSet(attribute.String("reason", reasonNoStorage)), Value: 1},
+	}, ignoreTime)
+	metadatatest.AssertEqualAuditsignTreeSize(t, tt, []metricdata.DataPoint[int64]{{Value: 2}}, ignoreTime)
 }
 
 // TestCrashBetweenPersistAndRelease abandons a processor after it persisted
@@ -495,26 +497,4 @@ func TestCleanRestartResumesEpoch(t *testing.T) {
 	if _, err := auditlog.Open(out.checkpoints[len(out.checkpoints)-1].Checkpoint, note.VerifierList(vs)); err == nil {
 		t.Error("the old key alone verified a checkpoint signed after rotation")
 	}
-}
-
-// metricValue returns the value of an int64 sum or gauge with one data point
-// (the sum over data points of a sum).
-func metricValue(t testing.TB, tt *componenttest.Telemetry, name string) int64 {
-	t.Helper()
-	m, err := tt.GetMetric(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch d := m.Data.(type) {
-	case metricdata.Sum[int64]:
-		var v int64
-		for _, dp := range d.DataPoints {
-			v += dp.Value
-		}
-		return v
-	case metricdata.Gauge[int64]:
-		return d.DataPoints[len(d.DataPoints)-1].Value
-	}
-	t.Fatalf("%s: unexpected data %T", name, m.Data)
-	return 0
 }

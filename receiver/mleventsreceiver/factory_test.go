@@ -44,12 +44,6 @@ func TestLifecycle(t *testing.T) {
 	require.NoError(t, third.Shutdown(context.Background()))
 }
 
-func TestShutdownWithoutStart(t *testing.T) {
-	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), createDefaultConfig(), consumertest.NewNop())
-	require.NoError(t, err)
-	assert.NoError(t, rcv.Shutdown(context.Background()))
-}
-
 func TestAuthExtensionMissing(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.NetAddr.Endpoint = freeAddr(t)
