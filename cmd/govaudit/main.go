@@ -13,6 +13,7 @@
 //	prove         write a self-contained inclusion proof for one record
 //	verify-proof  check an inclusion proof without the archive
 //	report        summarise an archive for an audit (markdown or JSON)
+//	digest        compute the keyed digest of candidate content
 //	reindex       rebuild the audit indexes of an archive
 //
 // Exit codes: 0 success, 1 verification failed (an integrity problem), 2
@@ -43,7 +44,7 @@ type command struct {
 	run       func(c *command, args []string, stdout, stderr io.Writer) int
 }
 
-var commands = []*command{cmdKeygen, cmdVerify, cmdQuery, cmdProve, cmdVerifyProof, cmdReport, cmdReindex}
+var commands = []*command{cmdKeygen, cmdVerify, cmdQuery, cmdProve, cmdVerifyProof, cmdReport, cmdDigest, cmdReindex}
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 

@@ -288,3 +288,23 @@ func TestReport(t *testing.T) {
 		t.Errorf("report with an untrusted key: exit %d\n%s", code, out)
 	}
 }
+
+func TestDigest(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "digest.key")
+	os.WriteFile(keyFile, []byte("  0123456789abcdef0123456789abcdef\n"), 0o600)
+	content := filepath.Join(dir, "prompt.json")
+	os.WriteFile(content, []byte(`[ {"role": "user", "content": "hi"} ]`), 0o644)
+	// Known answer: printf '%s' '[{"content":"hi","role":"user"}]' | openssl dgst -sha256 -hmac 0123456789abcdef0123456789abcdef
+	const want = "hmac-sha256:570acec96fd915a8b78967d6949350982a2fccaa1aad38fcd6825c3ad00fbb99"
+	code, out, stderr := runCmd(t, "digest", "--key-file", keyFile, "--json", content)
+	if code != exitOK || !strings.HasPrefix(out, want) {
+		t.Fatalf("digest: %d %q %s", code, out, stderr)
+	}
+	if code, out, _ := runCmd(t, "digest", "--key-file", keyFile, "--json", "--expect", want, content); code != exitOK || !strings.Contains(out, "match") {
+		t.Errorf("--expect match: %d %s", code, out)
+	}
+	if code, _, _ := runCmd(t, "digest", "--key-file", keyFile, "--expect", want, content); code != exitFailed {
+		t.Errorf("without --json the raw text differs: exit %d", code)
+	}
+}

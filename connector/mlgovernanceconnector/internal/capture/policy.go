@@ -4,14 +4,13 @@
 package capture
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/govaudit/govaudit/internal/record"
 )
 
 // Field is a content field of the governance record.
@@ -39,7 +38,7 @@ func (f Field) String() string {
 }
 
 // DigestPrefix starts every digest written by the policy.
-const DigestPrefix = "hmac-sha256:"
+const DigestPrefix = record.DigestPrefix
 
 // Result is what the policy stores for one content field.
 type Result struct {
@@ -92,13 +91,8 @@ func New(cfg Config) (*Policy, error) {
 	return p, nil
 }
 
-// Fingerprint returns the default key id of key: "fp:" and the first 16 hex
-// digits of HMAC-SHA256(key, "govaudit digest key id").
-func Fingerprint(key []byte) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("govaudit digest key id"))
-	return "fp:" + hex.EncodeToString(m.Sum(nil)[:8])
-}
+// Fingerprint returns the default key id of key (record.DigestKeyFingerprint).
+func Fingerprint(key []byte) string { return record.DigestKeyFingerprint(key) }
 
 // KeyID returns the id of the digest key, or "" when none is configured.
 func (p *Policy) KeyID() string { return p.keyID }
@@ -112,9 +106,7 @@ func (p *Policy) Digest(content string) string {
 	if p.key == nil {
 		return ""
 	}
-	m := hmac.New(sha256.New, p.key)
-	m.Write([]byte(content))
-	return DigestPrefix + hex.EncodeToString(m.Sum(nil))
+	return record.ContentDigest(p.key, content)
 }
 
 // Apply applies the policy of field f to content. Empty content yields an
