@@ -75,9 +75,47 @@ func (e *env) govaudit(t *testing.T, args ...string) (int, string) {
 	return 0, string(out)
 }
 
-// startCollector runs otelcol-govaudit with examples/quickstart.yaml and
-// returns a function that stops it with SIGTERM and waits for a clean exit.
-func startCollector(t *testing.T, e *env) (stop func()) {
+// A collector is a running otelcol-govaudit.
+type collector struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	done chan error
+	logf *os.File
+}
+
+func (c *collector) dumpLog() {
+	b, _ := os.ReadFile(c.logf.Name())
+	c.t.Logf("collector log:\n%s", b)
+}
+
+// stop stops the collector with SIGTERM and waits for a clean exit.
+func (c *collector) stop() {
+	c.t.Helper()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-c.done:
+		if err != nil {
+			c.dumpLog()
+			c.t.Fatalf("collector did not stop cleanly: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		c.cmd.Process.Kill()
+		c.dumpLog()
+		c.t.Fatal("collector did not stop within 60s")
+	}
+	c.logf.Close()
+}
+
+// kill kills the collector with SIGKILL, as a crash or an OOM kill would.
+func (c *collector) kill() {
+	c.cmd.Process.Kill()
+	<-c.done
+	c.logf.Close()
+}
+
+// startCollector runs otelcol-govaudit with examples/quickstart.yaml on free
+// loopback ports and waits until it is healthy.
+func startCollector(t *testing.T, e *env) *collector {
 	t.Helper()
 	health := freePort(t)
 	e.otlpHTTP = freePort(t)
@@ -100,47 +138,28 @@ func startCollector(t *testing.T, e *env) (stop func()) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	dumpLog := func() {
-		b, _ := os.ReadFile(logf.Name())
-		t.Logf("collector log:\n%s", b)
-	}
+	c := &collector{t: t, cmd: cmd, done: make(chan error, 1), logf: logf}
+	go func() { c.done <- cmd.Wait() }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get("http://" + health + "/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				break
+				return c
 			}
 		}
 		select {
-		case err := <-done:
-			dumpLog()
+		case err := <-c.done:
+			c.dumpLog()
 			t.Fatalf("collector exited during start: %v", err)
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
-			dumpLog()
+			c.dumpLog()
 			t.Fatal("collector not healthy after 60s")
 		}
-	}
-	return func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-done:
-			if err != nil {
-				dumpLog()
-				t.Fatalf("collector did not stop cleanly: %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			cmd.Process.Kill()
-			dumpLog()
-			t.Fatal("collector did not stop within 60s")
-		}
-		logf.Close()
 	}
 }
 
@@ -295,9 +314,9 @@ func parseRecords(t *testing.T, out string) []rec {
 	return recs
 }
 
-// pipeline runs the collector once and returns the environment with a
-// sealed archive in <data>/audit.
-func pipeline(t *testing.T) (*env, map[string]string) {
+// newEnv creates keys (checkpoint signing key and digest key) where the
+// quickstart configuration expects them, under a fresh data directory.
+func newEnv(t *testing.T) *env {
 	e := &env{bin: binDir(t), data: t.TempDir()}
 	keysDir := filepath.Join(e.data, "keys")
 	if code, out := e.govaudit(t, "keygen", "--name", "e2e", "--out", keysDir); code != 0 {
@@ -313,17 +332,24 @@ func pipeline(t *testing.T) (*env, map[string]string) {
 	if err := os.WriteFile(filepath.Join(keysDir, "digest.key"), []byte(strings.Repeat("k3y", 16)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	stop := startCollector(t, e)
+	return e
+}
+
+// pipeline runs the collector twice (a clean restart between) and returns
+// the environment with a sealed archive in <data>/audit.
+func pipeline(t *testing.T) (*env, map[string]string) {
+	e := newEnv(t)
+	c := startCollector(t, e)
 	traces := sendSpans(t, e.otlpHTTP)
 	sendEvents(t, e.otlpHTTP, traces["genai"])
 	sendReview(t, e.mlevents, traces["genai"])
 	time.Sleep(1500 * time.Millisecond) // past the checkpoint interval
-	stop()
+	c.stop()
 
 	// A clean restart resumes the same epoch: a second run appends to it.
-	stop = startCollector(t, e)
+	c = startCollector(t, e)
 	sendSpans(t, e.otlpHTTP)
-	stop()
+	c.stop()
 	return e, traces
 }
 
