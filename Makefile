@@ -50,7 +50,7 @@ loadtest: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	@if GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.7.2 2>/dev/null; then \
+	@if GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 2>/dev/null; then \
 		$(TOOLS)/golangci-lint run ./...; else echo "golangci-lint not installable here; gofmt and vet passed"; fi
 
 # mdatagen builds only as a tool at $(MDATAGEN_VERSION), from its own go.mod (tools/mdatagen).

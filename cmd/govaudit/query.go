@@ -212,9 +212,13 @@ func printRecords(w io.Writer, format string, recs []record.Record) error {
 		return nil
 	case "csv":
 		cw := csv.NewWriter(w)
-		cw.Write(queryColumns)
+		if err := cw.Write(queryColumns); err != nil {
+			return err
+		}
 		for i := range recs {
-			cw.Write(row(&recs[i]))
+			if err := cw.Write(row(&recs[i])); err != nil {
+				return err
+			}
 		}
 		cw.Flush()
 		return cw.Error()

@@ -129,7 +129,10 @@ func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(rep)
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stderr, "govaudit report: %v\n", err)
+			return exitUsage
+		}
 	} else {
 		writeMarkdown(stdout, rep)
 	}

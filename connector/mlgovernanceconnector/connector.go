@@ -55,10 +55,6 @@ type resourceInfo struct {
 	attr                                     attribution
 }
 
-// fieldKeys are the resource attributes held in record fields rather than
-// in resource_attributes.
-var resourceFieldKeys = []string{"service.name", "service.version", "deployment.environment.name", "deployment.environment"}
-
 func (g *governor) resource(res pcommon.Resource) resourceInfo {
 	b := newBuilder(res.Attributes())
 	var info resourceInfo

@@ -288,7 +288,9 @@ func (w *archiveWriter) create(origin string, st *originState) (*openFile, error
 		return nil, err
 	}
 	if err := archive.SyncDir(filepath.Dir(walPath)); err != nil {
-		seg.remove()
+		if rerr := seg.remove(); rerr != nil { // an empty segment: replay would ignore it
+			w.logger.Warn("removing an unused WAL segment", zap.String("path", walPath), zap.Error(rerr))
+		}
 		return nil, err
 	}
 	st.LastFile = t

@@ -262,7 +262,7 @@ func checkHex(name, s string, n int) error {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return fmt.Errorf("%s %q: want %d lowercase hex digits", name, s, 2*n)
 		}
 	}

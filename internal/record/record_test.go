@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"math"
 	"os"
 	"reflect"
 	"strings"
@@ -85,7 +86,7 @@ func TestVectors(t *testing.T) {
 			{"minimal", Record{SchemaVersion: 1, ID: "r1", Type: TypeInference}},
 			{"full", full()},
 			{"checkpoint", Record{SchemaVersion: 1, ID: "c1", Type: TypeCheckpoint, Origin: "o", Epoch: 1, Checkpoint: "o/1\n1\nAAAA\n"}},
-			{"negative-and-unicode", Record{SchemaVersion: 1, ID: "ü", Type: TypeContent, StartTime: -1, Input: "日本語 ✓", InputTokens: i64(-5), Score: f64(-0.0)}},
+			{"negative-and-unicode", Record{SchemaVersion: 1, ID: "ü", Type: TypeContent, StartTime: -1, Input: "日本語 ✓", InputTokens: i64(-5), Score: f64(math.Copysign(0, -1))}},
 		} {
 			vs = append(vs, vector{c.name, c.r, hex.EncodeToString(c.r.Canonical()), hex.EncodeToString(c.r.ComputeLeafHash())})
 		}
