@@ -160,12 +160,11 @@ func BenchmarkVerify(b *testing.B) {
 	trusted := note.VerifierList(v)
 	b.ReportAllocs()
 	for b.Loop() {
-		in, err := readArchive(root, nil)
-		if err != nil {
+		checker := verify.NewChecker(trusted)
+		if err := scanArchive(root, checker, nil, nil); err != nil {
 			b.Fatal(err)
 		}
-		in.Trusted = trusted
-		rep := verify.Check(in)
+		rep := checker.Report()
 		if !rep.OK(true) || rep.Records != uint64(n) {
 			b.Fatalf("verify: %d records, problems %v, warnings %v", rep.Records, rep.Problems, rep.Warnings)
 		}

@@ -118,13 +118,14 @@ func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "govaudit report: %v\n", err)
 		return exitUsage
 	}
-	in, err := readArchive(pos[0], progress(stderr))
-	if err != nil {
+	checker := verify.NewChecker(trusted)
+	rep := newReport(pos[0])
+	agg := newAggregate(rep, f)
+	if err := scanArchive(pos[0], checker, progress(stderr), agg.addFile); err != nil {
 		fmt.Fprintf(stderr, "govaudit report: %v\n", err)
 		return exitUsage
 	}
-	in.Trusted = trusted
-	rep := buildReport(pos[0], in, verify.Check(in), f)
+	agg.finish(checker.Report())
 	rep.Since, rep.Until = *since, *until
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
@@ -142,9 +143,98 @@ func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func buildReport(dir string, in verify.Input, v *verify.Report, f archive.Filter) *Report {
-	rep := &Report{Archive: dir, GeneratedAt: time.Now().UTC().Truncate(time.Second),
+func newReport(dir string) *Report {
+	return &Report{Archive: dir, GeneratedAt: time.Now().UTC().Truncate(time.Second),
 		ByType: map[string]int{}, Flags: map[string]int{}, Oversight: []EventLine{}, Lifecycle: []EventLine{}}
+}
+
+// aggregate accumulates a Report from the data files, file by file.
+type aggregate struct {
+	rep         *Report
+	filter      archive.Filter
+	models      map[ModelUsage]*ModelUsage
+	users       map[string]bool
+	sessions    map[string]bool
+	first, last int64
+}
+
+func newAggregate(rep *Report, f archive.Filter) *aggregate {
+	return &aggregate{rep: rep, filter: f, models: map[ModelUsage]*ModelUsage{}, users: map[string]bool{}, sessions: map[string]bool{}}
+}
+
+func (a *aggregate) addFile(file verify.File) {
+	rep := a.rep
+	for i := range file.Rows {
+		r := &file.Rows[i]
+		if !r.IsLeaf() || !a.filter.MatchRecord(r) {
+			continue
+		}
+		rep.Records++
+		rep.ByType[string(r.Type)]++
+		if t := archive.EventTime(r); t != 0 {
+			if a.first == 0 || t < a.first {
+				a.first = t
+			}
+			a.last = max(a.last, t)
+		}
+		for _, fl := range r.Flags {
+			rep.Flags[fl]++
+		}
+		if r.UserID != "" {
+			a.users[r.UserID] = true
+		}
+		if r.SessionID != "" {
+			a.sessions[r.SessionID] = true
+		}
+		switch {
+		case decisionTypes[r.Type]:
+			a.addDecision(r)
+		case r.Type == record.TypeOversight:
+			rep.Oversight = append(rep.Oversight, eventLine(r))
+		case r.Type == record.TypeLifecycle || r.Type == record.TypeConfigChange:
+			rep.Lifecycle = append(rep.Lifecycle, eventLine(r))
+		}
+	}
+}
+
+func (a *aggregate) addDecision(r *record.Record) {
+	rep := a.rep
+	if r.UserID == "" {
+		rep.Unattributed++
+	}
+	model := r.ResponseModel
+	if model == "" {
+		model = r.RequestModel
+	}
+	key := ModelUsage{Provider: r.Provider, Model: model, ModelVersion: r.ModelVersion}
+	m := a.models[key]
+	if m == nil {
+		m = &ModelUsage{Provider: key.Provider, Model: key.Model, ModelVersion: key.ModelVersion}
+		a.models[key] = m
+	}
+	m.Records++
+	if r.StatusCode == "error" || r.ErrorType != "" {
+		m.Errors++
+	}
+	if r.InputTokens != nil {
+		m.InputTokens += *r.InputTokens
+	}
+	if r.OutputTokens != nil {
+		m.OutputTokens += *r.OutputTokens
+	}
+	switch {
+	case r.Input != "":
+		rep.Content.Raw++
+	case r.InputDigest != "":
+		rep.Content.DigestOnly++
+	default:
+		rep.Content.None++
+	}
+}
+
+// finish completes the report with the verification result v.
+func (a *aggregate) finish(v *verify.Report) {
+	rep := a.rep
 	rep.Integrity.Verified = v.OK(false)
 	rep.Integrity.Problems = len(v.Problems)
 	rep.Integrity.Logs = v.Logs
@@ -157,89 +247,21 @@ func buildReport(dir string, in verify.Input, v *verify.Report, f archive.Filter
 		}
 		rep.Integrity.FirstIssues = append(rep.Integrity.FirstIssues, p.String())
 	}
-
-	models := map[ModelUsage]*ModelUsage{}
-	users, sessions := map[string]bool{}, map[string]bool{}
-	var first, last int64
-	for _, file := range in.Files {
-		for i := range file.Rows {
-			r := &file.Rows[i]
-			if !r.IsLeaf() || !f.MatchRecord(r) {
-				continue
-			}
-			rep.Records++
-			rep.ByType[string(r.Type)]++
-			if t := archive.EventTime(r); t != 0 {
-				if first == 0 || t < first {
-					first = t
-				}
-				last = max(last, t)
-			}
-			for _, fl := range r.Flags {
-				rep.Flags[fl]++
-			}
-			if r.UserID != "" {
-				users[r.UserID] = true
-			}
-			if r.SessionID != "" {
-				sessions[r.SessionID] = true
-			}
-			switch {
-			case decisionTypes[r.Type]:
-				if r.UserID == "" {
-					rep.Unattributed++
-				}
-				model := r.ResponseModel
-				if model == "" {
-					model = r.RequestModel
-				}
-				key := ModelUsage{Provider: r.Provider, Model: model, ModelVersion: r.ModelVersion}
-				m := models[key]
-				if m == nil {
-					m = &ModelUsage{Provider: key.Provider, Model: key.Model, ModelVersion: key.ModelVersion}
-					models[key] = m
-				}
-				m.Records++
-				if r.StatusCode == "error" || r.ErrorType != "" {
-					m.Errors++
-				}
-				if r.InputTokens != nil {
-					m.InputTokens += *r.InputTokens
-				}
-				if r.OutputTokens != nil {
-					m.OutputTokens += *r.OutputTokens
-				}
-				switch {
-				case r.Input != "":
-					rep.Content.Raw++
-				case r.InputDigest != "":
-					rep.Content.DigestOnly++
-				default:
-					rep.Content.None++
-				}
-			case r.Type == record.TypeOversight:
-				rep.Oversight = append(rep.Oversight, eventLine(r))
-			case r.Type == record.TypeLifecycle || r.Type == record.TypeConfigChange:
-				rep.Lifecycle = append(rep.Lifecycle, eventLine(r))
-			}
-		}
+	rep.Users, rep.Sessions = len(a.users), len(a.sessions)
+	if a.first != 0 {
+		rep.FirstEvent = time.Unix(0, a.first).UTC().Format(time.RFC3339)
+		rep.LastEvent = time.Unix(0, a.last).UTC().Format(time.RFC3339)
 	}
-	rep.Users, rep.Sessions = len(users), len(sessions)
-	if first != 0 {
-		rep.FirstEvent = time.Unix(0, first).UTC().Format(time.RFC3339)
-		rep.LastEvent = time.Unix(0, last).UTC().Format(time.RFC3339)
-	}
-	for _, m := range models {
+	for _, m := range a.models {
 		rep.Models = append(rep.Models, *m)
 	}
 	sort.Slice(rep.Models, func(i, j int) bool {
-		a, b := rep.Models[i], rep.Models[j]
-		if a.Records != b.Records {
-			return a.Records > b.Records
+		x, y := rep.Models[i], rep.Models[j]
+		if x.Records != y.Records {
+			return x.Records > y.Records
 		}
-		return a.Provider+a.Model+a.ModelVersion < b.Provider+b.Model+b.ModelVersion
+		return x.Provider+x.Model+x.ModelVersion < y.Provider+y.Model+y.ModelVersion
 	})
-	return rep
 }
 
 func eventLine(r *record.Record) EventLine {

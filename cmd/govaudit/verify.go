@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"golang.org/x/term"
@@ -43,13 +44,12 @@ func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "govaudit verify: %v\n", err)
 		return exitUsage
 	}
-	in, err := readArchive(pos[0], progress(stderr))
-	if err != nil {
+	checker := verify.NewChecker(trusted)
+	if err := scanArchive(pos[0], checker, progress(stderr), nil); err != nil {
 		fmt.Fprintf(stderr, "govaudit verify: %v\n", err)
 		return exitUsage
 	}
-	in.Trusted = trusted
-	rep := verify.Check(in)
+	rep := checker.Report()
 	if *asJSON {
 		out := struct {
 			Archive string `json:"archive"`
@@ -115,52 +115,51 @@ func progress(stderr io.Writer) func(done, total int) {
 	}
 }
 
-// readArchive reads what verify checks: every data file, every checkpoint
-// file and every origin's latest pointer. Unreadable data files are not an
-// I/O error but a finding (File.Err); a missing archive directory is.
-func readArchive(root string, progress func(done, total int)) (verify.Input, error) {
-	var in verify.Input
+// scanArchive feeds checker what verify checks: every data file (in archive
+// order, decoded and re-encoded on GOMAXPROCS workers, at most that many in
+// memory at once), every checkpoint file and every origin's latest pointer.
+// visit, if not nil, also sees each decoded data file. Unreadable data
+// files are not an I/O error but a finding (File.Err); a missing archive
+// directory is.
+func scanArchive(root string, checker *verify.Checker, progress func(done, total int), visit func(verify.File)) error {
 	if fi, err := os.Stat(root); err != nil {
-		return in, err
+		return err
 	} else if !fi.IsDir() {
-		return in, fmt.Errorf("%s is not a directory", root)
+		return fmt.Errorf("%s is not a directory", root)
 	}
 	files, err := archive.DataFiles(root)
 	if err != nil {
-		return in, err
+		return err
 	}
-	for i, p := range files {
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
-		if err != nil {
-			return in, err
+	if err := forEachDecoded(root, files, runtime.GOMAXPROCS(0), func(i int, f verify.File) {
+		checker.AddFile(f)
+		if visit != nil {
+			visit(f)
 		}
-		f := verify.File{Path: p}
-		if f.Rows, f.Err = archive.DecodeFile(p, data); f.Err == nil {
-			f.Reencoded = archive.SameEncoding(data, f.Rows)
-		}
-		in.Files = append(in.Files, f)
 		if progress != nil {
 			progress(i+1, len(files))
 		}
+	}); err != nil {
+		return err
 	}
 	cps, err := archive.CheckpointFiles(root)
 	if err != nil {
-		return in, err
+		return err
 	}
 	for _, p := range cps {
 		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
 		if err != nil {
-			return in, err
+			return err
 		}
 		cf := verify.CheckpointFile{Path: p, Text: string(b)}
 		if cf.Origin, cf.Epoch, cf.Size, err = archive.ParseCheckpointPath(p); err != nil {
 			cf.Origin = "?" // reported as misfiled: the path says nothing usable
 		}
-		in.Checkpoints = append(in.Checkpoints, cf)
+		checker.AddCheckpointFile(cf)
 	}
 	origins, err := os.ReadDir(filepath.Join(root, archive.CheckpointsDir))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return in, err
+		return err
 	}
 	for _, o := range origins {
 		if !o.IsDir() {
@@ -172,9 +171,53 @@ func readArchive(root string, progress func(done, total int)) (verify.Input, err
 			continue // reported by verify as missing_latest if the origin has checkpoints
 		}
 		if err != nil {
-			return in, err
+			return err
 		}
-		in.Latest = append(in.Latest, verify.LatestFile{Path: p, Origin: o.Name(), Text: string(b)})
+		checker.AddLatest(verify.LatestFile{Path: p, Origin: o.Name(), Text: string(b)})
 	}
-	return in, nil
+	return nil
+}
+
+// forEachDecoded reads, decodes and re-encodes the data files on `workers`
+// goroutines and calls visit with each, in order. At most `workers` decoded
+// files wait for visit at any time, which bounds memory by the file size.
+func forEachDecoded(root string, files []string, workers int, visit func(i int, f verify.File)) error {
+	type result struct {
+		f   verify.File
+		err error // I/O error reading the file
+	}
+	results := make([]chan result, len(files))
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	slots := make(chan struct{}, max(workers, 1))
+	go func() {
+		for i, p := range files {
+			slots <- struct{}{}
+			go func() {
+				data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+				if err != nil {
+					results[i] <- result{err: err}
+					return
+				}
+				f := verify.File{Path: p}
+				if f.Rows, f.Err = archive.DecodeFile(p, data); f.Err == nil {
+					f.Reencoded = archive.SameEncoding(data, f.Rows)
+				}
+				results[i] <- result{f: f}
+			}()
+		}
+	}()
+	var firstErr error
+	for i := range files {
+		r := <-results[i]
+		<-slots
+		if r.err != nil && firstErr == nil {
+			firstErr = r.err
+		}
+		if firstErr == nil {
+			visit(i, r.f)
+		}
+	}
+	return firstErr
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sync"
 )
 
 // Magic starts every canonical encoding; a future schema gets a new one.
@@ -72,11 +73,17 @@ func (r *Record) Canonical() []byte { return r.AppendCanonical(make([]byte, 0, 5
 // ComputeLeafHash returns the RFC 6962 leaf hash of r's canonical encoding:
 // SHA-256(0x00 || Canonical()). It does not read or set r.LeafHash.
 func (r *Record) ComputeLeafHash() []byte {
-	buf := make([]byte, 1, 512)
-	buf = r.AppendCanonical(buf) // buf[0] == 0x00, the RFC 6962 leaf prefix
+	bp := hashBufs.Get().(*[]byte)
+	buf := r.AppendCanonical(append((*bp)[:0], 0x00)) // 0x00: the RFC 6962 leaf prefix
 	sum := sha256.Sum256(buf)
+	*bp = buf
+	hashBufs.Put(bp)
 	return sum[:]
 }
+
+// hashBufs recycles encoding buffers: hashing is on every hot path
+// (auditsign, verify), and GenAI records encode to about 1 KB.
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // SetLeaf assigns r's position in a log and its leaf hash.
 func (r *Record) SetLeaf(origin string, epoch, index uint64) {

@@ -2,8 +2,10 @@
 // order and completeness of every (origin, epoch) log, every checkpoint's
 // signature and root, the links between epochs and the "latest" pointers.
 //
-// Check is a pure function of what was read from the archive (rows,
-// checkpoint texts) and the trusted keys; it does no I/O, so every kind of
+// A Checker does no I/O: it is fed what was read from the archive (rows,
+// checkpoint texts) file by file, and keeps only what verification needs
+// (32 bytes and a location per leaf), so archives larger than memory verify
+// in one pass. Check is the same over an in-memory Input, so every kind of
 // tampering can be tested on in-memory input. Audit indexes are never an
 // input: verify does not trust them.
 package verify
@@ -143,29 +145,42 @@ type logKey struct {
 	epoch  uint64
 }
 
+// leafLoc locates a row: file is an index into checker.files.
 type leafLoc struct {
-	file string
-	row  int
+	file int32
+	row  int32
 }
 
 type leaf struct {
-	hash []byte
+	hash [32]byte
 	loc  leafLoc
-	rec  *record.Record // kept only for leaf 0 (epoch link)
 }
 
 type logState struct {
 	leaves   map[uint64]leaf
-	lastSeen int64 // last leaf index seen in stream order, -1 before any
+	first    *record.Record // leaf 0, for the epoch link
+	lastSeen int64          // last leaf index seen in stream order, -1 before any
 	cps      map[uint64]auditlog.Checkpoint
 	keys     map[string]bool
 }
 
-type checker struct {
-	in      Input
+// A Checker verifies an archive fed to it file by file; see the package doc.
+type Checker struct {
+	trusted note.Verifiers
 	rep     *Report
+	files   []string // paths of the files seen, for problem locations
 	logs    map[logKey]*logState
 	seenCPs map[string]bool // note texts already opened
+	latest  []LatestFile
+}
+
+// checker is the Checker's implementation name in this file.
+type checker = Checker
+
+// NewChecker returns a Checker that accepts checkpoints signed by trusted keys.
+func NewChecker(trusted note.Verifiers) *Checker {
+	return &Checker{trusted: trusted, rep: &Report{Problems: []Problem{}, Warnings: []Problem{}, Logs: []LogReport{}},
+		logs: map[logKey]*logState{}, seenCPs: map[string]bool{}}
 }
 
 func u64(v uint64) *uint64 { return &v }
@@ -181,22 +196,51 @@ func (c *checker) log(k logKey) *logState {
 	return l
 }
 
+func (c *checker) path(loc leafLoc) string {
+	if loc.file < 0 {
+		return ""
+	}
+	return c.files[loc.file]
+}
+
 // Check verifies the archive described by in.
 func Check(in Input) *Report {
-	c := &checker{in: in, rep: &Report{Problems: []Problem{}, Warnings: []Problem{}, Logs: []LogReport{}},
-		logs: map[logKey]*logState{}, seenCPs: map[string]bool{}}
-	c.rep.Files = len(in.Files)
+	c := NewChecker(in.Trusted)
 	for _, f := range in.Files {
-		c.checkFile(f)
+		c.AddFile(f)
 	}
 	for _, cf := range in.Checkpoints {
-		cp, ok := c.openCheckpoint(cf.Text, leafLoc{file: cf.Path, row: -1})
-		if ok && (cp.Origin != cf.Origin || cp.Epoch != cf.Epoch || cp.Size != cf.Size) {
-			c.problem(Problem{Kind: KindCheckpointMisfiled, File: cf.Path, Row: -1, Origin: cp.Origin, Epoch: cp.Epoch,
-				Message: fmt.Sprintf("file holds the checkpoint of %s at size %d, its path says %s at size %d",
-					auditlog.LogID(cp.Origin, cp.Epoch), cp.Size, auditlog.LogID(cf.Origin, cf.Epoch), cf.Size)})
-		}
+		c.AddCheckpointFile(cf)
 	}
+	for _, lf := range in.Latest {
+		c.AddLatest(lf)
+	}
+	return c.Report()
+}
+
+// AddFile checks one data file. Files must come in archive order; f.Rows is
+// not retained.
+func (c *Checker) AddFile(f File) {
+	c.rep.Files++
+	c.files = append(c.files, f.Path)
+	c.checkFile(int32(len(c.files)-1), f)
+}
+
+// AddCheckpointFile checks one checkpoint text file.
+func (c *Checker) AddCheckpointFile(cf CheckpointFile) {
+	cp, ok := c.openCheckpoint(cf.Text, cf.Path, -1)
+	if ok && (cp.Origin != cf.Origin || cp.Epoch != cf.Epoch || cp.Size != cf.Size) {
+		c.problem(Problem{Kind: KindCheckpointMisfiled, File: cf.Path, Row: -1, Origin: cp.Origin, Epoch: cp.Epoch,
+			Message: fmt.Sprintf("file holds the checkpoint of %s at size %d, its path says %s at size %d",
+				auditlog.LogID(cp.Origin, cp.Epoch), cp.Size, auditlog.LogID(cf.Origin, cf.Epoch), cf.Size)})
+	}
+}
+
+// AddLatest records one origin's latest pointer, checked by Report.
+func (c *Checker) AddLatest(lf LatestFile) { c.latest = append(c.latest, lf) }
+
+// Report finishes the verification and returns its report.
+func (c *Checker) Report() *Report {
 	keys := make([]logKey, 0, len(c.logs))
 	for k := range c.logs {
 		keys = append(keys, k)
@@ -215,7 +259,7 @@ func Check(in Input) *Report {
 	return c.rep
 }
 
-func (c *checker) checkFile(f File) {
+func (c *checker) checkFile(fi int32, f File) {
 	if f.Err != nil {
 		c.problem(Problem{Kind: KindUnreadableFile, File: f.Path, Row: -1,
 			Message: fmt.Sprintf("cannot read data file (truncated or corrupt?): %v", f.Err)})
@@ -227,9 +271,8 @@ func (c *checker) checkFile(f File) {
 	}
 	for i := range f.Rows {
 		r := &f.Rows[i]
-		loc := leafLoc{file: f.Path, row: i}
 		if r.Type == record.TypeCheckpoint {
-			c.openCheckpoint(r.Checkpoint, loc)
+			c.openCheckpoint(r.Checkpoint, f.Path, i)
 			continue
 		}
 		c.rep.Records++
@@ -247,7 +290,7 @@ func (c *checker) checkFile(f File) {
 		if prev, dup := l.leaves[r.LeafIndex]; dup {
 			c.problem(Problem{Kind: KindDuplicateLeaf, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
 				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("leaf %d of %s appears again (first in %s row %d)",
-					r.LeafIndex, auditlog.LogID(r.Origin, r.Epoch), prev.loc.file, prev.loc.row)})
+					r.LeafIndex, auditlog.LogID(r.Origin, r.Epoch), c.path(prev.loc), prev.loc.row)})
 			continue
 		}
 		if int64(r.LeafIndex) <= l.lastSeen {
@@ -256,27 +299,29 @@ func (c *checker) checkFile(f File) {
 					r.LeafIndex, auditlog.LogID(r.Origin, r.Epoch), l.lastSeen)})
 		}
 		l.lastSeen = max(l.lastSeen, int64(r.LeafIndex))
-		lf := leaf{hash: h, loc: loc}
+		lf := leaf{loc: leafLoc{file: fi, row: int32(i)}}
+		copy(lf.hash[:], h)
 		if r.LeafIndex == 0 {
-			lf.rec = r
+			first := *r // a copy: the file's rows are not retained
+			l.first = &first
 		}
 		l.leaves[r.LeafIndex] = lf
 	}
 }
 
 // openCheckpoint verifies a checkpoint note once and files it under its log.
-func (c *checker) openCheckpoint(text string, loc leafLoc) (auditlog.Checkpoint, bool) {
+func (c *checker) openCheckpoint(text, file string, row int) (auditlog.Checkpoint, bool) {
 	if c.seenCPs[text] {
 		cp, _ := auditlog.ParseUnverified(text)
 		return cp, true
 	}
-	cp, err := auditlog.Open(text, c.in.Trusted)
+	cp, err := auditlog.Open(text, c.trusted)
 	if err != nil {
 		kind := KindCheckpointSig
 		if errors.Is(err, auditlog.ErrMalformedCheckpoint) {
 			kind = KindCheckpointInvalid
 		}
-		c.problem(Problem{Kind: kind, File: loc.file, Row: loc.row,
+		c.problem(Problem{Kind: kind, File: file, Row: row,
 			Message: fmt.Sprintf("checkpoint does not verify with the trusted keys: %v", err)})
 		return auditlog.Checkpoint{}, false
 	}
@@ -285,7 +330,7 @@ func (c *checker) openCheckpoint(text string, loc leafLoc) (auditlog.Checkpoint,
 	l := c.log(logKey{cp.Origin, cp.Epoch})
 	l.keys[cp.KeyName] = true
 	if prev, ok := l.cps[cp.Size]; ok && !bytes.Equal(prev.Root, cp.Root) {
-		c.problem(Problem{Kind: KindCheckpointFork, File: loc.file, Row: loc.row, Origin: cp.Origin, Epoch: cp.Epoch,
+		c.problem(Problem{Kind: KindCheckpointFork, File: file, Row: row, Origin: cp.Origin, Epoch: cp.Epoch,
 			Message: fmt.Sprintf("two different roots signed for %s at size %d", auditlog.LogID(cp.Origin, cp.Epoch), cp.Size)})
 		return cp, true
 	}
@@ -337,7 +382,7 @@ func (c *checker) checkLog(k logKey, l *logState) {
 			if !ok {
 				break
 			}
-			tree.Append(lf.hash)
+			tree.Append(lf.hash[:])
 		}
 		if tree.Size() < s {
 			break // reported as missing leaves
@@ -366,7 +411,7 @@ func (c *checker) checkLog(k logKey, l *logState) {
 func (c *checker) neighbour(l *logState, i uint64) string {
 	for j := int64(i); j >= 0; j-- {
 		if lf, ok := l.leaves[uint64(j)]; ok {
-			return lf.loc.file
+			return c.path(lf.loc)
 		}
 	}
 	return ""
@@ -377,35 +422,37 @@ func (c *checker) neighbour(l *logState, i uint64) string {
 func (c *checker) checkEpochLinks(keys []logKey) {
 	for i, k := range keys {
 		l := c.logs[k]
-		first, ok := l.leaves[0]
-		if !ok || first.rec == nil {
+		first := l.first
+		if first == nil {
 			continue // missing leaf 0 is already reported
 		}
-		prevText := first.rec.PreviousCheckpoint
+		loc := l.leaves[0].loc
+		firstFile, firstRow := c.path(loc), int(loc.row)
+		prevText := first.PreviousCheckpoint
 		hasEarlier := i > 0 && keys[i-1].origin == k.origin
 		if prevText == "" {
 			if hasEarlier {
-				c.rep.Warnings = append(c.rep.Warnings, Problem{Kind: KindEpochLink, File: first.loc.file, Row: first.loc.row,
+				c.rep.Warnings = append(c.rep.Warnings, Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow,
 					Origin: k.origin, Epoch: k.epoch, LeafIndex: u64(0),
 					Message: fmt.Sprintf("epoch %s does not name a previous checkpoint although epoch %d precedes it (the collector lost its state)",
 						auditlog.LogID(k.origin, k.epoch), keys[i-1].epoch)})
 			}
 			continue
 		}
-		prev, err := auditlog.Open(prevText, c.in.Trusted)
+		prev, err := auditlog.Open(prevText, c.trusted)
 		if err != nil {
-			c.problem(Problem{Kind: KindEpochLink, File: first.loc.file, Row: first.loc.row, Origin: k.origin, Epoch: k.epoch,
+			c.problem(Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow, Origin: k.origin, Epoch: k.epoch,
 				LeafIndex: u64(0), Message: fmt.Sprintf("previous-epoch checkpoint does not verify: %v", err)})
 			continue
 		}
 		pl := c.logs[logKey{prev.Origin, prev.Epoch}]
 		switch {
 		case prev.Origin != k.origin || prev.Epoch >= k.epoch:
-			c.problem(Problem{Kind: KindEpochLink, File: first.loc.file, Row: first.loc.row, Origin: k.origin, Epoch: k.epoch,
+			c.problem(Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow, Origin: k.origin, Epoch: k.epoch,
 				LeafIndex: u64(0), Message: fmt.Sprintf("epoch %s names %s as its predecessor, which is not an earlier epoch of the same origin",
 					auditlog.LogID(k.origin, k.epoch), auditlog.LogID(prev.Origin, prev.Epoch))})
 		case pl == nil:
-			c.problem(Problem{Kind: KindEpochLink, File: first.loc.file, Row: first.loc.row, Origin: k.origin, Epoch: k.epoch,
+			c.problem(Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow, Origin: k.origin, Epoch: k.epoch,
 				LeafIndex: u64(0), Message: fmt.Sprintf("previous epoch %s (size %d) is missing from the archive",
 					auditlog.LogID(prev.Origin, prev.Epoch), prev.Size)})
 		default:
@@ -417,10 +464,10 @@ func (c *checker) checkEpochLinks(keys []logKey) {
 					if !ok {
 						break
 					}
-					leaves = append(leaves, lf.hash)
+					leaves = append(leaves, lf.hash[:])
 				}
 				if uint64(len(leaves)) < prev.Size || !bytes.Equal(auditlog.RootOf(leaves, prev.Size), prev.Root) {
-					c.problem(Problem{Kind: KindEpochLink, File: first.loc.file, Row: first.loc.row, Origin: k.origin, Epoch: k.epoch,
+					c.problem(Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow, Origin: k.origin, Epoch: k.epoch,
 						LeafIndex: u64(0), Message: fmt.Sprintf("previous epoch's last checkpoint (%s size %d) does not match its archived leaves",
 							auditlog.LogID(prev.Origin, prev.Epoch), prev.Size)})
 				}
@@ -442,9 +489,9 @@ func (c *checker) checkLatest(keys []logKey) {
 		}
 	}
 	seen := map[string]bool{}
-	for _, lf := range c.in.Latest {
+	for _, lf := range c.latest {
 		seen[lf.Origin] = true
-		cp, err := auditlog.Open(lf.Text, c.in.Trusted)
+		cp, err := auditlog.Open(lf.Text, c.trusted)
 		if err != nil {
 			c.problem(Problem{Kind: KindCheckpointSig, File: lf.Path, Row: -1, Origin: lf.Origin,
 				Message: fmt.Sprintf("latest checkpoint does not verify with the trusted keys: %v", err)})
