@@ -20,7 +20,7 @@ var cmdDigest = &command{
 func runDigest(c *command, args []string, stdout, stderr io.Writer) int {
 	fs := c.newFlagSet(stderr)
 	keyFile := fs.String("key-file", "", "the mlgovernance digest key file (capture.digest_key.file) (required)")
-	asJSON := fs.Bool("json", false, "the content is JSON (messages, tool arguments): digest its canonical form, as the connector does")
+	asJSON := fs.Bool("json", false, "digest the canonical JSON form of the content, as the connector does for structured values and flattened messages (JSON text sent in one string attribute is digested as received: omit --json)")
 	expect := fs.String("expect", "", "a record's *_digest value: exit 0 if the content matches it, 1 if not")
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {

@@ -289,10 +289,28 @@ func (b *builder) contentAttr(f capture.Field, key string) {
 }
 
 // contentJSON moves attribute key, which should hold JSON, into field f.
+// JSON text is kept as received (json.RawMessage), only checked for
+// validity: parsing it and re-serialising it canonically cost a third of the
+// collector's CPU (docs/performance.md), and the text as the application
+// sent it is what an auditor can reproduce. Invalid JSON is kept as a plain
+// string and the record flagged; structured values are taken as they are.
 func (b *builder) contentJSON(f capture.Field, key string) {
-	if v, ok := b.jsonValue(key); ok {
-		b.addContent(f, key, v)
+	v, ok := b.get(key)
+	if !ok {
+		return
 	}
+	b.used[key] = true
+	if v.Type() != pcommon.ValueTypeStr {
+		b.addContent(f, key, b.raw(v))
+		return
+	}
+	s := b.clean(v.Str())
+	if !json.Valid([]byte(s)) {
+		b.flag(record.FlagMalformedJSON)
+		b.addContent(f, key, s)
+		return
+	}
+	b.addContent(f, key, json.RawMessage(s))
 }
 
 // param sets invocation parameter name from attribute key.

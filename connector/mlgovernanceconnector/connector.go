@@ -2,6 +2,7 @@ package mlgovernanceconnector // import "github.com/govaudit/govaudit/connector/
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 	"time"
 
@@ -250,16 +251,20 @@ func (g *governor) applyPolicy(b *builder) {
 	}
 }
 
-// contentText renders the parts of one content field: a single string part
-// as it is, a single structured part as canonical JSON, several parts as a
-// canonical JSON object keyed by source attribute.
+// contentText renders the parts of one content field: a single text part
+// (a string, or JSON text) as it is, a single structured part as canonical
+// JSON, several parts as a canonical JSON object keyed by source attribute
+// (JSON text parts nested in it, compacted).
 func contentText(parts []contentPart) string {
 	switch len(parts) {
 	case 0:
 		return ""
 	case 1:
-		if s, ok := parts[0].value.(string); ok {
-			return s
+		switch v := parts[0].value.(type) {
+		case string:
+			return v
+		case json.RawMessage:
+			return string(v)
 		}
 		s, _ := record.CanonicalJSON(parts[0].value)
 		return s
