@@ -26,6 +26,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"time"
 )
 
 // Exit codes.
@@ -108,6 +109,34 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, int, bool) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// keyFlag registers the repeatable --key flag of the commands that check
+// signatures.
+func keyFlag(fs *flag.FlagSet) *stringList {
+	var keys stringList
+	fs.Var(&keys, "key", "trusted verifier key file (note format, as written by keygen; several keys per file allowed); repeat for rotated keys")
+	return &keys
+}
+
+// timeValue is a flag holding an RFC 3339 time; a bad value is a usage
+// error reported by the flag package, naming the flag.
+type timeValue struct{ t *time.Time }
+
+func (v timeValue) String() string {
+	if v.t == nil || v.t.IsZero() {
+		return ""
+	}
+	return v.t.Format(time.RFC3339Nano)
+}
+
+func (v timeValue) Set(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("want an RFC 3339 time such as 2026-11-26T18:00:00Z")
+	}
+	*v.t = t
+	return nil
 }
 
 // stringList is a repeatable string flag.

@@ -188,17 +188,16 @@ var cmdVerifyProof = &command{
 
 func runVerifyProof(c *command, args []string, stdout, stderr io.Writer) int {
 	fs := c.newFlagSet(stderr)
-	var keys stringList
-	fs.Var(&keys, "key", "trusted verifier key file; repeat for rotated keys")
+	keys := keyFlag(fs)
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || len(keys) == 0 {
+	if len(pos) != 1 || len(*keys) == 0 {
 		fs.Usage()
 		return exitUsage
 	}
-	trusted, err := auditlog.LoadVerifiers(keys...)
+	trusted, err := auditlog.LoadVerifiers(*keys...)
 	if err != nil {
 		fmt.Fprintf(stderr, "govaudit verify-proof: %v\n", err)
 		return exitUsage

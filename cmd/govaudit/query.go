@@ -34,8 +34,8 @@ func runQuery(c *command, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.TraceID, "trace", "", "trace id (32 hex digits)")
 	fs.StringVar(&f.Origin, "origin", "", "collector origin")
 	fs.Var(&types, "type", "record type (repeatable): "+fmt.Sprint(record.Types()))
-	since := fs.String("since", "", "only records at or after this time (RFC 3339)")
-	until := fs.String("until", "", "only records before this time (RFC 3339)")
+	fs.Var(timeValue{&f.Since}, "since", "only records at or after this time (RFC 3339)")
+	fs.Var(timeValue{&f.Until}, "until", "only records before this time (RFC 3339)")
 	format := fs.String("format", "table", "output format: table, json (one record per line) or csv")
 	limit := fs.Int("limit", 0, "print at most N records (0: all)")
 	stats := fs.Bool("stats", false, "print how many data files were opened and skipped to stderr")
@@ -54,21 +54,6 @@ func runQuery(c *command, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		f.Types = append(f.Types, rt)
-	}
-	for _, tv := range []struct {
-		flag string
-		s    string
-		t    *time.Time
-	}{{"since", *since, &f.Since}, {"until", *until, &f.Until}} {
-		if tv.s == "" {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339Nano, tv.s)
-		if err != nil {
-			fmt.Fprintf(stderr, "govaudit query: --%s %q: want RFC 3339 (2026-11-26T18:00:00Z)\n", tv.flag, tv.s)
-			return exitUsage
-		}
-		*tv.t = t
 	}
 	switch *format {
 	case "table", "json", "csv":

@@ -85,35 +85,20 @@ var decisionTypes = map[record.Type]bool{
 
 func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 	fs := c.newFlagSet(stderr)
-	var keys stringList
-	fs.Var(&keys, "key", "trusted verifier key file; repeat for rotated keys")
-	since := fs.String("since", "", "period start (RFC 3339); default: the first record")
-	until := fs.String("until", "", "period end, exclusive (RFC 3339); default: after the last record")
+	keys := keyFlag(fs)
+	var f archive.Filter
+	fs.Var(timeValue{&f.Since}, "since", "period start (RFC 3339); default: the first record")
+	fs.Var(timeValue{&f.Until}, "until", "period end, exclusive (RFC 3339); default: after the last record")
 	format := fs.String("format", "markdown", "output format: markdown or json")
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || len(keys) == 0 || (*format != "markdown" && *format != "json") {
+	if len(pos) != 1 || len(*keys) == 0 || (*format != "markdown" && *format != "json") {
 		fs.Usage()
 		return exitUsage
 	}
-	var f archive.Filter
-	for _, tv := range []struct {
-		flag, s string
-		t       *time.Time
-	}{{"since", *since, &f.Since}, {"until", *until, &f.Until}} {
-		if tv.s == "" {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339Nano, tv.s)
-		if err != nil {
-			fmt.Fprintf(stderr, "govaudit report: --%s %q: want RFC 3339\n", tv.flag, tv.s)
-			return exitUsage
-		}
-		*tv.t = t
-	}
-	trusted, err := auditlog.LoadVerifiers(keys...)
+	trusted, err := auditlog.LoadVerifiers(*keys...)
 	if err != nil {
 		fmt.Fprintf(stderr, "govaudit report: %v\n", err)
 		return exitUsage
@@ -126,7 +111,7 @@ func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	agg.finish(checker.Report())
-	rep.Since, rep.Until = *since, *until
+	rep.Since, rep.Until = timeValue{&f.Since}.String(), timeValue{&f.Until}.String()
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -305,12 +290,7 @@ func writeMarkdown(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "\n## Records\n\n%d records from %s to %s; %d distinct users, %d sessions; %d model decisions without a user.\n\n",
 		r.Records, dash(r.FirstEvent), dash(r.LastEvent), r.Users, r.Sessions, r.Unattributed)
 	fmt.Fprintln(w, "| record type | records |\n|---|---|")
-	types := make([]string, 0, len(r.ByType))
-	for t := range r.ByType {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	for _, t := range types {
+	for _, t := range sortedKeys(r.ByType) {
 		fmt.Fprintf(w, "| %s | %d |\n", t, r.ByType[t])
 	}
 
@@ -339,13 +319,17 @@ func writeMarkdown(w io.Writer, r *Report) {
 	}
 	if len(r.Flags) > 0 {
 		fmt.Fprintln(w, "\n## Data quality flags\n\n| flag | records |\n|---|---|")
-		flags := make([]string, 0, len(r.Flags))
-		for fl := range r.Flags {
-			flags = append(flags, fl)
-		}
-		sort.Strings(flags)
-		for _, fl := range flags {
+		for _, fl := range sortedKeys(r.Flags) {
 			fmt.Fprintf(w, "| %s | %d |\n", fl, r.Flags[fl])
 		}
 	}
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -27,19 +27,18 @@ var cmdVerify = &command{
 
 func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
 	fs := c.newFlagSet(stderr)
-	var keys stringList
-	fs.Var(&keys, "key", "trusted verifier key file (note format, as written by keygen); repeat for rotated keys")
+	keys := keyFlag(fs)
 	asJSON := fs.Bool("json", false, "print a stable JSON report instead of a summary")
 	strict := fs.Bool("strict", false, "also fail when records are not yet covered by a checkpoint (unsealed)")
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || len(keys) == 0 {
+	if len(pos) != 1 || len(*keys) == 0 {
 		fs.Usage()
 		return exitUsage
 	}
-	trusted, err := auditlog.LoadVerifiers(keys...)
+	trusted, err := auditlog.LoadVerifiers(*keys...)
 	if err != nil {
 		fmt.Fprintf(stderr, "govaudit verify: %v\n", err)
 		return exitUsage
