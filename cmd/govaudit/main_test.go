@@ -116,6 +116,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"keygen"}, exitUsage}, {[]string{"query"}, exitUsage},
 		{[]string{"query", "d", "--format", "xml"}, exitUsage}, {[]string{"query", "d", "--type", "bogus"}, exitUsage},
 		{[]string{"prove", "d"}, exitUsage}, {[]string{"verify-proof", "p.json"}, exitUsage},
+		{[]string{"query", "d", "--since", "yesterday"}, exitUsage}, {[]string{"report", "--key", "k", "--until", "1d", "d"}, exitUsage},
 	} {
 		if code, _, _ := runCmd(t, c.args...); code != c.want {
 			t.Errorf("%v: exit %d, want %d", c.args, code, c.want)
