@@ -28,43 +28,8 @@ func (r *Record) ToLogRecord(lr plog.LogRecord) {
 	attrs.Clear()
 	attrs.EnsureCapacity(24)
 	v := reflect.ValueOf(r).Elem()
-	for _, f := range fields {
-		fv := v.Field(f.index)
-		key := f.attr
-		switch f.kind {
-		case kindString:
-			if s := fv.String(); s != "" {
-				attrs.PutStr(key, s)
-			}
-		case kindInt64:
-			if n := fv.Int(); n != 0 {
-				attrs.PutInt(key, n)
-			}
-		case kindUint64:
-			if n := fv.Uint(); n != 0 {
-				attrs.PutInt(key, int64(n))
-			}
-		case kindInt64Ptr:
-			if !fv.IsNil() {
-				attrs.PutInt(key, fv.Elem().Int())
-			}
-		case kindFloat64Ptr:
-			if !fv.IsNil() {
-				attrs.PutDouble(key, fv.Elem().Float())
-			}
-		case kindStrings:
-			if n := fv.Len(); n > 0 {
-				s := attrs.PutEmptySlice(key)
-				s.EnsureCapacity(n)
-				for i := 0; i < n; i++ {
-					s.AppendEmpty().SetStr(fv.Index(i).String())
-				}
-			}
-		case kindBytes:
-			if n := fv.Len(); n > 0 {
-				attrs.PutEmptyBytes(key).FromRaw(fv.Bytes())
-			}
-		}
+	for i := range fields {
+		putField(attrs, &fields[i], v.Field(fields[i].index))
 	}
 
 	if r.Type == TypeCheckpoint {
@@ -98,6 +63,77 @@ var attrTypes = [...]pcommon.ValueType{
 	kindUint64: pcommon.ValueTypeInt, kindInt64Ptr: pcommon.ValueTypeInt,
 	kindFloat64Ptr: pcommon.ValueTypeDouble, kindStrings: pcommon.ValueTypeSlice,
 	kindBytes: pcommon.ValueTypeBytes,
+}
+
+// PutLeaf writes r's position in its log — origin, epoch, leaf_index and
+// leaf_hash — into lr, which must already carry r otherwise (as written by
+// ToLogRecord). It is ToLogRecord for the auditsign processor, which only
+// seals records: the other attributes are left as they are.
+func (r *Record) PutLeaf(lr plog.LogRecord) {
+	attrs := lr.Attributes()
+	v := reflect.ValueOf(r).Elem()
+	for _, f := range leafFields {
+		if !putField(attrs, f, v.Field(f.index)) {
+			attrs.Remove(f.attr) // zero values are absent, as in ToLogRecord
+		}
+	}
+}
+
+// leafFields are the fields PutLeaf writes.
+var leafFields = func() []*field {
+	var out []*field
+	for _, name := range []string{"origin", "epoch", "leaf_index", "leaf_hash"} {
+		out = append(out, fieldByAttr[AttributePrefix+name])
+	}
+	return out
+}()
+
+// putField writes one field as its attribute and reports whether it did:
+// zero values (empty string, 0, nil, empty list) are not written.
+func putField(attrs pcommon.Map, f *field, fv reflect.Value) bool {
+	key := f.attr
+	switch f.kind {
+	case kindString:
+		if s := fv.String(); s != "" {
+			attrs.PutStr(key, s)
+			return true
+		}
+	case kindInt64:
+		if n := fv.Int(); n != 0 {
+			attrs.PutInt(key, n)
+			return true
+		}
+	case kindUint64:
+		if n := fv.Uint(); n != 0 {
+			attrs.PutInt(key, int64(n))
+			return true
+		}
+	case kindInt64Ptr:
+		if !fv.IsNil() {
+			attrs.PutInt(key, fv.Elem().Int())
+			return true
+		}
+	case kindFloat64Ptr:
+		if !fv.IsNil() {
+			attrs.PutDouble(key, fv.Elem().Float())
+			return true
+		}
+	case kindStrings:
+		if n := fv.Len(); n > 0 {
+			s := attrs.PutEmptySlice(key)
+			s.EnsureCapacity(n)
+			for i := 0; i < n; i++ {
+				s.AppendEmpty().SetStr(fv.Index(i).String())
+			}
+			return true
+		}
+	case kindBytes:
+		if n := fv.Len(); n > 0 {
+			attrs.PutEmptyBytes(key).FromRaw(fv.Bytes())
+			return true
+		}
+	}
+	return false
 }
 
 // IsRecord reports whether lr carries a governance record (written by ToLogRecord).

@@ -317,3 +317,36 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// TestPutLeaf: sealing a record in place with PutLeaf gives the same
+// attributes as rewriting it with ToLogRecord, including leaf 0 (absent
+// attribute) and a record that carried another position before.
+func TestPutLeaf(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		before func(*Record)
+		index  uint64
+	}{
+		{"fresh, leaf 7", func(*Record) {}, 7},
+		{"fresh, leaf 0", func(*Record) {}, 0},
+		{"resealed", func(r *Record) { r.SetLeaf("other", 9, 3) }, 0},
+	} {
+		r := full()
+		r.Origin, r.Epoch, r.LeafIndex, r.LeafHash = "", 0, 0, nil
+		c.before(&r)
+		lr := plog.NewLogRecord()
+		r.ToLogRecord(lr)
+
+		r.SetLeaf("host-a", 5, c.index)
+		r.PutLeaf(lr)
+		want := plog.NewLogRecord()
+		r.ToLogRecord(want)
+		if !reflect.DeepEqual(lr.Attributes().AsRaw(), want.Attributes().AsRaw()) {
+			t.Errorf("%s: PutLeaf attributes\n got %v\nwant %v", c.name, lr.Attributes().AsRaw(), want.Attributes().AsRaw())
+		}
+		got, err := FromLogRecord(lr)
+		if err != nil || !reflect.DeepEqual(got, r) {
+			t.Errorf("%s: decoded %+v, %v", c.name, got, err)
+		}
+	}
+}

@@ -26,7 +26,7 @@ func BenchmarkSealRecord(b *testing.B) {
 			b.Fatal(err)
 		}
 		rec.SetLeaf("collector-1", 1, uint64(i))
-		rec.ToLogRecord(lr)
+		rec.PutLeaf(lr)
 		tree.Append(rec.LeafHash)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")

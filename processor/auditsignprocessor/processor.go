@@ -230,10 +230,10 @@ func (p *auditSign) seal(ctx context.Context, ld plog.Logs, tree *auditlog.Tree)
 	var items []sealItem
 	var details []string
 	rejected, total := 0, 0
-	reject := func(pos string, err error) {
+	reject := func(i, j, k int, err error) {
 		rejected++
 		if len(details) < maxRejectDetails {
-			details = append(details, pos+": "+err.Error())
+			details = append(details, fmt.Sprintf("resource %d scope %d log record %d: %v", i, j, k, err))
 		}
 	}
 	rls := ld.ResourceLogs()
@@ -244,9 +244,8 @@ func (p *auditSign) seal(ctx context.Context, ld plog.Logs, tree *auditlog.Tree)
 			for k := 0; k < lrs.Len(); k++ {
 				total++
 				lr := lrs.At(k)
-				pos := fmt.Sprintf("resource %d scope %d log record %d", i, j, k)
 				if !record.IsRecord(lr) {
-					reject(pos, errors.New("not a governance record (no "+record.AttributePrefix+"record_id attribute)"))
+					reject(i, j, k, errors.New("not a governance record (no "+record.AttributePrefix+"record_id attribute)"))
 					continue
 				}
 				rec, err := record.FromLogRecord(lr)
@@ -254,7 +253,7 @@ func (p *auditSign) seal(ctx context.Context, ld plog.Logs, tree *auditlog.Tree)
 					err = rec.Validate()
 				}
 				if err != nil {
-					reject(pos, err)
+					reject(i, j, k, err)
 					continue
 				}
 				if rec.IsLeaf() {
@@ -271,7 +270,7 @@ func (p *auditSign) seal(ctx context.Context, ld plog.Logs, tree *auditlog.Tree)
 	for i := range items {
 		rec := &items[i].rec
 		rec.SetLeaf(p.origin, p.epoch, tree.Size())
-		rec.ToLogRecord(items[i].lr)
+		rec.PutLeaf(items[i].lr) // the rest of the record is already in lr
 		tree.Append(rec.LeafHash)
 	}
 	return len(items), nil
