@@ -68,23 +68,11 @@ func readParquet(name string, data []byte) (rows []record.Record, err error) {
 		return nil, fmt.Errorf("%s: %w: read %d of %d rows", name, ErrCorrupt, read, n)
 	}
 	for i := range rows {
-		normalize(&rows[i])
+		rows[i].Normalize()
 	}
 	return rows, nil
 }
 
-// normalize maps the empty lists and byte slices Parquet returns to nil.
-func normalize(r *record.Record) {
-	if len(r.FinishReasons) == 0 {
-		r.FinishReasons = nil
-	}
-	if len(r.Flags) == 0 {
-		r.Flags = nil
-	}
-	if len(r.LeafHash) == 0 {
-		r.LeafHash = nil
-	}
-}
 
 // DataFiles returns the path (relative to root) of every data file under
 // records/, in archive order: lexicographic, which is per origin, then in

@@ -268,3 +268,18 @@ func checkHex(name, s string, n int) error {
 	}
 	return nil
 }
+
+// Normalize maps empty lists and an empty leaf hash to nil, their canonical
+// in-memory form: both encode identically, and readers such as Parquet's
+// return empty values where the writer had nil.
+func (r *Record) Normalize() {
+	if len(r.FinishReasons) == 0 {
+		r.FinishReasons = nil
+	}
+	if len(r.Flags) == 0 {
+		r.Flags = nil
+	}
+	if len(r.LeafHash) == 0 {
+		r.LeafHash = nil
+	}
+}

@@ -217,7 +217,7 @@ func TestParquetRoundTrip(t *testing.T) {
 		t.Fatalf("read %d rows, want %d", n, len(recs))
 	}
 	for i := range recs {
-		normalize(&got[i])
+		got[i].Normalize()
 		if !reflect.DeepEqual(got[i], recs[i]) {
 			t.Errorf("row %d:\n got %+v\nwant %+v", i, got[i], recs[i])
 		}
@@ -227,19 +227,6 @@ func TestParquetRoundTrip(t *testing.T) {
 	}
 }
 
-// normalize maps the empty lists that Parquet returns to nil, their
-// canonical in-memory form (both encode identically).
-func normalize(r *Record) {
-	if len(r.FinishReasons) == 0 {
-		r.FinishReasons = nil
-	}
-	if len(r.Flags) == 0 {
-		r.Flags = nil
-	}
-	if len(r.LeafHash) == 0 {
-		r.LeafHash = nil
-	}
-}
 
 func TestValidate(t *testing.T) {
 	r := full()
