@@ -73,7 +73,6 @@ func readParquet(name string, data []byte) (rows []record.Record, err error) {
 	return rows, nil
 }
 
-
 // DataFiles returns the path (relative to root) of every data file under
 // records/, in archive order: lexicographic, which is per origin, then in
 // write order (see the package doc). It lists every *.parquet file, even one

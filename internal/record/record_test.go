@@ -227,7 +227,6 @@ func TestParquetRoundTrip(t *testing.T) {
 	}
 }
 
-
 func TestValidate(t *testing.T) {
 	r := full()
 	if err := r.Validate(); err != nil {
