@@ -206,24 +206,10 @@ func decode(lr plog.LogRecord) (record.Record, error) {
 		if len(r.LeafHash) != 32 {
 			return record.Record{}, fmt.Errorf("record %s is not sealed by the auditsign processor: leaf_hash has %d bytes, want 32", r.ID, len(r.LeafHash))
 		}
-	} else if _, err := checkpointOf(&r); err != nil {
+	} else if _, err := archive.CheckpointOfRow(&r); err != nil {
 		return record.Record{}, fmt.Errorf("checkpoint record %s: %w", r.ID, err)
 	}
 	return r, nil
-}
-
-// checkpointOf parses the signed note of a checkpoint record (without
-// verifying it: only to name its file) and checks that it names the
-// record's log.
-func checkpointOf(r *record.Record) (auditlog.Checkpoint, error) {
-	c, err := auditlog.ParseUnverified(r.Checkpoint)
-	if err != nil {
-		return c, err
-	}
-	if c.Origin != r.Origin || c.Epoch != r.Epoch {
-		return c, fmt.Errorf("note names log %s, record says %s", auditlog.LogID(c.Origin, c.Epoch), auditlog.LogID(r.Origin, r.Epoch))
-	}
-	return c, nil
 }
 
 // append archives recs of one origin, in order, skipping those already

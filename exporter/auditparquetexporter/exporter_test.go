@@ -78,7 +78,7 @@ func checkArchive(t *testing.T, root string, sent []record.Record) {
 			}
 			continue
 		}
-		c, err := checkpointOf(r)
+		c, err := archive.CheckpointOfRow(r)
 		if err != nil {
 			t.Fatal(err)
 		}

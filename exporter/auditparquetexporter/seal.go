@@ -148,7 +148,7 @@ func (w *archiveWriter) finish(ctx context.Context, origin string, s *sealedFile
 		if r.IsLeaf() {
 			continue
 		}
-		c, err := checkpointOf(r)
+		c, err := archive.CheckpointOfRow(r)
 		if err != nil {
 			return err
 		}

@@ -92,7 +92,7 @@ func (st *originState) add(recs []record.Record) {
 // checkpointSize returns the tree size of a checkpoint record that decode
 // accepted.
 func checkpointSize(r *record.Record) uint64 {
-	c, _ := checkpointOf(r)
+	c, _ := archive.CheckpointOfRow(r)
 	return c.Size
 }
 

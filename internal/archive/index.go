@@ -158,7 +158,7 @@ func NewIndex(dataPath string, rows []record.Record, size int64, sum []byte) (*I
 		ix.Types[r.Type]++
 		if !r.IsLeaf() {
 			cp := CheckpointRef{Epoch: r.Epoch}
-			if c, err := parseCheckpointRow(r); err == nil {
+			if c, err := CheckpointOfRow(r); err == nil {
 				cp.Epoch, cp.Size = c.Epoch, c.Size
 			}
 			ix.Checkpoints = append(ix.Checkpoints, cp)

@@ -161,9 +161,10 @@ func listFiles(root, dir, ext string) ([]string, error) {
 	return out, err
 }
 
-// parseCheckpointRow parses the signed note of a checkpoint row, without
-// verifying it, and checks that it names the row's log.
-func parseCheckpointRow(r *record.Record) (auditlog.Checkpoint, error) {
+// CheckpointOfRow parses the signed note of a checkpoint row without
+// verifying it (only to name its file or index it, never to trust it), and
+// checks that it names the row's log.
+func CheckpointOfRow(r *record.Record) (auditlog.Checkpoint, error) {
 	c, err := auditlog.ParseUnverified(r.Checkpoint)
 	if err != nil {
 		return c, err
