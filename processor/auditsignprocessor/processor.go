@@ -177,8 +177,10 @@ func (p *auditSign) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 
 // appendLogs assigns the next leaf indexes to the records of ld in order,
 // persists the state as dirty, releases ld downstream and commits the tree.
-// If downstream fails, the tree is rolled back (the next batch reuses the
-// indexes, so no gap appears) and no checkpoint ever covers those sizes.
+// If downstream fails, the batch may or may not have been archived, so its
+// indexes are never reused: the epoch ends there and a new one starts whose
+// first record names both possible tree heads (abandonEpoch). Only the
+// epoch start record itself is retried as it is, with the same id and leaf.
 // Requires p.mu.
 func (p *auditSign) appendLogs(ctx context.Context, ld plog.Logs) error {
 	tree := p.tree.Clone()
@@ -196,13 +198,8 @@ func (p *auditSign) appendLogs(ctx context.Context, ld plog.Logs) error {
 		return fmt.Errorf("auditsign: persisting state before release: %w", err)
 	}
 	if err := p.next.ConsumeLogs(ctx, ld); err != nil {
-		// Mark the state clean again at the previous size. Not for an empty
-		// tree: its epoch start record was refused, the epoch never started,
-		// and the dirty state makes a restart open a new one.
 		if p.tree.Size() > 0 {
-			if perr := p.persist(ctx, p.tree, p.lastCheckpoint, false); perr != nil {
-				p.logger.Warn("rolling back state after a downstream error", zap.Error(perr))
-			}
+			p.abandonEpoch(tree, err)
 		}
 		return err
 	}

@@ -1,6 +1,7 @@
 package auditsignprocessor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"runtime"
@@ -180,7 +181,10 @@ func (f *flakyConsumer) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 
 func (*flakyConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
 
-func TestDownstreamFailureRollsBack(t *testing.T) {
+// A refused batch may still have reached the archive (a timeout, a write
+// that could not be undone), so its leaf indexes are never reused: the epoch
+// ends and the next one's leaf 0 names both possible tree heads.
+func TestDownstreamFailureOpensLinkedEpoch(t *testing.T) {
 	key, vs := writeKey(t, "k", 0o600)
 	next := new(flakyConsumer)
 	dir := t.TempDir()
@@ -190,10 +194,31 @@ func TestDownstreamFailureRollsBack(t *testing.T) {
 	if err := p.ConsumeLogs(ctx, batch(3, "ok1")); err != nil {
 		t.Fatal(err)
 	}
+	e1 := p.epoch
 	next.fail.Store(true)
 	failed := batch(4, "failed")
 	if err := p.ConsumeLogs(ctx, failed); err == nil || !strings.Contains(err.Error(), "archive unavailable") {
 		t.Fatalf("ConsumeLogs with failing downstream = %v", err)
+	}
+	// The failed batch's records carry leaves 4..7 of epoch 1.
+	var failedHashes [][]byte
+	for _, r := range decodeAll(t, []plog.Logs{failed}).leaves {
+		if r.Epoch != e1 || r.LeafIndex < 4 || r.LeafIndex > 7 {
+			t.Fatalf("failed record at %d/%d", r.Epoch, r.LeafIndex)
+		}
+		failedHashes = append(failedHashes, r.LeafHash)
+	}
+	// While downstream keeps failing, the new epoch's start record is retried
+	// as it is: no further epoch opens.
+	e2 := p.epoch
+	if e2 <= e1 {
+		t.Fatalf("epoch after the failure %d, want > %d", e2, e1)
+	}
+	if err := p.ConsumeLogs(ctx, batch(2, "failed-again")); err == nil {
+		t.Fatal("ConsumeLogs succeeded while downstream fails")
+	}
+	if p.epoch != e2 {
+		t.Fatalf("a second failure opened epoch %d; want the pending epoch %d kept", p.epoch, e2)
 	}
 	next.fail.Store(false)
 	if err := p.ConsumeLogs(ctx, batch(5, "ok2")); err != nil {
@@ -203,37 +228,89 @@ func TestDownstreamFailureRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := decodeAll(t, next.AllLogs())
-	cps := verify(t, out, note.VerifierList(vs))
+	verify(t, out, note.VerifierList(vs))
+	logs := out.epochs()
+	old, cur := logs[logKey{"collector-1.test", e1}], logs[logKey{"collector-1.test", e2}]
+	if len(old) != 4 || len(cur) != 6 {
+		t.Fatalf("epoch sizes %d and %d released, want 4 (start + 3) and 6 (start + 5)", len(old), len(cur))
+	}
 	for _, r := range out.leaves {
 		if strings.HasPrefix(r.Input, "failed") {
-			t.Fatalf("a record of the failed batch was released: %+v", r)
+			t.Fatalf("a record of a failed batch was released: %+v", r)
 		}
 	}
-	// The failed batch had leaves 4..7; the next batch reuses them.
-	if r := out.leaves[4]; r.LeafIndex != 4 || r.Input != "ok2 prompt 0" {
-		t.Errorf("leaf after the failure: index %d input %q, want 4, %q", r.LeafIndex, r.Input, "ok2 prompt 0")
+	start := cur[0]
+	if start.EventName != EventNameEpochStart || start.PreviousCheckpoint == "" {
+		t.Fatalf("start record = %+v", start)
 	}
-	var sizes []uint64
-	for _, l := range cps {
-		for _, cp := range l {
-			sizes = append(sizes, cp.Size)
-		}
+	link, err := auditlog.ParseEpochLink(start.Attributes)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if want := []uint64{1, 4, 9}; !equal(sizes, want) { // never 8, the failed size
-		t.Errorf("checkpoint sizes %v, want %v", sizes, want)
+	var oldHashes [][]byte
+	for _, r := range old {
+		oldHashes = append(oldHashes, r.LeafHash)
 	}
-	// The failed batch's log records carried indexes 4..7 when refused; no
-	// checkpoint root ever included them (verify recomputed each root from
-	// the released leaves only).
-
-	// The rolled-back state is clean: a restart resumes the same epoch.
+	if link.Reason != reasonDownstreamError || link.PreviousEpoch != e1 || link.Acknowledged == nil || link.Released == nil {
+		t.Fatalf("link = %+v", link)
+	}
+	if link.Acknowledged.Size != 4 || !bytes.Equal(link.Acknowledged.Root, auditlog.RootOf(oldHashes, 4)) {
+		t.Errorf("acknowledged head %d %x, want the 4 released leaves' root", link.Acknowledged.Size, link.Acknowledged.Root)
+	}
+	withFailed := append(append([][]byte(nil), oldHashes...), failedHashes...)
+	if link.Released.Size != 8 || !bytes.Equal(link.Released.Root, auditlog.RootOf(withFailed, 8)) {
+		t.Errorf("released head %d %x, want the root over the failed batch too", link.Released.Size, link.Released.Root)
+	}
+	// The new epoch resumes after a clean restart.
 	sink := new(consumertest.LogsSink)
 	p2 := startProcessor(t, testConfig(key, true, 0), host, sink)
-	if p2.epoch != out.leaves[0].Epoch || p2.tree.Size() != 9 {
-		t.Errorf("after restart: epoch %d size %d, want %d, 9", p2.epoch, p2.tree.Size(), out.leaves[0].Epoch)
+	if p2.epoch != e2 || p2.tree.Size() != 6 {
+		t.Errorf("after restart: epoch %d size %d, want %d, 6", p2.epoch, p2.tree.Size(), e2)
 	}
 	if err := p2.Shutdown(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A start record that was released but not acknowledged, then a crash: the
+// restart emits the very same record (id, epoch, leaf 0) again, so the link
+// to the previous epoch is never lost.
+func TestRefusedStartRecordSurvivesRestart(t *testing.T) {
+	key, _ := writeKey(t, "k", 0o600)
+	next := new(flakyConsumer)
+	host := startFileStorage(t, t.TempDir())
+	ctx := context.Background()
+	next.fail.Store(true)
+	p1 := newProcessor(t, nopSettings(), testConfig(key, true, 0), next)
+	if err := p1.Start(ctx, host); err != nil { // the start record is refused
+		t.Fatal(err)
+	}
+	refused := decodeAll(t, []plog.Logs{p1.epochStart}).leaves
+	if len(refused) != 1 {
+		t.Fatal("no pending start record")
+	}
+	// Crash: p1 never runs again; its storage client is released.
+	p1.mu.Lock()
+	p1.stopped = true
+	if p1.timer != nil {
+		p1.timer.Stop()
+	}
+	p1.mu.Unlock()
+	if err := p1.client.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next.fail.Store(false)
+	p2 := startProcessor(t, testConfig(key, true, 0), host, next)
+	if err := p2.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out := decodeAll(t, next.AllLogs())
+	if len(out.leaves) != 1 {
+		t.Fatalf("%d leaves, want the start record once", len(out.leaves))
+	}
+	got, want := out.leaves[0], refused[0]
+	if got.ID != want.ID || got.Epoch != want.Epoch || got.LeafIndex != 0 || !bytes.Equal(got.LeafHash, want.LeafHash) {
+		t.Errorf("start record after restart %s %d/%d, want the refused one %s %d/0", got.ID, got.Epoch, got.LeafIndex, want.ID, want.Epoch)
 	}
 }
 
@@ -437,9 +514,23 @@ func TestCrashBetweenPersistAndRelease(t *testing.T) {
 		t.Errorf("old epoch last checkpoint size %d", last.Size)
 	}
 	start := logs[logKey{"collector-1.test", e2}][0]
-	if start.EventName != EventNameEpochStart || start.PreviousCheckpoint != lastBefore || len(start.Flags) != 0 ||
-		start.Attributes != `{"reason":"dirty_state"}` {
+	if start.EventName != EventNameEpochStart || start.PreviousCheckpoint != lastBefore || len(start.Flags) != 0 {
 		t.Errorf("new epoch start record = %+v", start)
+	}
+	// Its link names the old epoch's heads before and after the crashed
+	// batch; the archive (the sink) holds the latter.
+	link, err := auditlog.ParseEpochLink(start.Attributes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oldHashes [][]byte
+	for _, r := range old {
+		oldHashes = append(oldHashes, r.LeafHash)
+	}
+	if link.Reason != reasonDirtyState || link.PreviousEpoch != e1 || link.Acknowledged == nil || link.Released == nil ||
+		link.Acknowledged.Size != 6 || !bytes.Equal(link.Acknowledged.Root, auditlog.RootOf(oldHashes, 6)) ||
+		link.Released.Size != 10 || !bytes.Equal(link.Released.Root, auditlog.RootOf(oldHashes, 10)) {
+		t.Errorf("link = %+v", link)
 	}
 	if _, err := auditlog.Open(start.PreviousCheckpoint, note.VerifierList(vs)); err != nil {
 		t.Errorf("previous checkpoint does not verify: %v", err)

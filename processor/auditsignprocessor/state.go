@@ -22,10 +22,13 @@ const stateVersion = 1
 // Encoding: a JSON object
 //
 //	{"version":1,"origin":"host-1","epoch":1767225600000000000,"size":42,
-//	 "hashes":["<base64>",...],"last_checkpoint":"<signed note>","dirty":false}
+//	 "hashes":["<base64>",...],"last_checkpoint":"<signed note>","dirty":true,
+//	 "acknowledged_size":40,"acknowledged_root":"<base64>",
+//	 "epoch_start":"<base64 OTLP logs>"}
 //
 // hashes are the compact range [0, size) of the epoch's tree (one hash per
-// set bit of size, largest subtree first; see auditlog.Tree.Hashes).
+// set bit of size, largest subtree first; see auditlog.Tree.Hashes). The
+// acknowledged head and epoch_start are present only in a dirty state.
 type state struct {
 	Version int    `json:"version"`
 	Origin  string `json:"origin"`
@@ -41,6 +44,20 @@ type state struct {
 	// released downstream without the processor learning whether they were
 	// accepted: a state still dirty at start cannot be resumed.
 	Dirty bool `json:"dirty"`
+	// AcknowledgedSize and AcknowledgedRoot are, in a dirty state, the tree
+	// head of the leaves accepted downstream before the batch in flight:
+	// after a crash the archive holds either these leaves or all Size (the
+	// batch is one write-ahead log entry), which the next epoch's start
+	// record lets verify check (auditlog.EpochLink). A state written by an
+	// older version has no acknowledged head.
+	AcknowledgedSize uint64 `json:"acknowledged_size,omitempty"`
+	AcknowledgedRoot []byte `json:"acknowledged_root,omitempty"`
+	// EpochStart is, while the epoch's start record (leaf 0) is in flight,
+	// that record as OTLP logs protobuf: a restart emits the very same
+	// record again (the exporter recognises a redelivery by its record id),
+	// so a refused or interrupted start record never costs the link to the
+	// previous epoch.
+	EpochStart []byte `json:"epoch_start,omitempty"`
 }
 
 func (s *state) marshal() []byte {
@@ -77,6 +94,12 @@ func unmarshalState(b []byte) (*state, *auditlog.Tree, error) {
 		if len(h) != 32 {
 			return nil, nil, fmt.Errorf("state: hash %d has %d bytes, want 32", i, len(h))
 		}
+	}
+	if s.AcknowledgedRoot != nil && (len(s.AcknowledgedRoot) != 32 || s.AcknowledgedSize > s.Size) {
+		return nil, nil, fmt.Errorf("state: acknowledged head (size %d, %d-byte root) does not fit a tree of size %d", s.AcknowledgedSize, len(s.AcknowledgedRoot), s.Size)
+	}
+	if s.EpochStart != nil && (!s.Dirty || s.Size != 1) {
+		return nil, nil, errors.New("state: epoch_start is only kept while leaf 0 is in flight (dirty, size 1)")
 	}
 	tree, err := auditlog.RestoreTree(s.Size, s.Hashes)
 	if err != nil {

@@ -63,6 +63,9 @@ func TestUnmarshalStateRejects(t *testing.T) {
 		{name: "checkpoint", mutate: func(s *state) { s.LastCheckpoint = "nonsense" }, wantErr: "last_checkpoint"},
 		{name: "checkpoint root", mutate: func(s *state) { s.LastCheckpoint = cpOther }, wantErr: "differs from tree root"},
 		{name: "checkpoint ahead", mutate: func(s *state) { s.LastCheckpoint = cpAhead }, wantErr: "exceeds tree size 5"},
+		{name: "acknowledged root", mutate: func(s *state) { s.Dirty, s.AcknowledgedSize, s.AcknowledgedRoot = true, 4, []byte{1} }, wantErr: "acknowledged head"},
+		{name: "acknowledged ahead", mutate: func(s *state) { s.Dirty, s.AcknowledgedSize, s.AcknowledgedRoot = true, 6, testTree(6).Root() }, wantErr: "acknowledged head"},
+		{name: "epoch start beyond leaf 0", mutate: func(s *state) { s.Dirty, s.EpochStart = true, []byte{1} }, wantErr: "epoch_start"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := []byte(tc.raw)
