@@ -70,7 +70,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.AuditsignEpochsOpened, err = builder.meter.Int64Counter(
 		"otelcol_auditsign_epochs_opened",
-		metric.WithDescription("Number of epochs opened, by reason (no_storage, no_state, dirty_state, corrupt_state, origin_changed). [Development]"),
+		metric.WithDescription("Number of epochs opened, by reason (no_storage, no_state, dirty_state, corrupt_state, origin_changed, downstream_error). [Development]"),
 		metric.WithUnit("{epochs}"),
 	)
 	errs = errors.Join(errs, err)
