@@ -40,7 +40,7 @@ func AssertEqualAuditsignCheckpointsSigned(t *testing.T, tt *componenttest.Telem
 func AssertEqualAuditsignEpochsOpened(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_auditsign_epochs_opened",
-		Description: "Number of epochs opened, by reason (no_storage, no_state, dirty_state, corrupt_state, origin_changed). [Development]",
+		Description: "Number of epochs opened, by reason (no_storage, no_state, dirty_state, corrupt_state, origin_changed, downstream_error). [Development]",
 		Unit:        "{epochs}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
