@@ -37,6 +37,8 @@ type env struct {
 	bin, data, key, pub string
 	otlpHTTP, mlevents  string
 	runs                int
+	// args are extra command-line arguments for the collector (--set ...).
+	args []string
 }
 
 func binDir(t *testing.T) string {
@@ -113,14 +115,15 @@ func (c *collector) kill() {
 	c.logf.Close()
 }
 
-// startCollector runs otelcol-govaudit with examples/quickstart.yaml on free
-// loopback ports and waits until it is healthy.
-func startCollector(t *testing.T, e *env) *collector {
+// command returns the otelcol-govaudit command with
+// examples/quickstart.yaml on free loopback ports, its output going to a new
+// log file under e.data, and the health check endpoint.
+func (e *env) command(t *testing.T) (*exec.Cmd, *os.File, string) {
 	t.Helper()
 	health := freePort(t)
 	e.otlpHTTP = freePort(t)
 	e.mlevents = freePort(t)
-	cmd := exec.Command(filepath.Join(e.bin, "otelcol-govaudit"), "--config", "../examples/quickstart.yaml")
+	cmd := exec.Command(filepath.Join(e.bin, "otelcol-govaudit"), append([]string{"--config", "../examples/quickstart.yaml"}, e.args...)...)
 	cmd.Env = append(os.Environ(),
 		"GOVAUDIT_DATA="+e.data,
 		"GOVAUDIT_ORIGIN=e2e-host",
@@ -135,6 +138,14 @@ func startCollector(t *testing.T, e *env) *collector {
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
+	return cmd, logf, health
+}
+
+// startCollector runs otelcol-govaudit with examples/quickstart.yaml on free
+// loopback ports and waits until it is healthy.
+func startCollector(t *testing.T, e *env) *collector {
+	t.Helper()
+	cmd, logf, health := e.command(t)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
