@@ -28,6 +28,8 @@ type field struct {
 	number int    // canonical field number; 0 for derived fields
 	index  int    // struct field index
 	kind   kind
+	max    int // cap in bytes of a string, or of each element of a list; 0 for other kinds
+	maxLen int // cap on the number of elements of a list
 }
 
 func (f field) value(r *Record) reflect.Value { return reflect.ValueOf(r).Elem().Field(f.index) }
@@ -74,6 +76,12 @@ func loadFields() []field {
 		default:
 			panic(fmt.Sprintf("record: field %s has unsupported type %s", sf.Name, sf.Type))
 		}
+		if f.kind == kindString || f.kind == kindStrings {
+			var err error
+			if f.max, f.maxLen, err = parseMax(sf.Tag.Get("max"), f.kind == kindStrings); err != nil {
+				panic(fmt.Sprintf("record: field %s: %v", sf.Name, err))
+			}
+		}
 		if tag := sf.Tag.Get("canon"); tag != "-" {
 			n, err := strconv.Atoi(tag)
 			if err != nil || n < 1 || n > 255 {
@@ -105,4 +113,18 @@ func Columns() []string {
 		out[i] = f.name
 	}
 	return out
+}
+
+// parseMax parses a max tag: "N" for a string, "N,C" for a list of strings.
+func parseMax(tag string, list bool) (size, count int, err error) {
+	a, b, hasCount := strings.Cut(tag, ",")
+	if size, err = strconv.Atoi(a); err != nil || size < 1 || hasCount != list {
+		return 0, 0, fmt.Errorf("bad max tag %q", tag)
+	}
+	if list {
+		if count, err = strconv.Atoi(b); err != nil || count < 1 {
+			return 0, 0, fmt.Errorf("bad max tag %q", tag)
+		}
+	}
+	return size, count, nil
 }
