@@ -313,3 +313,62 @@ func fillFuzzMap(m pcommon.Map, keys []string, data []byte) {
 		}
 	}
 }
+
+// TestCapsAndInvalidValues: 10 MB model, user and span-name values are cut to
+// their record caps and flagged by column; timestamps above int64 are not
+// wrapped to 1677 but left unset and flagged invalid_value; negative token
+// counts are not stored but kept in attributes and flagged.
+func TestCapsAndInvalidValues(t *testing.T) {
+	p := newPipeline(t, keyedDefaultConfig())
+	td := ptrace.NewTraces()
+	s := appendSpan(td, traceA, childID, pcommon.SpanID{})
+	huge := strings.Repeat("é", 5<<20) // 10 MB of 2-byte runes
+	s.SetName("chat " + huge)
+	s.SetStartTimestamp(pcommon.Timestamp(math.MaxUint64))
+	s.SetEndTimestamp(pcommon.Timestamp(math.MaxInt64 + 1))
+	a := s.Attributes()
+	a.PutStr("gen_ai.system", "openai")
+	a.PutStr("gen_ai.request.model", "m"+huge)
+	a.PutStr("user.id", huge)
+	a.PutInt("gen_ai.usage.input_tokens", -5)
+	a.PutInt("gen_ai.usage.output_tokens", 7)
+	a.PutStr("gen_ai.request.stop_sequences", strings.Repeat("s", 70<<10))
+	require.NoError(t, p.traces.ConsumeTraces(context.Background(), td))
+
+	recs := p.records(t) // each is checked with Validate
+	require.Len(t, recs, 1)
+	r := recs[0]
+	for col, v := range map[string]string{"event_name": r.EventName, "request_model": r.RequestModel, "user_id": r.UserID} {
+		size, _ := record.Cap(col)
+		assert.Equal(t, 1024, size)
+		assert.LessOrEqual(t, len(v), size, col)
+		assert.GreaterOrEqual(t, len(v), size-1, col)
+	}
+	assert.True(t, strings.HasPrefix(r.EventName, "chat é"))
+	assert.Zero(t, r.StartTime, "not wrapped")
+	assert.Zero(t, r.EndTime, "not wrapped")
+	assert.Nil(t, r.InputTokens)
+	require.NotNil(t, r.OutputTokens)
+	assert.Equal(t, int64(7), *r.OutputTokens)
+	assert.Contains(t, r.Attributes, `"gen_ai.usage.input_tokens":-5`, "the value sent is kept")
+	assert.Empty(t, r.Parameters, "a single parameter above the cap cannot be kept whole")
+	assert.Equal(t, []string{
+		"invalid_value", "invalid_value:end_time", "invalid_value:input_tokens", "invalid_value:start_time",
+		"truncated", "truncated:event_name", "truncated:parameters", "truncated:request_model", "truncated:user_id",
+	}, r.Flags)
+
+	// An event whose timestamp is above int64.
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetEventName("gen_ai.user.message")
+	lr.SetTraceID(traceA)
+	lr.SetSpanID(childID)
+	lr.SetTimestamp(pcommon.Timestamp(1 << 63))
+	lr.Body().SetStr("hi")
+	require.NoError(t, p.logs.ConsumeLogs(context.Background(), ld))
+	recs = p.records(t)
+	require.Len(t, recs, 2)
+	assert.Zero(t, recs[1].StartTime)
+	assert.Equal(t, []string{"invalid_value", "invalid_value:start_time", "truncated", "truncated:user_id"}, recs[1].Flags,
+		"the event is attributed the span's user, capped too")
+}

@@ -47,6 +47,38 @@ func (b *builder) flag(f string) {
 	b.flags = append(b.flags, f)
 }
 
+// flagField sets flag and its qualified form naming column
+// (record.FieldFlag), as record.AddFlag does.
+func (b *builder) flagField(flag, column string) {
+	b.flag(flag)
+	b.flag(record.FieldFlag(flag, column))
+}
+
+// time sets *dst from an OTLP timestamp. A timestamp above math.MaxInt64
+// would wrap to 1677: *dst is left unset and the record flagged
+// invalid_value:<column>.
+func (b *builder) time(dst *int64, column string, ts uint64) {
+	n, ok := record.UnixNano(ts)
+	if !ok {
+		b.flagField(record.FlagInvalidValue, column)
+		return
+	}
+	*dst = n
+}
+
+// count reads a token count (see integer). A negative count is not stored:
+// the record is flagged invalid_value:<column> and the attribute stays in
+// Attributes, so the value the application sent is kept.
+func (b *builder) count(key, column string) *int64 {
+	n := b.integer(key)
+	if n != nil && *n < 0 {
+		b.used[key] = false
+		b.flagField(record.FlagInvalidValue, column)
+		return nil
+	}
+	return n
+}
+
 // clean returns s as valid UTF-8, replacing bad bytes by U+FFFD and flagging.
 func (b *builder) clean(s string) string {
 	if utf8.ValidString(s) {

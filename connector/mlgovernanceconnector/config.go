@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 
 	"github.com/govaudit/govaudit/connector/mlgovernanceconnector/internal/capture"
+	"github.com/govaudit/govaudit/internal/record"
 )
 
 // Config is the configuration of the mlgovernance connector.
@@ -27,7 +28,7 @@ type Config struct {
 	// MaxAttributesBytes caps the canonical JSON of the remaining span
 	// attributes and of the resource attributes, each; keys that do not fit
 	// are left out (in key order) and the record is flagged "truncated".
-	// 256 ≤ MaxAttributesBytes. Default 16384.
+	// 256 ≤ MaxAttributesBytes ≤ 16777216 (record.MaxLarge). Default 16384.
 	MaxAttributesBytes int `mapstructure:"max_attributes_bytes"`
 
 	// Capture is the capture policy for content fields.
@@ -50,6 +51,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxAttributesBytes < minAttributesBytes {
 		errs = append(errs, fmt.Errorf("max_attributes_bytes: %d, want at least %d", c.MaxAttributesBytes, minAttributesBytes))
+	}
+	if c.MaxAttributesBytes > record.MaxLarge {
+		errs = append(errs, fmt.Errorf("max_attributes_bytes: %d, want at most %d (the record's cap of attributes)", c.MaxAttributesBytes, record.MaxLarge))
 	}
 	return errors.Join(errs...)
 }

@@ -94,3 +94,11 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxAttributesBytesBounds(t *testing.T) {
+	cfg := keyedDefaultConfig()
+	cfg.MaxAttributesBytes = 16<<20 + 1
+	assert.EqualError(t, cfg.Validate(), "max_attributes_bytes: 16777217, want at most 16777216 (the record's cap of attributes)")
+	cfg.MaxAttributesBytes = 16 << 20
+	assert.NoError(t, cfg.Validate())
+}

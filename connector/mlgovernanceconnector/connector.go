@@ -66,7 +66,7 @@ func (g *governor) resource(res pcommon.Resource) resourceInfo {
 	var truncated bool
 	info.json, truncated = cappedJSON(b.remaining(), g.cfg.MaxAttributesBytes)
 	if truncated {
-		b.flag(record.FlagTruncated)
+		b.flagField(record.FlagTruncated, "resource_attributes")
 	}
 	info.flags = b.flags
 	return info
@@ -149,8 +149,8 @@ func (g *governor) spanRecord(span ptrace.Span, info *resourceInfo, idx batchInd
 	r := &b.rec
 	r.Type = typ
 	r.EventName = b.clean(span.Name())
-	r.StartTime = int64(span.StartTimestamp())
-	r.EndTime = int64(span.EndTimestamp())
+	b.time(&r.StartTime, "start_time", uint64(span.StartTimestamp()))
+	b.time(&r.EndTime, "end_time", uint64(span.EndTimestamp()))
 	r.TraceID = traceHex(span.TraceID())
 	r.SpanID = spanHex(span.SpanID())
 	r.ParentSpanID = spanHex(span.ParentSpanID())
@@ -190,7 +190,8 @@ func (b *builder) spanEvents(events ptrace.SpanEventSlice) {
 }
 
 // finish applies the capture policy and fills the fields every record
-// shares: ids, resource, parameters, remaining attributes, flags.
+// shares: ids, resource, parameters, remaining attributes, flags. Last, it
+// applies the record's caps (record.ApplyCaps) to every field.
 func (g *governor) finish(b *builder, info *resourceInfo) {
 	r := &b.rec
 	r.SchemaVersion = record.SchemaVersion
@@ -202,20 +203,25 @@ func (g *governor) finish(b *builder, info *resourceInfo) {
 		b.flag(f)
 	}
 	if len(b.params) > 0 {
-		if s, err := record.CanonicalJSON(b.params); err == nil {
-			r.Parameters = s
-		} else {
-			b.flag(record.FlagMalformedJSON)
+		// Whole keys while they fit, so that capped parameters stay JSON.
+		var truncated bool
+		if r.Parameters, truncated = cappedJSON(b.params, maxParametersBytes); truncated {
+			b.flagField(record.FlagTruncated, "parameters")
 		}
 	}
 	g.applyPolicy(b)
 	attrs, truncated := cappedJSON(b.remaining(), g.cfg.MaxAttributesBytes)
 	r.Attributes = attrs
 	if truncated {
-		b.flag(record.FlagTruncated)
+		b.flagField(record.FlagTruncated, "attributes")
 	}
-	r.Flags = sortedFlags(b.flags)
+	r.Flags = b.flags
+	r.ApplyCaps()
+	r.Flags = sortedFlags(r.Flags)
 }
+
+// maxParametersBytes is the record's cap of the parameters column.
+var maxParametersBytes, _ = record.Cap("parameters")
 
 // applyPolicy turns the collected content parts into the record's content
 // and digest fields under the capture policy.
@@ -240,7 +246,7 @@ func (g *governor) applyPolicy(b *builder) {
 			r.DigestKeyID = g.policy.KeyID()
 		}
 		if res.Truncated {
-			b.flag(record.FlagTruncated)
+			b.flagField(record.FlagTruncated, capture.Field(f).String())
 		}
 		if res.Redacted {
 			b.flag(record.FlagRedacted)

@@ -379,5 +379,5 @@ func TestMaxContentBytes(t *testing.T) {
 	recs := p.records(t)
 	require.Len(t, recs, 1)
 	assert.Equal(t, "xxxxxxxxxx", recs[0].Output)
-	assert.Equal(t, []string{record.FlagTruncated}, recs[0].Flags)
+	assert.Equal(t, []string{record.FlagTruncated, "truncated:output"}, recs[0].Flags)
 }

@@ -139,7 +139,7 @@ func (g *governor) eventRecord(lr plog.LogRecord, name string, info *resourceInf
 	if ts == 0 {
 		ts = lr.ObservedTimestamp()
 	}
-	r.StartTime = int64(ts)
+	b.time(&r.StartTime, "start_time", uint64(ts))
 
 	b.takeAttribution()
 	a := attribution{user: r.UserID, session: r.SessionID, tenant: r.TenantID}

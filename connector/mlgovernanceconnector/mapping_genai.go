@@ -56,16 +56,16 @@ func (b *builder) mapGenAI() record.Type {
 	b.take(&r.ResponseModel, "gen_ai.response.model")
 
 	if r.InputTokens == nil {
-		r.InputTokens = b.integer("gen_ai.usage.input_tokens")
+		r.InputTokens = b.count("gen_ai.usage.input_tokens", "input_tokens")
 	}
 	if r.InputTokens == nil {
-		r.InputTokens = b.integer("gen_ai.usage.prompt_tokens") // deprecated
+		r.InputTokens = b.count("gen_ai.usage.prompt_tokens", "input_tokens") // deprecated
 	}
 	if r.OutputTokens == nil {
-		r.OutputTokens = b.integer("gen_ai.usage.output_tokens")
+		r.OutputTokens = b.count("gen_ai.usage.output_tokens", "output_tokens")
 	}
 	if r.OutputTokens == nil {
-		r.OutputTokens = b.integer("gen_ai.usage.completion_tokens") // deprecated
+		r.OutputTokens = b.count("gen_ai.usage.completion_tokens", "output_tokens") // deprecated
 	}
 	if len(r.FinishReasons) == 0 {
 		r.FinishReasons = b.stringList("gen_ai.response.finish_reasons")

@@ -45,8 +45,8 @@ func (b *builder) mapOpenInference() record.Type {
 	b.take(&provider, "llm.provider", "llm.system")
 	r.Provider = strings.ToLower(provider)
 	b.take(&r.RequestModel, "llm.model_name", "embedding.model_name", "reranker.model_name")
-	r.InputTokens = b.integer("llm.token_count.prompt")
-	r.OutputTokens = b.integer("llm.token_count.completion")
+	r.InputTokens = b.count("llm.token_count.prompt", "input_tokens")
+	r.OutputTokens = b.count("llm.token_count.completion", "output_tokens")
 	if v, ok := b.jsonValue("llm.invocation_parameters"); ok {
 		b.mergeParams("invocation_parameters", v)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/config/configopaque"
+
+	"github.com/govaudit/govaudit/internal/record"
 )
 
 // Mode is what the policy does with one content field.
@@ -91,7 +93,8 @@ type Config struct {
 	// RetrievalDocuments is the mode for retrieved documents. Default digest.
 	RetrievalDocuments Mode `mapstructure:"retrieval_documents"`
 
-	// MaxContentBytes caps each stored content field, 1 ≤ MaxContentBytes.
+	// MaxContentBytes caps each stored content field,
+	// 1 ≤ MaxContentBytes ≤ 16777216 (record.MaxLarge).
 	// Longer content is cut at a UTF-8 boundary and the record flagged
 	// "truncated"; digests always cover the whole original. Default 32768.
 	MaxContentBytes int `mapstructure:"max_content_bytes"`
@@ -198,6 +201,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxContentBytes < 1 {
 		errs = append(errs, fmt.Errorf("max_content_bytes: %d, want at least 1", c.MaxContentBytes))
+	}
+	if c.MaxContentBytes > record.MaxLarge {
+		errs = append(errs, fmt.Errorf("max_content_bytes: %d, want at most %d (the record's cap of content fields)", c.MaxContentBytes, record.MaxLarge))
 	}
 	if _, err := compileCustom(c.Redact.Custom); err != nil {
 		errs = append(errs, err)

@@ -124,6 +124,8 @@ func TestValidate(t *testing.T) {
 		{"file and value", func(c *Config) { c.DigestKey.Value = testKey; c.DigestKey.File = "k" }, "digest_key: set only one of file and value"},
 		{"empty mode", func(c *Config) { c.DigestKey.Value = testKey; c.Output = "" }, "output: mode is empty (want one of keep, digest, redact, drop)"},
 		{"max bytes", func(c *Config) { c.DigestKey.Value = testKey; c.MaxContentBytes = 0 }, "max_content_bytes: 0, want at least 1"},
+		{"max bytes above the record cap", func(c *Config) { c.DigestKey.Value = testKey; c.MaxContentBytes = 16<<20 + 1 },
+			"max_content_bytes: 16777217, want at most 16777216 (the record's cap of content fields)"},
 		{"bad regex", func(c *Config) {
 			c.DigestKey.Value = testKey
 			c.Redact.Custom = []CustomPattern{{Name: "ok", Pattern: "a"}, {Name: "acct", Pattern: "(["}}
