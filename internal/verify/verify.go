@@ -1,6 +1,15 @@
 // Package verify checks a govaudit archive: every record's leaf hash, the
 // order and completeness of every (origin, epoch) log, every checkpoint's
-// signature and root, the links between epochs and the "latest" pointers.
+// signature and root, the links between epochs, the "latest" pointers and,
+// when an auditor kept some, checkpoints held outside the archive.
+//
+// A record is verified only when it is covered: a verified checkpoint of its
+// (origin, epoch) has a size above its leaf index and a root that matches
+// the archived leaves, or its epoch was cut (by a crash or a downstream
+// failure) and a later epoch's start record, itself covered, carries a tree
+// head that the whole archived epoch matches (see auditlog.EpochLink).
+// Records covered by nothing are problems (KindUncovered): verify passes
+// only when every record is signed under a trusted key.
 //
 // A Checker does no I/O: it is fed what was read from the archive (rows,
 // checkpoint texts) file by file, and keeps only what verification needs
@@ -14,6 +23,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 
 	"golang.org/x/mod/sumdb/note"
@@ -21,6 +31,11 @@ import (
 	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
 )
+
+// EventEpochStart is the event name of the lifecycle record that is leaf 0 of
+// every epoch (auditsignprocessor.EventNameEpochStart; verify does not import
+// the processor). Only such a record's attributes are read as an epoch link.
+const EventEpochStart = "govaudit.epoch.start"
 
 // File is one data file of the archive, as read.
 type File struct {
@@ -51,12 +66,21 @@ type LatestFile struct {
 	Text   string
 }
 
+// ExternalCheckpoint is a signed checkpoint kept outside the archive (by an
+// auditor, a witness, another exporter): the archive must reach its size
+// with the same root, and its latest must not be older.
+type ExternalCheckpoint struct {
+	Path string
+	Text string
+}
+
 // Input is everything Check looks at.
 type Input struct {
 	// Files in archive (write) order.
 	Files       []File
 	Checkpoints []CheckpointFile
 	Latest      []LatestFile
+	External    []ExternalCheckpoint
 	// Trusted are the verifier keys whose checkpoint signatures are accepted.
 	Trusted note.Verifiers
 }
@@ -70,6 +94,8 @@ const (
 	KindDuplicateLeaf      = "duplicate_leaf"
 	KindOutOfOrderLeaf     = "out_of_order_leaf"
 	KindMissingLeaves      = "missing_leaves"
+	KindMissingEpoch       = "missing_epoch"
+	KindUncovered          = "uncovered"
 	KindCheckpointSig      = "checkpoint_signature"
 	KindCheckpointInvalid  = "checkpoint_invalid"
 	KindCheckpointMismatch = "checkpoint_root_mismatch"
@@ -78,7 +104,6 @@ const (
 	KindRollback           = "rollback"
 	KindMissingLatest      = "missing_latest"
 	KindEpochLink          = "epoch_link"
-	KindUnsealed           = "unsealed"
 )
 
 // A Problem is one finding, with its location as precisely as known.
@@ -116,8 +141,14 @@ type LogReport struct {
 	Leaves uint64 `json:"leaves"`
 	// Verified is the size of the largest checkpoint whose root matched.
 	Verified uint64 `json:"verified_size"`
-	// Unsealed counts leaves beyond the largest verified checkpoint.
-	Unsealed    uint64 `json:"unsealed"`
+	// Covered counts the leaves covered by a verified checkpoint or, for an
+	// epoch cut short, by the next epoch's link; Uncovered the others.
+	// Covered + Uncovered = Leaves.
+	Covered   uint64 `json:"covered"`
+	Uncovered uint64 `json:"uncovered"`
+	// LinkedBy is the later epoch whose start record covers this whole
+	// epoch with a matching tree head; 0 if none does.
+	LinkedBy    uint64 `json:"covered_by_epoch,omitempty"`
 	Checkpoints int    `json:"checkpoints"`
 	// KeyNames are the names of the keys that signed its checkpoints.
 	KeyNames []string `json:"key_names,omitempty"`
@@ -125,20 +156,26 @@ type LogReport struct {
 
 // Report is the result of Check.
 type Report struct {
-	Files       int         `json:"files"`
-	Records     uint64      `json:"records"`
-	Checkpoints int         `json:"checkpoints"`
-	Logs        []LogReport `json:"logs"`
-	// Problems are integrity failures; Warnings (unsealed tails) fail only
-	// in strict mode.
+	Files   int    `json:"files"`
+	Records uint64 `json:"records"`
+	// Checkpoints counts the distinct verified checkpoints of the archive;
+	// External those given from outside it.
+	Checkpoints int `json:"checkpoints"`
+	External    int `json:"external_checkpoints"`
+	// Covered and Uncovered sum the logs' counts.
+	Covered   uint64      `json:"covered"`
+	Uncovered uint64      `json:"uncovered"`
+	Logs      []LogReport `json:"logs"`
+	// Problems are integrity failures. Warnings do not fail verification
+	// (an epoch that names no predecessor: the collector lost its state).
 	Problems []Problem `json:"problems"`
 	Warnings []Problem `json:"warnings"`
 }
 
-// OK reports whether the archive verified; strict also fails on warnings.
-func (r *Report) OK(strict bool) bool {
-	return len(r.Problems) == 0 && (!strict || len(r.Warnings) == 0)
-}
+// OK reports whether the archive verified: no problem, and every record
+// covered by a signature under a trusted key. (Every uncovered leaf is also
+// a problem; the second condition states the promise, not a second check.)
+func (r *Report) OK() bool { return len(r.Problems) == 0 && r.Uncovered == 0 }
 
 type logKey struct {
 	origin string
@@ -156,12 +193,57 @@ type leaf struct {
 	loc  leafLoc
 }
 
+// Where a verified checkpoint was found.
+type cpSource int
+
+const (
+	srcRow      cpSource = iota // a checkpoint row of a data file
+	srcFile                     // a checkpoint text file
+	srcLatest                   // an origin's latest pointer
+	srcLink                     // the previous_checkpoint of an epoch start record
+	srcExternal                 // a checkpoint kept outside the archive
+)
+
+// signed is a verified checkpoint and where it was found.
+type signed struct {
+	cp   auditlog.Checkpoint
+	file string
+	row  int
+	src  cpSource
+}
+
+// where names the checkpoint's source for a message.
+func (s signed) where() string {
+	switch s.src {
+	case srcLatest:
+		return "latest " + s.file
+	case srcLink:
+		return fmt.Sprintf("previous_checkpoint of %s row %d", s.file, s.row)
+	case srcExternal:
+		return "kept at " + s.file
+	case srcRow:
+		return fmt.Sprintf("row %d of %s", s.row, s.file)
+	}
+	return s.file
+}
+
 type logState struct {
 	leaves   map[uint64]leaf
 	first    *record.Record // leaf 0, for the epoch link
-	lastSeen int64          // last leaf index seen in stream order, -1 before any
-	cps      map[uint64]auditlog.Checkpoint
+	hasSeen  bool
+	lastSeen uint64 // last leaf index seen in stream order, if hasSeen
+	cps      map[uint64]signed
 	keys     map[string]bool
+
+	// Filled by Report.
+	prevCP   *auditlog.Checkpoint // leaf 0's verified previous_checkpoint
+	idx      []uint64             // present leaf indexes, sorted
+	reach    uint64               // leaves [0, reach) are all present
+	want     map[uint64]bool      // sizes whose rebuilt root is needed
+	roots    map[uint64][]byte    // rebuilt roots at sizes <= reach
+	verified uint64               // largest size whose root matched a checkpoint
+	claimed  uint64               // largest size a verified checkpoint names
+	linkedBy *uint64              // later epoch whose link covers this one
 }
 
 // A Checker verifies an archive fed to it file by file; see the package doc.
@@ -170,8 +252,14 @@ type Checker struct {
 	rep     *Report
 	files   []string // paths of the files seen, for problem locations
 	logs    map[logKey]*logState
-	seenCPs map[string]bool // note texts already opened
+	seenCPs map[string]bool // note texts already filed
 	latest  []LatestFile
+	ext     []signed
+	// strayRows are leaf rows kept out of every tree: a second row at one
+	// leaf index, or an index no tree can hold.
+	strayRows []leafLoc
+	// unverified is filled by Report: the rows whose content no signature covers.
+	unverified map[string][]int
 }
 
 // checker is the Checker's implementation name in this file.
@@ -190,7 +278,7 @@ func (c *checker) problem(p Problem) { c.rep.Problems = append(c.rep.Problems, p
 func (c *checker) log(k logKey) *logState {
 	l := c.logs[k]
 	if l == nil {
-		l = &logState{leaves: map[uint64]leaf{}, lastSeen: -1, cps: map[uint64]auditlog.Checkpoint{}, keys: map[string]bool{}}
+		l = &logState{leaves: map[uint64]leaf{}, cps: map[uint64]signed{}, keys: map[string]bool{}, want: map[uint64]bool{}}
 		c.logs[k] = l
 	}
 	return l
@@ -215,6 +303,9 @@ func Check(in Input) *Report {
 	for _, lf := range in.Latest {
 		c.AddLatest(lf)
 	}
+	for _, e := range in.External {
+		c.AddExternal(e)
+	}
 	return c.Report()
 }
 
@@ -228,7 +319,7 @@ func (c *Checker) AddFile(f File) {
 
 // AddCheckpointFile checks one checkpoint text file.
 func (c *Checker) AddCheckpointFile(cf CheckpointFile) {
-	cp, ok := c.openCheckpoint(cf.Text, cf.Path, -1)
+	cp, ok := c.openCheckpoint(cf.Text, cf.Path, -1, srcFile)
 	if ok && (cp.Origin != cf.Origin || cp.Epoch != cf.Epoch || cp.Size != cf.Size) {
 		c.problem(Problem{Kind: KindCheckpointMisfiled, File: cf.Path, Row: -1, Origin: cp.Origin, Epoch: cp.Epoch,
 			Message: fmt.Sprintf("file holds the checkpoint of %s at size %d, its path says %s at size %d",
@@ -236,11 +327,52 @@ func (c *Checker) AddCheckpointFile(cf CheckpointFile) {
 	}
 }
 
-// AddLatest records one origin's latest pointer, checked by Report.
+// AddLatest records one origin's latest pointer, checked by Report as a
+// checkpoint of the archive and against every other one.
 func (c *Checker) AddLatest(lf LatestFile) { c.latest = append(c.latest, lf) }
 
-// Report finishes the verification and returns its report.
+// AddExternal checks a checkpoint kept outside the archive: it must verify
+// with the trusted keys; Report then checks the archive against it.
+func (c *Checker) AddExternal(e ExternalCheckpoint) {
+	cp, err := auditlog.Open(e.Text, c.trusted)
+	if err != nil {
+		c.problem(Problem{Kind: openErrKind(err), File: e.Path, Row: -1,
+			Message: fmt.Sprintf("external checkpoint does not verify with the trusted keys: %v", err)})
+		return
+	}
+	c.rep.External++
+	c.ext = append(c.ext, signed{cp: cp, file: e.Path, row: -1, src: srcExternal})
+}
+
+// UnverifiedRows returns, after Report, the rows of each data file whose
+// content no verified signature covers (uncovered leaves, and second rows at
+// one leaf index), sorted. Rows of unreadable files are not listed.
+func (c *Checker) UnverifiedRows() map[string][]int { return c.unverified }
+
+// Report finishes the verification and returns its report. Call it once.
 func (c *Checker) Report() *Report {
+	latest := c.openLatest()
+	c.openLinks()
+	for _, e := range c.ext {
+		if l := c.logs[logKey{e.cp.Origin, e.cp.Epoch}]; l != nil {
+			l.want[e.cp.Size] = true
+		}
+	}
+	keys := c.sortedKeys()
+	for _, k := range keys {
+		c.checkLog(k, c.logs[k])
+	}
+	c.checkExternal(latest)
+	c.coverLinks(keys)
+	for _, k := range keys {
+		c.reportLog(k, c.logs[k])
+	}
+	c.checkLatest(keys, latest)
+	c.collectUnverified(keys)
+	return c.rep
+}
+
+func (c *checker) sortedKeys() []logKey {
 	keys := make([]logKey, 0, len(c.logs))
 	for k := range c.logs {
 		keys = append(keys, k)
@@ -251,12 +383,7 @@ func (c *Checker) Report() *Report {
 		}
 		return keys[i].epoch < keys[j].epoch
 	})
-	for _, k := range keys {
-		c.checkLog(k, c.logs[k])
-	}
-	c.checkEpochLinks(keys)
-	c.checkLatest(keys)
-	return c.rep
+	return keys
 }
 
 func (c *checker) checkFile(fi int32, f File) {
@@ -272,7 +399,7 @@ func (c *checker) checkFile(fi int32, f File) {
 	for i := range f.Rows {
 		r := &f.Rows[i]
 		if r.Type == record.TypeCheckpoint {
-			c.openCheckpoint(r.Checkpoint, f.Path, i)
+			c.openCheckpoint(r.Checkpoint, f.Path, i, srcRow)
 			continue
 		}
 		c.rep.Records++
@@ -286,19 +413,29 @@ func (c *checker) checkFile(fi int32, f File) {
 				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("record %s at leaf %d no longer matches its leaf hash (stored %x, computed %x)",
 					r.ID, r.LeafIndex, r.LeafHash, h)})
 		}
+		if r.LeafIndex == math.MaxUint64 {
+			// A tree of 2^64 leaves has no size: the index cannot be real.
+			c.problem(Problem{Kind: KindInvalidRecord, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
+				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("record %s: leaf index %d cannot be in a tree", r.ID, r.LeafIndex)})
+			c.strayRows = append(c.strayRows, leafLoc{file: fi, row: int32(i)})
+			continue
+		}
 		l := c.log(logKey{r.Origin, r.Epoch})
 		if prev, dup := l.leaves[r.LeafIndex]; dup {
 			c.problem(Problem{Kind: KindDuplicateLeaf, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
 				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("leaf %d of %s appears again (first in %s row %d)",
 					r.LeafIndex, auditlog.LogID(r.Origin, r.Epoch), c.path(prev.loc), prev.loc.row)})
+			c.strayRows = append(c.strayRows, leafLoc{file: fi, row: int32(i)})
 			continue
 		}
-		if int64(r.LeafIndex) <= l.lastSeen {
+		if l.hasSeen && r.LeafIndex <= l.lastSeen {
 			c.problem(Problem{Kind: KindOutOfOrderLeaf, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
 				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("leaf %d of %s comes after leaf %d: rows were reordered or inserted",
 					r.LeafIndex, auditlog.LogID(r.Origin, r.Epoch), l.lastSeen)})
 		}
-		l.lastSeen = max(l.lastSeen, int64(r.LeafIndex))
+		if !l.hasSeen || r.LeafIndex > l.lastSeen {
+			l.hasSeen, l.lastSeen = true, r.LeafIndex
+		}
 		lf := leaf{loc: leafLoc{file: fi, row: int32(i)}}
 		copy(lf.hash[:], h)
 		if r.LeafIndex == 0 {
@@ -309,129 +446,86 @@ func (c *checker) checkFile(fi int32, f File) {
 	}
 }
 
+func openErrKind(err error) string {
+	if errors.Is(err, auditlog.ErrMalformedCheckpoint) {
+		return KindCheckpointInvalid
+	}
+	return KindCheckpointSig
+}
+
 // openCheckpoint verifies a checkpoint note once and files it under its log.
-func (c *checker) openCheckpoint(text, file string, row int) (auditlog.Checkpoint, bool) {
+func (c *checker) openCheckpoint(text, file string, row int, src cpSource) (auditlog.Checkpoint, bool) {
 	if c.seenCPs[text] {
 		cp, _ := auditlog.ParseUnverified(text)
 		return cp, true
 	}
 	cp, err := auditlog.Open(text, c.trusted)
 	if err != nil {
-		kind := KindCheckpointSig
-		if errors.Is(err, auditlog.ErrMalformedCheckpoint) {
-			kind = KindCheckpointInvalid
-		}
-		c.problem(Problem{Kind: kind, File: file, Row: row,
+		c.problem(Problem{Kind: openErrKind(err), File: file, Row: row,
 			Message: fmt.Sprintf("checkpoint does not verify with the trusted keys: %v", err)})
 		return auditlog.Checkpoint{}, false
 	}
-	c.seenCPs[text] = true
-	c.rep.Checkpoints++
-	l := c.log(logKey{cp.Origin, cp.Epoch})
-	l.keys[cp.KeyName] = true
-	if prev, ok := l.cps[cp.Size]; ok && !bytes.Equal(prev.Root, cp.Root) {
-		c.problem(Problem{Kind: KindCheckpointFork, File: file, Row: row, Origin: cp.Origin, Epoch: cp.Epoch,
-			Message: fmt.Sprintf("two different roots signed for %s at size %d", auditlog.LogID(cp.Origin, cp.Epoch), cp.Size)})
-		return cp, true
-	}
-	l.cps[cp.Size] = cp
+	c.file(signed{cp: cp, file: file, row: row, src: src})
 	return cp, true
 }
 
-func (c *checker) checkLog(k logKey, l *logState) {
-	id := auditlog.LogID(k.origin, k.epoch)
-	lr := LogReport{Origin: k.origin, Epoch: k.epoch, Leaves: uint64(len(l.leaves)), Checkpoints: len(l.cps)}
-	for name := range l.keys {
-		lr.KeyNames = append(lr.KeyNames, name)
-	}
-	sort.Strings(lr.KeyNames)
-
-	// Missing leaves: gaps below the highest index found or checkpointed.
-	var top uint64
-	for i := range l.leaves {
-		top = max(top, i+1)
-	}
-	for s := range l.cps {
-		top = max(top, s)
-	}
-	var gapStart int64 = -1
-	for i := uint64(0); i <= top; i++ {
-		_, ok := l.leaves[i]
-		switch {
-		case !ok && i < top && gapStart < 0:
-			gapStart = int64(i)
-		case (ok || i == top) && gapStart >= 0:
-			c.problem(Problem{Kind: KindMissingLeaves, Row: -1, Origin: k.origin, Epoch: k.epoch,
-				LeafBegin: u64(uint64(gapStart)), LeafEnd: u64(i), File: c.neighbour(l, uint64(gapStart)),
-				Message: fmt.Sprintf("leaves [%d, %d) of %s are missing: a file or rows were deleted or truncated", gapStart, i, id)})
-			gapStart = -1
+// file files a verified checkpoint under its log; a second root at one size
+// is a fork.
+func (c *checker) file(s signed) {
+	cp := s.cp
+	c.seenCPs[cp.Note] = true
+	c.rep.Checkpoints++
+	l := c.log(logKey{cp.Origin, cp.Epoch})
+	l.keys[cp.KeyName] = true
+	if prev, ok := l.cps[cp.Size]; ok {
+		if !bytes.Equal(prev.cp.Root, cp.Root) {
+			c.problem(Problem{Kind: KindCheckpointFork, File: s.file, Row: s.row, Origin: cp.Origin, Epoch: cp.Epoch,
+				Message: fmt.Sprintf("two different roots signed for %s at size %d (the other: %s)",
+					auditlog.LogID(cp.Origin, cp.Epoch), cp.Size, prev.where())})
 		}
+		return
 	}
-
-	// Rebuild the tree over the contiguous prefix and compare every checkpoint.
-	sizes := make([]uint64, 0, len(l.cps))
-	for s := range l.cps {
-		sizes = append(sizes, s)
-	}
-	sort.Slice(sizes, func(i, j int) bool { return sizes[i] < sizes[j] })
-	tree := auditlog.NewTree()
-	var good uint64
-	for _, s := range sizes {
-		for tree.Size() < s {
-			lf, ok := l.leaves[tree.Size()]
-			if !ok {
-				break
-			}
-			tree.Append(lf.hash[:])
-		}
-		if tree.Size() < s {
-			break // reported as missing leaves
-		}
-		cp := l.cps[s]
-		if !bytes.Equal(tree.Root(), cp.Root) {
-			c.problem(Problem{Kind: KindCheckpointMismatch, Row: -1, Origin: k.origin, Epoch: k.epoch,
-				LeafBegin: u64(good), LeafEnd: u64(s), File: c.neighbour(l, good),
-				Message: fmt.Sprintf("checkpoint %s at size %d does not match the archived leaves: a record in [%d, %d) was altered",
-					id, s, good, s)})
-			break
-		}
-		good = s
-	}
-	lr.Verified = good
-	if lr.Leaves > good {
-		lr.Unsealed = lr.Leaves - good
-		c.rep.Warnings = append(c.rep.Warnings, Problem{Kind: KindUnsealed, Row: -1, Origin: k.origin, Epoch: k.epoch,
-			LeafBegin: u64(good), LeafEnd: u64(top), File: c.neighbour(l, good),
-			Message: fmt.Sprintf("%d leaves of %s from %d are not covered by any verified checkpoint", lr.Unsealed, id, good)})
-	}
-	c.rep.Logs = append(c.rep.Logs, lr)
+	l.cps[cp.Size] = s
 }
 
-// neighbour names the file holding leaf i, or the nearest leaf before it.
-func (c *checker) neighbour(l *logState, i uint64) string {
-	for j := int64(i); j >= 0; j-- {
-		if lf, ok := l.leaves[uint64(j)]; ok {
-			return c.path(lf.loc)
+// openLatest files each origin's latest pointer as a checkpoint of the
+// archive (so the archive must reach it) and returns the verified ones.
+func (c *checker) openLatest() map[string]auditlog.Checkpoint {
+	latest := map[string]auditlog.Checkpoint{}
+	for _, lf := range c.latest {
+		cp, ok := c.openCheckpoint(lf.Text, lf.Path, -1, srcLatest)
+		if !ok {
+			continue
 		}
+		if cp.Origin != lf.Origin {
+			c.problem(Problem{Kind: KindCheckpointMisfiled, File: lf.Path, Row: -1, Origin: cp.Origin, Epoch: cp.Epoch,
+				Message: fmt.Sprintf("latest of origin %s holds a checkpoint of %s", lf.Origin, auditlog.LogID(cp.Origin, cp.Epoch))})
+			continue
+		}
+		latest[lf.Origin] = cp
 	}
-	return ""
+	return latest
 }
 
-// checkEpochLinks checks that each epoch after an origin's first starts with
-// a record naming the previous epoch's last checkpoint.
-func (c *checker) checkEpochLinks(keys []logKey) {
+// openLinks verifies the previous_checkpoint named by each epoch's leaf 0
+// and files it as a checkpoint of the earlier epoch, which the archive must
+// then reach with the same root.
+func (c *checker) openLinks() {
+	keys := c.sortedKeys()
 	for i, k := range keys {
 		l := c.logs[k]
-		first := l.first
-		if first == nil {
-			continue // missing leaf 0 is already reported
+		if l.first == nil {
+			continue // missing leaf 0 is reported as missing leaves
 		}
 		loc := l.leaves[0].loc
 		firstFile, firstRow := c.path(loc), int(loc.row)
-		prevText := first.PreviousCheckpoint
-		hasEarlier := i > 0 && keys[i-1].origin == k.origin
+		linkProblem := func(msg string) {
+			c.problem(Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow, Origin: k.origin, Epoch: k.epoch,
+				LeafIndex: u64(0), Message: msg})
+		}
+		prevText := l.first.PreviousCheckpoint
 		if prevText == "" {
-			if hasEarlier {
+			if i > 0 && keys[i-1].origin == k.origin && !l.hasLink() {
 				c.rep.Warnings = append(c.rep.Warnings, Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow,
 					Origin: k.origin, Epoch: k.epoch, LeafIndex: u64(0),
 					Message: fmt.Sprintf("epoch %s does not name a previous checkpoint although epoch %d precedes it (the collector lost its state)",
@@ -441,78 +535,397 @@ func (c *checker) checkEpochLinks(keys []logKey) {
 		}
 		prev, err := auditlog.Open(prevText, c.trusted)
 		if err != nil {
-			c.problem(Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow, Origin: k.origin, Epoch: k.epoch,
-				LeafIndex: u64(0), Message: fmt.Sprintf("previous-epoch checkpoint does not verify: %v", err)})
+			linkProblem(fmt.Sprintf("previous-epoch checkpoint does not verify: %v", err))
 			continue
 		}
-		pl := c.logs[logKey{prev.Origin, prev.Epoch}]
+		pk := logKey{prev.Origin, prev.Epoch}
 		switch {
 		case prev.Origin != k.origin || prev.Epoch >= k.epoch:
-			c.problem(Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow, Origin: k.origin, Epoch: k.epoch,
-				LeafIndex: u64(0), Message: fmt.Sprintf("epoch %s names %s as its predecessor, which is not an earlier epoch of the same origin",
-					auditlog.LogID(k.origin, k.epoch), auditlog.LogID(prev.Origin, prev.Epoch))})
-		case pl == nil:
-			c.problem(Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow, Origin: k.origin, Epoch: k.epoch,
-				LeafIndex: u64(0), Message: fmt.Sprintf("previous epoch %s (size %d) is missing from the archive",
-					auditlog.LogID(prev.Origin, prev.Epoch), prev.Size)})
+			linkProblem(fmt.Sprintf("epoch %s names %s as its predecessor, which is not an earlier epoch of the same origin",
+				auditlog.LogID(k.origin, k.epoch), auditlog.LogID(prev.Origin, prev.Epoch)))
+		case c.logs[pk] == nil:
+			linkProblem(fmt.Sprintf("previous epoch %s (size %d) is missing from the archive",
+				auditlog.LogID(prev.Origin, prev.Epoch), prev.Size))
 		default:
-			if cp, ok := pl.cps[prev.Size]; !ok || !bytes.Equal(cp.Root, prev.Root) {
-				// Not archived as a checkpoint: check it against the leaves.
-				var leaves [][]byte
-				for j := uint64(0); j < prev.Size; j++ {
-					lf, ok := pl.leaves[j]
-					if !ok {
-						break
-					}
-					leaves = append(leaves, lf.hash[:])
-				}
-				if uint64(len(leaves)) < prev.Size || !bytes.Equal(auditlog.RootOf(leaves, prev.Size), prev.Root) {
-					c.problem(Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow, Origin: k.origin, Epoch: k.epoch,
-						LeafIndex: u64(0), Message: fmt.Sprintf("previous epoch's last checkpoint (%s size %d) does not match its archived leaves",
-							auditlog.LogID(prev.Origin, prev.Epoch), prev.Size)})
-				}
+			l.prevCP = &prev
+			if !c.seenCPs[prev.Note] {
+				c.file(signed{cp: prev, file: firstFile, row: firstRow, src: srcLink})
 			}
 		}
 	}
 }
 
-// checkLatest checks each origin's latest pointer against the newest
-// checkpoint seen for that origin: an older one is a rollback.
-func (c *checker) checkLatest(keys []logKey) {
-	newest := map[string]auditlog.Checkpoint{}
-	for _, k := range keys {
-		for _, cp := range c.logs[k].cps {
-			n, ok := newest[k.origin]
-			if !ok || cp.Epoch > n.Epoch || cp.Epoch == n.Epoch && cp.Size > n.Size {
-				newest[k.origin] = cp
+// hasLink reports whether leaf 0 is an epoch start record whose attributes
+// name a previous epoch.
+func (l *logState) hasLink() bool {
+	if !isEpochStart(l.first) {
+		return false
+	}
+	link, err := auditlog.ParseEpochLink(l.first.Attributes)
+	return err == nil && link.PreviousEpoch != 0
+}
+
+func isEpochStart(r *record.Record) bool {
+	return r != nil && r.Type == record.TypeLifecycle && r.EventName == EventEpochStart
+}
+
+// checkLog finds the log's missing leaves, rebuilds its tree over the
+// present leaves and compares every checkpoint. It never iterates an index
+// range: a row claiming leaf 2^61 costs what any row costs.
+func (c *checker) checkLog(k logKey, l *logState) {
+	id := auditlog.LogID(k.origin, k.epoch)
+	l.idx = make([]uint64, 0, len(l.leaves))
+	for i := range l.leaves {
+		l.idx = append(l.idx, i)
+	}
+	sort.Slice(l.idx, func(i, j int) bool { return l.idx[i] < l.idx[j] })
+	for l.reach < uint64(len(l.idx)) && l.idx[l.reach] == l.reach {
+		l.reach++
+	}
+	var top uint64 // one past the highest leaf present
+	if n := len(l.idx); n > 0 {
+		top = l.idx[n-1] + 1
+	}
+
+	// Gaps between present leaves.
+	prev := uint64(0)
+	for _, i := range l.idx {
+		if i > prev {
+			c.missing(k, l, prev, i, fmt.Sprintf("leaves [%d, %d) of %s are missing: a file or rows were deleted or truncated", prev, i, id))
+		}
+		prev = i + 1
+	}
+
+	sizes := make([]uint64, 0, len(l.cps))
+	var largest signed
+	for s, cp := range l.cps {
+		sizes = append(sizes, s)
+		if s >= l.claimed {
+			l.claimed, largest = s, cp
+		}
+	}
+	sort.Slice(sizes, func(i, j int) bool { return sizes[i] < sizes[j] })
+	switch {
+	case l.claimed > 0 && top == 0:
+		c.problem(Problem{Kind: KindMissingEpoch, File: largest.file, Row: largest.row, Origin: k.origin, Epoch: k.epoch,
+			LeafBegin: u64(0), LeafEnd: u64(l.claimed),
+			Message: fmt.Sprintf("checkpoint %s at size %d (%s) names an epoch of which the archive holds no record: its data files were deleted",
+				id, l.claimed, largest.where())})
+	case l.claimed > top:
+		c.missing(k, l, top, l.claimed, fmt.Sprintf("checkpoint %s at size %d (%s) names leaves [%d, %d) that are not in the archive: the newest data was deleted",
+			id, l.claimed, largest.where(), top, l.claimed))
+	}
+
+	// Rebuild the tree over the contiguous prefix, bounded by the leaves
+	// present, noting the root at every size something names.
+	for s := range l.cps {
+		l.want[s] = true
+	}
+	l.want[l.reach] = true
+	wanted := make([]uint64, 0, len(l.want))
+	for s := range l.want {
+		if s <= l.reach {
+			wanted = append(wanted, s)
+		}
+	}
+	sort.Slice(wanted, func(i, j int) bool { return wanted[i] < wanted[j] })
+	l.roots = map[uint64][]byte{}
+	tree := auditlog.NewTree()
+	for _, s := range wanted {
+		for tree.Size() < s {
+			lf := l.leaves[tree.Size()]
+			tree.Append(lf.hash[:])
+		}
+		l.roots[s] = tree.Root()
+	}
+
+	// Compare every checkpoint the archive reaches; report the first
+	// mismatch, which names the altered range, and count the others.
+	var first *Problem
+	var more int
+	good := uint64(0)
+	for _, s := range sizes {
+		if s > l.reach {
+			break // reported as missing leaves
+		}
+		cp := l.cps[s]
+		if bytes.Equal(l.roots[s], cp.cp.Root) {
+			l.verified, good = s, s
+			continue
+		}
+		if first != nil {
+			more++
+			continue
+		}
+		first = &Problem{Kind: KindCheckpointMismatch, Row: -1, Origin: k.origin, Epoch: k.epoch,
+			LeafBegin: u64(good), LeafEnd: u64(s), File: c.neighbour(l, good),
+			Message: fmt.Sprintf("checkpoint %s at size %d (%s) does not match the archived leaves: a record in [%d, %d) was altered",
+				id, s, cp.where(), good, s)}
+	}
+	if first != nil {
+		if more > 0 {
+			first.Message += fmt.Sprintf("; %d larger checkpoints do not match either", more)
+		}
+		c.problem(*first)
+	}
+}
+
+// missing reports leaves [begin, end) of log k missing.
+func (c *checker) missing(k logKey, l *logState, begin, end uint64, msg string) {
+	c.problem(Problem{Kind: KindMissingLeaves, Row: -1, Origin: k.origin, Epoch: k.epoch,
+		LeafBegin: u64(begin), LeafEnd: u64(end), File: c.neighbour(l, begin), Message: msg})
+}
+
+// neighbour names the file holding leaf i, or the nearest leaf before it.
+// Requires l.idx.
+func (c *checker) neighbour(l *logState, i uint64) string {
+	j := sort.Search(len(l.idx), func(j int) bool { return l.idx[j] > i })
+	if j == 0 {
+		return ""
+	}
+	return c.path(l.leaves[l.idx[j-1]].loc)
+}
+
+// checkExternal checks the archive against checkpoints kept elsewhere: the
+// archive must reach each one's size with the same root, and its latest
+// must not be older. A matching one covers the leaves below its size.
+func (c *checker) checkExternal(latest map[string]auditlog.Checkpoint) {
+	for _, e := range c.ext {
+		cp := e.cp
+		k := logKey{cp.Origin, cp.Epoch}
+		id := auditlog.LogID(cp.Origin, cp.Epoch)
+		newest, ok := latest[cp.Origin]
+		if !ok {
+			newest, ok = c.newest(cp.Origin)
+		}
+		if !ok || newer(cp, newest) {
+			msg := fmt.Sprintf("checkpoint %s at size %d kept at %s is newer than anything in the archive", id, cp.Size, e.file)
+			if ok {
+				msg = fmt.Sprintf("checkpoint %s at size %d kept at %s is newer than the archive's latest (%s at size %d): the archive was rolled back",
+					id, cp.Size, e.file, auditlog.LogID(newest.Origin, newest.Epoch), newest.Size)
+			}
+			c.problem(Problem{Kind: KindRollback, File: e.file, Row: -1, Origin: cp.Origin, Epoch: cp.Epoch, Message: msg})
+		}
+		l := c.logs[k]
+		switch {
+		case cp.Size == 0:
+		case l == nil || len(l.idx) == 0:
+			c.problem(Problem{Kind: KindMissingEpoch, File: e.file, Row: -1, Origin: cp.Origin, Epoch: cp.Epoch,
+				LeafBegin: u64(0), LeafEnd: u64(cp.Size),
+				Message: fmt.Sprintf("checkpoint %s at size %d kept at %s names an epoch of which the archive holds no record", id, cp.Size, e.file)})
+		case cp.Size > l.reach:
+			c.problem(Problem{Kind: KindMissingLeaves, File: e.file, Row: -1, Origin: cp.Origin, Epoch: cp.Epoch,
+				LeafBegin: u64(l.reach), LeafEnd: u64(cp.Size),
+				Message: fmt.Sprintf("checkpoint %s at size %d kept at %s: leaves [%d, %d) are not in the archive", id, cp.Size, e.file, l.reach, cp.Size)})
+		case !bytes.Equal(l.roots[cp.Size], cp.Root):
+			c.problem(Problem{Kind: KindCheckpointMismatch, File: e.file, Row: -1, Origin: cp.Origin, Epoch: cp.Epoch,
+				LeafBegin: u64(0), LeafEnd: u64(cp.Size),
+				Message: fmt.Sprintf("checkpoint %s at size %d kept at %s does not match the archived leaves [0, %d): the archive was rewritten", id, cp.Size, e.file, cp.Size)})
+		default:
+			l.verified = max(l.verified, cp.Size)
+			l.claimed = max(l.claimed, cp.Size)
+		}
+	}
+}
+
+// newer reports whether checkpoint a is later than b in their origin's log.
+func newer(a, b auditlog.Checkpoint) bool {
+	return a.Epoch > b.Epoch || a.Epoch == b.Epoch && a.Size > b.Size
+}
+
+// newest returns the newest archive checkpoint of origin.
+func (c *checker) newest(origin string) (auditlog.Checkpoint, bool) {
+	var n auditlog.Checkpoint
+	found := false
+	for k, l := range c.logs {
+		if k.origin != origin {
+			continue
+		}
+		for _, s := range l.cps {
+			if !found || newer(s.cp, n) {
+				n, found = s.cp, true
 			}
 		}
 	}
-	seen := map[string]bool{}
-	for _, lf := range c.latest {
-		seen[lf.Origin] = true
-		cp, err := auditlog.Open(lf.Text, c.trusted)
+	return n, found
+}
+
+// coverLinks covers epochs cut short: for each origin, from its newest
+// epoch back, an epoch whose leaf 0 is covered and carries an epoch link
+// with tree heads covers the whole previous epoch if that epoch's archived
+// leaves match one of the heads exactly. Going newest first lets a covered
+// link cover an epoch whose own leaf 0 is covered only by the next link.
+func (c *checker) coverLinks(keys []logKey) {
+	for i := len(keys) - 1; i >= 0; i-- {
+		k := keys[i]
+		l := c.logs[k]
+		if !isEpochStart(l.first) || (l.verified == 0 && l.linkedBy == nil) {
+			continue // no link, or one no signature covers: not evidence
+		}
+		loc := l.leaves[0].loc
+		linkProblem := func(kind, msg string, begin, end *uint64) {
+			c.problem(Problem{Kind: kind, File: c.path(loc), Row: int(loc.row), Origin: k.origin, Epoch: k.epoch,
+				LeafBegin: begin, LeafEnd: end, Message: msg})
+		}
+		link, err := auditlog.ParseEpochLink(l.first.Attributes)
 		if err != nil {
-			c.problem(Problem{Kind: KindCheckpointSig, File: lf.Path, Row: -1, Origin: lf.Origin,
-				Message: fmt.Sprintf("latest checkpoint does not verify with the trusted keys: %v", err)})
+			linkProblem(KindEpochLink, fmt.Sprintf("epoch start record of %s: %v", auditlog.LogID(k.origin, k.epoch), err), nil, nil)
 			continue
 		}
-		n, ok := newest[lf.Origin]
-		if ok && (cp.Epoch < n.Epoch || cp.Epoch == n.Epoch && cp.Size < n.Size) {
-			c.problem(Problem{Kind: KindRollback, File: lf.Path, Row: -1, Origin: lf.Origin, Epoch: cp.Epoch,
+		prevEpoch := link.PreviousEpoch
+		if l.prevCP != nil {
+			if prevEpoch == 0 {
+				prevEpoch = l.prevCP.Epoch
+			} else if prevEpoch != l.prevCP.Epoch {
+				linkProblem(KindEpochLink, fmt.Sprintf("epoch start record of %s names previous epoch %d but a previous checkpoint of epoch %d",
+					auditlog.LogID(k.origin, k.epoch), prevEpoch, l.prevCP.Epoch), nil, nil)
+				continue
+			}
+		}
+		if prevEpoch == 0 || link.Acknowledged == nil && link.Released == nil {
+			continue // no tree heads: the previous epoch's own checkpoints must cover it
+		}
+		pid := auditlog.LogID(k.origin, prevEpoch)
+		if prevEpoch >= k.epoch {
+			linkProblem(KindEpochLink, fmt.Sprintf("epoch %s names %s as its predecessor, which is not earlier",
+				auditlog.LogID(k.origin, k.epoch), pid), nil, nil)
+			continue
+		}
+		pl := c.logs[logKey{k.origin, prevEpoch}]
+		var n, reach, verified uint64
+		root := auditlog.NewTree().Root()
+		if pl != nil {
+			n, reach, verified, root = uint64(len(pl.idx)), pl.reach, pl.verified, pl.roots[pl.reach]
+		}
+		matches := func(h *auditlog.TreeHead) bool {
+			return h != nil && h.Size == n && reach == n && bytes.Equal(h.Root, root)
+		}
+		switch {
+		case matches(link.Acknowledged) || matches(link.Released):
+			if pl != nil {
+				pl.linkedBy = u64(k.epoch)
+			}
+		case link.Acknowledged != nil && n < link.Acknowledged.Size:
+			linkProblem(KindMissingLeaves, fmt.Sprintf("the start record of %s says leaves [0, %d) of %s were acknowledged, the archive holds %d of them from [%d, %d) on missing: acknowledged records were lost",
+				auditlog.LogID(k.origin, k.epoch), link.Acknowledged.Size, pid, n, reach, link.Acknowledged.Size),
+				u64(reach), u64(link.Acknowledged.Size))
+		default:
+			linkProblem(KindEpochLink, fmt.Sprintf("the %d archived leaves of %s match neither tree head of the start record of %s (%s): leaves [%d, %d) were altered, inserted or deleted",
+				n, pid, auditlog.LogID(k.origin, k.epoch), heads(link), verified, max(n, reach)),
+				u64(verified), u64(max(n, reach)))
+		}
+	}
+}
+
+func heads(l auditlog.EpochLink) string {
+	s := ""
+	for _, h := range []struct {
+		name string
+		h    *auditlog.TreeHead
+	}{{"acknowledged", l.Acknowledged}, {"released", l.Released}} {
+		if h.h == nil {
+			continue
+		}
+		if s != "" {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s size %d root %x", h.name, h.h.Size, h.h.Root)
+	}
+	return s
+}
+
+// reportLog counts the covered leaves of a log and reports the uncovered
+// ones beyond every signed size. Leaves below a signed size that are not
+// verified are already named by a root mismatch or missing leaves.
+func (c *checker) reportLog(k logKey, l *logState) {
+	id := auditlog.LogID(k.origin, k.epoch)
+	lr := LogReport{Origin: k.origin, Epoch: k.epoch, Leaves: uint64(len(l.leaves)), Verified: l.verified, Checkpoints: len(l.cps)}
+	for name := range l.keys {
+		lr.KeyNames = append(lr.KeyNames, name)
+	}
+	sort.Strings(lr.KeyNames)
+	if l.linkedBy != nil {
+		lr.Covered, lr.LinkedBy = lr.Leaves, *l.linkedBy
+	} else {
+		lr.Covered = l.verified // leaves [0, verified) are all present
+		from := sort.Search(len(l.idx), func(j int) bool { return l.idx[j] >= max(l.verified, l.claimed) })
+		for j := from; j < len(l.idx); {
+			// One problem per run of consecutive leaves in one file.
+			begin := l.idx[j]
+			loc := l.leaves[begin].loc
+			end := begin + 1
+			for j++; j < len(l.idx) && l.idx[j] == end && l.leaves[end].loc.file == loc.file; j++ {
+				end++
+			}
+			c.problem(Problem{Kind: KindUncovered, File: c.path(loc), Row: int(loc.row), Origin: k.origin, Epoch: k.epoch,
+				LeafBegin: u64(begin), LeafEnd: u64(end),
+				Message: fmt.Sprintf("leaves [%d, %d) of %s are covered by no verified checkpoint and no epoch link: nothing signed under a trusted key vouches for them",
+					begin, end, id)})
+		}
+	}
+	lr.Uncovered = lr.Leaves - lr.Covered
+	c.rep.Covered += lr.Covered
+	c.rep.Uncovered += lr.Uncovered
+	c.rep.Logs = append(c.rep.Logs, lr)
+}
+
+// checkLatest checks each origin's latest pointer against the newest
+// checkpoint of the archive: an older one is a rollback. (That the archive
+// reaches latest is checked with every other checkpoint.)
+func (c *checker) checkLatest(keys []logKey, latest map[string]auditlog.Checkpoint) {
+	var origins []string
+	for i, k := range keys {
+		if i > 0 && keys[i-1].origin == k.origin {
+			continue
+		}
+		n, ok := c.newest(k.origin)
+		if !ok {
+			continue
+		}
+		origins = append(origins, k.origin)
+		cp, ok := latest[k.origin]
+		if ok && newer(n, cp) {
+			c.problem(Problem{Kind: KindRollback, File: c.latestPath(k.origin), Row: -1, Origin: k.origin, Epoch: cp.Epoch,
 				Message: fmt.Sprintf("latest names %s at size %d, older than %s at size %d already in the archive",
 					auditlog.LogID(cp.Origin, cp.Epoch), cp.Size, auditlog.LogID(n.Origin, n.Epoch), n.Size)})
 		}
 	}
-	origins := make([]string, 0, len(newest))
-	for o := range newest {
-		origins = append(origins, o)
-	}
-	sort.Strings(origins)
 	for _, o := range origins {
-		if !seen[o] {
+		if _, ok := latest[o]; !ok && c.latestPath(o) == "" {
 			c.problem(Problem{Kind: KindMissingLatest, Row: -1, Origin: o,
 				Message: fmt.Sprintf("origin %s has checkpoints but no latest checkpoint file", o)})
 		}
+	}
+}
+
+func (c *checker) latestPath(origin string) string {
+	for _, lf := range c.latest {
+		if lf.Origin == origin {
+			return lf.Path
+		}
+	}
+	return ""
+}
+
+// collectUnverified lists the rows whose content no signature covers.
+func (c *checker) collectUnverified(keys []logKey) {
+	byFile := map[int32][]int{}
+	for _, loc := range c.strayRows {
+		byFile[loc.file] = append(byFile[loc.file], int(loc.row))
+	}
+	for _, k := range keys {
+		l := c.logs[k]
+		if l.linkedBy != nil {
+			continue
+		}
+		for _, i := range l.idx[sort.Search(len(l.idx), func(j int) bool { return l.idx[j] >= l.verified }):] {
+			loc := l.leaves[i].loc
+			byFile[loc.file] = append(byFile[loc.file], int(loc.row))
+		}
+	}
+	c.unverified = map[string][]int{}
+	for f, rows := range byFile {
+		sort.Ints(rows)
+		c.unverified[c.files[f]] = rows
 	}
 }
