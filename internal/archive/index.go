@@ -191,12 +191,11 @@ func NewIndex(dataPath string, rows []record.Record, size int64, sum []byte) (*I
 // BuildIndex reads the data file at dataPath (relative to root) and returns
 // its index.
 func BuildIndex(root, dataPath string) (*Index, error) {
-	full := filepath.Join(root, filepath.FromSlash(dataPath))
-	data, err := os.ReadFile(full)
+	data, err := ReadDataFile(root, dataPath)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := readParquet(full, data)
+	rows, err := readParquet(filepath.Join(root, filepath.FromSlash(dataPath)), data)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +225,7 @@ func WriteIndex(root string, ix *Index) error {
 // It checks the format version and that the index names that file.
 func ReadIndex(root, dataPath string) (*Index, error) {
 	p := filepath.Join(root, filepath.FromSlash(IndexPath(dataPath)))
-	b, err := os.ReadFile(p)
+	b, err := ReadRegular(root, IndexPath(dataPath), MaxIndexFileSize)
 	if err != nil {
 		return nil, err
 	}

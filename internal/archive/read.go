@@ -25,15 +25,33 @@ var ErrCorrupt = errors.New("corrupt or truncated data file")
 // ReadFile reads every row of the data file at path (an OS path), in file
 // order. Empty lists and leaf hashes come back as nil, their canonical
 // in-memory form. A truncated or corrupt file yields an error wrapping
-// ErrCorrupt and naming the file.
+// ErrCorrupt and naming the file. path must be a regular file (see
+// ReadRegular); readers of an archive use ReadDataFile and DecodeFile,
+// which also refuse symbolic links leading out of the archive.
 func ReadFile(path string) ([]record.Record, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadRegular(filepath.Dir(path), filepath.Base(path), MaxDataFileSize)
 	if err != nil {
 		return nil, err
 	}
 	return readParquet(path, data)
 }
 
+// ReadRows reads every row of the data file at rel (relative to root, as
+// listed by DataFiles): ReadDataFile, then DecodeFile.
+func ReadRows(root, rel string) ([]record.Record, error) {
+	data, err := ReadDataFile(root, rel)
+	if err != nil {
+		return nil, err
+	}
+	return readParquet(rel, data)
+}
+
+// readParquet decodes a data file. It first checks with checkParquet that
+// every size and count the file claims is bounded by its length (a hostile
+// file would otherwise make parquet-go allocate gigabytes, which is fatal,
+// not a panic); then parquet-go decodes it, skipping the page index and
+// Bloom filters, which a reader of rows does not need (verify still checks
+// their bytes: see SameEncoding).
 func readParquet(name string, data []byte) (rows []record.Record, err error) {
 	// parquet-go may panic on malformed input; a reader of untrusted
 	// archives must turn that into an error naming the file.
@@ -42,7 +60,11 @@ func readParquet(name string, data []byte) (rows []record.Record, err error) {
 			rows, err = nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, p)
 		}
 	}()
-	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err := checkParquet(data); err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)),
+		parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, err)
 	}
@@ -128,8 +150,12 @@ func CheckpointFiles(root string) ([]string, error) {
 	return out, nil
 }
 
-// listFiles returns the regular files under root/dir whose name ends in ext,
+// listFiles returns the files under root/dir whose name ends in ext,
 // skipping hidden and private names, as sorted slash paths relative to root.
+// It lists every non-directory entry (symbolic links, FIFOs, ... too: the
+// reader refuses them with a problem naming them) and, when ext is not
+// empty, directories whose name ends in ext; it does not follow symbolic
+// links to directories.
 // A missing dir yields no files.
 func listFiles(root, dir, ext string) ([]string, error) {
 	var out []string
@@ -147,7 +173,10 @@ func listFiles(root, dir, ext string) ([]string, error) {
 			}
 			return nil
 		}
-		if d.IsDir() || !strings.HasSuffix(name, ext) {
+		if d.IsDir() && (ext == "" || !strings.HasSuffix(name, ext)) {
+			return nil
+		}
+		if !strings.HasSuffix(name, ext) {
 			return nil
 		}
 		rel, err := filepath.Rel(root, p)
@@ -155,6 +184,12 @@ func listFiles(root, dir, ext string) ([]string, error) {
 			return err
 		}
 		out = append(out, filepath.ToSlash(rel))
+		if d.IsDir() {
+			// A directory named like a data file is listed, so that a
+			// reader reports it (ReadRegular refuses it) instead of
+			// silently skipping what should be a file.
+			return fs.SkipDir
+		}
 		return nil
 	})
 	sort.Strings(out)

@@ -1,0 +1,702 @@
+package archive
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"reflect"
+	"sync"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// Bounds that checkParquet enforces on a data file before parquet-go
+// decodes it. parquet-go allocates what a file's metadata claims (a footer
+// length, a thrift list size, a page size, a run length, a zstd frame's
+// content size) before it reads the bytes that would contradict the claim,
+// and an allocation the machine cannot satisfy is not a panic that recover
+// turns into an error but a fatal "out of memory". So every claim is checked
+// first against the bytes that are really there, and what no byte count
+// bounds (decompressed sizes, value counts) against the caps below.
+const (
+	// minRowBytes is the least number of file bytes a row occupies. Every
+	// row carries 32 bytes that no encoding can compress: a leaf row its
+	// leaf_hash (SHA-256 output), a checkpoint row the Ed25519 signature in
+	// its note (64 bytes). So an honest file of n rows has at least 32n
+	// bytes, and a footer claiming more rows than size/32 is corrupt.
+	minRowBytes = 32
+
+	// MaxPageSize bounds a page, compressed or not. The writer cuts pages
+	// at 256 KiB (record.WriterOptions); only a single value larger than
+	// that makes a larger page.
+	MaxPageSize = 64 << 20
+
+	// maxDecodedFloor and maxDecodedRatio bound the sum of the uncompressed
+	// sizes of all pages of a file: at most max(floor, ratio × file size).
+	// Records compress a few times at most (every row carries random
+	// hashes and ids); the floor leaves room for small files of very
+	// repetitive content.
+	maxDecodedFloor = 32 << 20
+	maxDecodedRatio = 32
+
+	// maxListValuesPerRow bounds the values of a list column (finish
+	// reasons, flags) per row of a row group, on average. An empty list or
+	// a list of empty strings costs no bytes once run-length encoded, so
+	// only a count bounds what decoding such a column allocates.
+	maxListValuesPerRow = 64
+
+	// maxThriftDepth bounds the nesting of thrift structures, lists and
+	// maps (parquet-go decodes and skips them recursively); the Parquet
+	// format nests less than 8 deep.
+	maxThriftDepth = 32
+	// maxThriftStructs bounds the structures held in lists of one thrift
+	// message (a footer: row groups, column chunks, schema elements, ...;
+	// each decodes to at most maxThriftStructSize bytes), and
+	// maxThriftElems all list and map elements. The footer of a data file
+	// has one row group of about 60 column chunks.
+	maxThriftStructs    = 1 << 16
+	maxThriftElems      = 1 << 20
+	maxThriftStructSize = 1 << 10
+
+	// maxZstdBlock is the largest a zstd block decompresses to (RFC 8878
+	// 3.1.1.2.3: Block_Maximum_Size is at most 128 KiB).
+	maxZstdBlock = 128 << 10
+)
+
+// expected is the shape every data file has: what WriteRows writes for the
+// record schema. Anything else is not a govaudit data file.
+type expected struct {
+	schema []format.SchemaElement
+	leaves []leafColumn
+}
+
+// A leafColumn is a leaf column of the record schema, in file order.
+type leafColumn struct {
+	path           []string
+	typ            format.Type
+	maxRep, maxDef int
+}
+
+var reference = sync.OnceValues(func() (*expected, error) {
+	var buf bytes.Buffer
+	if err := WriteRows(&buf, nil); err != nil {
+		return nil, err
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		return nil, err
+	}
+	e := &expected{schema: f.Metadata().Schema}
+	var walk func(i int, path []string, rep, def int) (int, error)
+	walk = func(i int, path []string, rep, def int) (int, error) {
+		if i >= len(e.schema) {
+			return i, errors.New("record schema: truncated")
+		}
+		s := e.schema[i]
+		if i > 0 {
+			path = append(path[:len(path):len(path)], s.Name)
+			switch {
+			case s.RepetitionType.Valid && s.RepetitionType.V == format.Repeated:
+				rep, def = rep+1, def+1
+			case s.RepetitionType.Valid && s.RepetitionType.V == format.Optional:
+				def++
+			}
+		}
+		if !s.NumChildren.Valid || s.NumChildren.V == 0 {
+			e.leaves = append(e.leaves, leafColumn{path: path, typ: s.Type.V, maxRep: rep, maxDef: def})
+			return i + 1, nil
+		}
+		next := i + 1
+		for range s.NumChildren.V {
+			var err error
+			if next, err = walk(next, path, rep, def); err != nil {
+				return next, err
+			}
+		}
+		return next, nil
+	}
+	if _, err := walk(0, nil, 0, 0); err != nil {
+		return nil, err
+	}
+	return e, nil
+})
+
+// checkParquet checks that data is a Parquet file of records whose every
+// size, count and offset is consistent with its real length and the caps
+// above, so that parquet-go can decode it allocating O(len(data)) bytes.
+// It decompresses every page once (bounded) to check the run lengths and
+// value counts hidden in the compressed bytes. It does not check that the
+// rows decode: parquet-go does that.
+func checkParquet(data []byte) error {
+	ref, err := reference()
+	if err != nil {
+		return err
+	}
+	size := int64(len(data))
+	if size < 12 {
+		return fmt.Errorf("%d bytes is too short for a Parquet file", size)
+	}
+	if string(data[:4]) != "PAR1" || string(data[size-4:]) != "PAR1" {
+		return errors.New("missing PAR1 magic")
+	}
+	footerLen := int64(binary.LittleEndian.Uint32(data[size-8:]))
+	if footerLen > size-12 {
+		return fmt.Errorf("footer length %d exceeds the file's %d bytes", footerLen, size)
+	}
+	footer := data[size-8-footerLen : size-8]
+	w := thriftWalker{b: footer}
+	if err := w.message(); err != nil {
+		return fmt.Errorf("footer: %w", err)
+	}
+	if w.pos != len(footer) {
+		return fmt.Errorf("footer: %d trailing bytes", len(footer)-w.pos)
+	}
+	var md format.FileMetaData
+	if err := thrift.Unmarshal(new(thrift.CompactProtocol), footer, &md); err != nil {
+		return fmt.Errorf("footer: %w", err)
+	}
+	if !reflect.DeepEqual([]format.SchemaElement(md.Schema), []format.SchemaElement(ref.schema)) {
+		return errors.New("schema is not the record schema")
+	}
+	if md.EncryptionAlgorithm.Value != nil || md.FooterSigningKeyMetadata != nil {
+		return errors.New("encrypted files are not data files")
+	}
+	if md.NumRows < 0 || md.NumRows > size/minRowBytes {
+		return fmt.Errorf("footer claims %d rows, a file of %d bytes holds at most %d", md.NumRows, size, size/minRowBytes)
+	}
+	c := chunkChecker{data: data, end: size - 8 - footerLen, prevEnd: 4,
+		budget: max(maxDecodedFloor, maxDecodedRatio*size)}
+	var rows int64
+	for i := range md.RowGroups {
+		rg := &md.RowGroups[i]
+		if rg.NumRows < 1 || rg.NumRows > md.NumRows-rows {
+			return fmt.Errorf("row group %d: %d rows, file has %d in all", i, rg.NumRows, md.NumRows)
+		}
+		rows += rg.NumRows
+		if len(rg.Columns) != len(ref.leaves) {
+			return fmt.Errorf("row group %d: %d column chunks, want %d", i, len(rg.Columns), len(ref.leaves))
+		}
+		for j := range rg.Columns {
+			if err := c.check(&rg.Columns[j], ref.leaves[j], rg.NumRows); err != nil {
+				return fmt.Errorf("row group %d, column %q: %w", i, ref.leaves[j].path, err)
+			}
+		}
+	}
+	if rows != md.NumRows {
+		return fmt.Errorf("row groups hold %d rows, footer claims %d", rows, md.NumRows)
+	}
+	return nil
+}
+
+// A chunkChecker checks the column chunks of a file, in file order.
+type chunkChecker struct {
+	data    []byte
+	end     int64 // where the footer starts
+	prevEnd int64 // where the previous chunk ended
+	budget  int64 // uncompressed bytes left for all pages of the file
+	codec   zstd.Codec
+	buf     []byte
+}
+
+func (c *chunkChecker) check(cc *format.ColumnChunk, leaf leafColumn, rows int64) error {
+	m := &cc.MetaData
+	switch {
+	case cc.FilePath != "":
+		return errors.New("chunk refers to another file")
+	case cc.CryptoMetadata.Value != nil || cc.EncryptedColumnMetadata != nil:
+		return errors.New("encrypted column chunk")
+	case m.Type != leaf.typ || !reflect.DeepEqual([]string(m.PathInSchema), leaf.path):
+		return fmt.Errorf("metadata names %v %s", m.PathInSchema, m.Type)
+	case m.Codec != format.Zstd:
+		return fmt.Errorf("codec %s, data files use ZSTD", m.Codec)
+	case leaf.maxRep == 0 && m.NumValues != rows:
+		return fmt.Errorf("%d values in %d rows", m.NumValues, rows)
+	case leaf.maxRep > 0 && (m.NumValues < rows || m.NumValues > maxListValuesPerRow*rows):
+		return fmt.Errorf("%d values in %d rows (at most %d per row)", m.NumValues, rows, maxListValuesPerRow)
+	}
+	start := m.DataPageOffset
+	if m.DictionaryPageOffset != 0 {
+		if m.DictionaryPageOffset > m.DataPageOffset {
+			return fmt.Errorf("dictionary page at %d after the data pages at %d", m.DictionaryPageOffset, m.DataPageOffset)
+		}
+		start = m.DictionaryPageOffset
+	}
+	if start < c.prevEnd || m.TotalCompressedSize < 0 || m.TotalCompressedSize > c.end-start {
+		return fmt.Errorf("chunk [%d, +%d) is not inside the file's data [%d, %d)", start, m.TotalCompressedSize, c.prevEnd, c.end)
+	}
+	end := start + m.TotalCompressedSize
+	c.prevEnd = end
+
+	var values, nrows int64
+	dict := false
+	for pos, page := start, 0; pos < end; page++ {
+		w := thriftWalker{b: c.data[pos:end]}
+		if err := w.message(); err != nil {
+			return fmt.Errorf("page %d header at %d: %w", page, pos, err)
+		}
+		var h format.PageHeader
+		if err := thrift.Unmarshal(new(thrift.CompactProtocol), c.data[pos:pos+int64(w.pos)], &h); err != nil {
+			return fmt.Errorf("page %d header at %d: %w", page, pos, err)
+		}
+		pos += int64(w.pos)
+		if h.CompressedPageSize < 0 || h.CompressedPageSize > MaxPageSize || int64(h.CompressedPageSize) > end-pos {
+			return fmt.Errorf("page %d: compressed size %d exceeds its chunk's %d remaining bytes", page, h.CompressedPageSize, end-pos)
+		}
+		if h.UncompressedPageSize < 0 || h.UncompressedPageSize > MaxPageSize {
+			return fmt.Errorf("page %d: uncompressed size %d exceeds %d", page, h.UncompressedPageSize, MaxPageSize)
+		}
+		if int64(h.UncompressedPageSize) > c.budget {
+			return fmt.Errorf("page %d: pages decompress to more than max(%d, %d × file size) bytes", page, maxDecodedFloor, maxDecodedRatio)
+		}
+		c.budget -= int64(h.UncompressedPageSize)
+		body := c.data[pos : pos+int64(h.CompressedPageSize)]
+		pos += int64(h.CompressedPageSize)
+		switch {
+		case h.Type == format.DictionaryPage && page == 0 && h.DictionaryPageHeader.Valid:
+			d := &h.DictionaryPageHeader.V
+			if d.NumValues < 0 || int64(d.NumValues) > m.NumValues {
+				return fmt.Errorf("dictionary page: %d values, chunk has %d", d.NumValues, m.NumValues)
+			}
+			if d.Encoding != format.Plain && d.Encoding != format.PlainDictionary {
+				return fmt.Errorf("dictionary page encoding %s", d.Encoding)
+			}
+			if _, err := c.decompress(body, int(h.UncompressedPageSize)); err != nil {
+				return fmt.Errorf("dictionary page: %w", err)
+			}
+			dict = true
+		case h.Type == format.DataPageV2 && h.DataPageHeaderV2.Valid:
+			d := &h.DataPageHeaderV2.V
+			if err := c.checkDataPage(d, body, int(h.UncompressedPageSize), leaf, dict, m.NumValues-values); err != nil {
+				return fmt.Errorf("page %d: %w", page, err)
+			}
+			values += int64(d.NumValues)
+			nrows += int64(d.NumRows)
+		default:
+			return fmt.Errorf("page %d: unexpected %s page", page, h.Type)
+		}
+	}
+	if values != m.NumValues || nrows != rows {
+		return fmt.Errorf("pages hold %d values in %d rows, chunk metadata says %d in %d", values, nrows, m.NumValues, rows)
+	}
+	return nil
+}
+
+// checkDataPage checks a DATA_PAGE_V2 of at most left values: its levels
+// (stored uncompressed, before the values) and its values, decompressed to
+// exactly size minus the levels' length.
+func (c *chunkChecker) checkDataPage(d *format.DataPageHeaderV2, body []byte, size int, leaf leafColumn, dict bool, left int64) error {
+	switch {
+	case d.NumValues < 0 || int64(d.NumValues) > left:
+		return fmt.Errorf("%d values, %d left in the chunk", d.NumValues, left)
+	case d.NumNulls < 0 || d.NumNulls > d.NumValues:
+		return fmt.Errorf("%d nulls in %d values", d.NumNulls, d.NumValues)
+	case d.NumRows < 0 || d.NumRows > d.NumValues || leaf.maxRep == 0 && d.NumRows != d.NumValues:
+		return fmt.Errorf("%d rows in %d values", d.NumRows, d.NumValues)
+	case d.RepetitionLevelsByteLength < 0 || d.DefinitionLevelsByteLength < 0 ||
+		int64(d.RepetitionLevelsByteLength)+int64(d.DefinitionLevelsByteLength) > int64(min(len(body), size)):
+		return fmt.Errorf("levels of %d+%d bytes in a page of %d", d.RepetitionLevelsByteLength, d.DefinitionLevelsByteLength, len(body))
+	}
+	n := int(d.NumValues)
+	rep, def := body[:d.RepetitionLevelsByteLength], body[d.RepetitionLevelsByteLength:d.RepetitionLevelsByteLength+d.DefinitionLevelsByteLength]
+	if leaf.maxRep > 0 {
+		if err := checkRLE(rep, bits.Len(uint(leaf.maxRep)), n); err != nil {
+			return fmt.Errorf("repetition levels: %w", err)
+		}
+	}
+	if leaf.maxDef > 0 {
+		if err := checkRLE(def, bits.Len(uint(leaf.maxDef)), n); err != nil {
+			return fmt.Errorf("definition levels: %w", err)
+		}
+	}
+	levels := len(rep) + len(def)
+	values := body[levels:]
+	want := size - levels
+	if !(d.IsCompressed.Valid && !d.IsCompressed.V) {
+		var err error
+		if values, err = c.decompress(values, want); err != nil {
+			return err
+		}
+	} else if len(values) != want {
+		return fmt.Errorf("uncompressed page of %d bytes, header says %d", len(values), want)
+	}
+	nonNull := n - int(d.NumNulls)
+	switch d.Encoding {
+	case format.Plain:
+	case format.RLEDictionary, format.PlainDictionary:
+		if !dict {
+			return errors.New("dictionary-encoded page without a dictionary page")
+		}
+		if len(values) == 0 {
+			if nonNull > 0 {
+				return errors.New("dictionary indexes missing")
+			}
+			break
+		}
+		if values[0] > 32 {
+			return fmt.Errorf("dictionary index bit width %d", values[0])
+		}
+		if err := checkRLE(values[1:], int(values[0]), nonNull); err != nil {
+			return fmt.Errorf("dictionary indexes: %w", err)
+		}
+	case format.DeltaLengthByteArray:
+		if len(values) == 0 && nonNull == 0 {
+			break
+		}
+		total, err := deltaTotal(values)
+		if err != nil {
+			return err
+		}
+		if total > uint64(nonNull) {
+			return fmt.Errorf("delta-encoded lengths of %d values in a page of %d", total, nonNull)
+		}
+	default:
+		return fmt.Errorf("encoding %s", d.Encoding)
+	}
+	return nil
+}
+
+// decompress decompresses a zstd page that must decompress to exactly size
+// bytes, after checking with zstdBound that it cannot decompress to much
+// more (the decoder allocates what a frame header claims).
+func (c *chunkChecker) decompress(src []byte, size int) ([]byte, error) {
+	if err := zstdBound(src, size); err != nil {
+		return nil, err
+	}
+	if cap(c.buf) < size {
+		c.buf = make([]byte, 0, size)
+	}
+	out, err := c.codec.Decode(c.buf[:0], src)
+	if err != nil {
+		return nil, fmt.Errorf("zstd: %w", err)
+	}
+	if cap(out) <= MaxPageSize+maxZstdBlock {
+		c.buf = out[:0]
+	}
+	if len(out) != size {
+		return nil, fmt.Errorf("page decompresses to %d bytes, header says %d", len(out), size)
+	}
+	return out, nil
+}
+
+// zstdBound checks that the zstd frames in src (RFC 8878) cannot
+// decompress to more than size bytes plus one block per frame, by reading
+// the frame and block headers only: a frame's declared content size must
+// not exceed size, and raw and RLE blocks count their size, a compressed
+// block its maximum (128 KiB). Dictionaries are refused (data files use
+// none).
+func zstdBound(src []byte, size int) error {
+	limit := int64(size)
+	var total int64
+	for frames := int64(1); len(src) > 0; frames++ {
+		if len(src) < 4 {
+			return errors.New("zstd: truncated frame")
+		}
+		magic := binary.LittleEndian.Uint32(src)
+		if magic&0xFFFFFFF0 == 0x184D2A50 { // skippable frame
+			if len(src) < 8 || int64(binary.LittleEndian.Uint32(src[4:])) > int64(len(src)-8) {
+				return errors.New("zstd: truncated skippable frame")
+			}
+			src = src[8+binary.LittleEndian.Uint32(src[4:]):]
+			continue
+		}
+		if magic != 0xFD2FB528 {
+			return fmt.Errorf("zstd: bad magic %#x", magic)
+		}
+		if len(src) < 5 {
+			return errors.New("zstd: truncated frame header")
+		}
+		fhd := src[4]
+		p := 5
+		single := fhd&0x20 != 0
+		if fhd&0x08 != 0 {
+			return errors.New("zstd: reserved bit set")
+		}
+		if fhd&0x03 != 0 {
+			return errors.New("zstd: dictionary frames are not used by data files")
+		}
+		if !single {
+			p++ // window descriptor: the decoder writes into its output
+		}
+		fcsLen := [4]int{0, 2, 4, 8}[fhd>>6]
+		if fcsLen == 0 && single {
+			fcsLen = 1
+		}
+		if len(src) < p+fcsLen {
+			return errors.New("zstd: truncated frame header")
+		}
+		var fcs uint64
+		switch fcsLen {
+		case 1:
+			fcs = uint64(src[p])
+		case 2:
+			fcs = uint64(binary.LittleEndian.Uint16(src[p:])) + 256
+		case 4:
+			fcs = uint64(binary.LittleEndian.Uint32(src[p:]))
+		case 8:
+			fcs = binary.LittleEndian.Uint64(src[p:])
+		}
+		if fcs > uint64(limit) {
+			return fmt.Errorf("zstd: frame claims %d bytes, page has %d", fcs, size)
+		}
+		p += fcsLen
+		for last := false; !last; {
+			if len(src) < p+3 {
+				return errors.New("zstd: truncated block header")
+			}
+			h := uint32(src[p]) | uint32(src[p+1])<<8 | uint32(src[p+2])<<16
+			p += 3
+			last = h&1 != 0
+			n := int64(h >> 3)
+			switch (h >> 1) & 3 {
+			case 0: // raw
+				total += n
+			case 1: // RLE: one byte repeated n times
+				total += n
+				n = 1
+			case 2: // compressed
+				total += maxZstdBlock
+			default:
+				return errors.New("zstd: reserved block type")
+			}
+			if n > int64(len(src)-p) {
+				return errors.New("zstd: truncated block")
+			}
+			p += int(n)
+			if total > limit+frames*maxZstdBlock {
+				return fmt.Errorf("zstd: blocks decompress to more than the page's %d bytes", size)
+			}
+		}
+		if fhd&0x04 != 0 {
+			p += 4
+		}
+		if p > len(src) {
+			return errors.New("zstd: truncated checksum")
+		}
+		src = src[p:]
+	}
+	return nil
+}
+
+// checkRLE checks the RLE/bit-packed hybrid run headers of src (as
+// parquet-go's rle package parses them, for values of bitWidth bits):
+// every run lies inside src and the runs hold at most n values (rounded up
+// to a group of 8), so decoding allocates no more than n values.
+func checkRLE(src []byte, bitWidth, n int) error {
+	if bitWidth > 32 {
+		return fmt.Errorf("bit width %d", bitWidth)
+	}
+	limit := uint64(n) + 7
+	var total uint64
+	for i := 0; i < len(src); {
+		u, k := binary.Uvarint(src[i:])
+		if k <= 0 {
+			return errors.New("bad run header")
+		}
+		i += k
+		count := u >> 1
+		if u&1 != 0 { // bit-packed: count groups of 8 values
+			if count > limit/8+1 {
+				return fmt.Errorf("runs of more than %d values", n)
+			}
+			count *= 8
+			l := (count*uint64(bitWidth) + 7) / 8
+			if l > uint64(len(src)-i) {
+				return errors.New("truncated bit-packed run")
+			}
+			i += int(l)
+		} else {
+			l := (bitWidth + 7) / 8
+			if l > len(src)-i {
+				return errors.New("truncated run")
+			}
+			i += l
+		}
+		if total += count; total > limit {
+			return fmt.Errorf("runs of more than %d values", n)
+		}
+	}
+	return nil
+}
+
+// deltaTotal returns the value count in the header of a
+// DELTA_BINARY_PACKED sequence (the lengths of DELTA_LENGTH_BYTE_ARRAY).
+func deltaTotal(src []byte) (uint64, error) {
+	for range 2 { // block size, mini-blocks per block
+		_, k := binary.Uvarint(src)
+		if k <= 0 {
+			return 0, errors.New("bad delta header")
+		}
+		src = src[k:]
+	}
+	total, k := binary.Uvarint(src)
+	if k <= 0 {
+		return 0, errors.New("bad delta header")
+	}
+	return total, nil
+}
+
+// A thriftWalker walks one thrift compact-protocol message without
+// decoding it, checking what parquet-go's decoder would otherwise allocate
+// on trust: every binary length and list, set or map size must fit in the
+// bytes left (each element takes at least one byte), nesting is at most
+// maxThriftDepth, and the message holds at most maxThriftStructs structures
+// in lists and maxThriftElems list elements.
+type thriftWalker struct {
+	b              []byte
+	pos            int
+	structs, elems int
+}
+
+// Thrift compact-protocol type codes.
+const (
+	tStop, tTrue, tFalse, tI8, tI16, tI32, tI64, tDouble, tBinary, tList, tSet, tMap, tStruct, tUUID = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13
+)
+
+var errThriftTruncated = errors.New("truncated thrift message")
+
+func (w *thriftWalker) message() error { return w.structure(0) }
+
+func (w *thriftWalker) byte() (byte, error) {
+	if w.pos >= len(w.b) {
+		return 0, errThriftTruncated
+	}
+	w.pos++
+	return w.b[w.pos-1], nil
+}
+
+func (w *thriftWalker) uvarint() (uint64, error) {
+	u, k := binary.Uvarint(w.b[w.pos:])
+	if k <= 0 {
+		if k == 0 {
+			return 0, errThriftTruncated
+		}
+		return 0, errors.New("thrift varint overflows")
+	}
+	w.pos += k
+	return u, nil
+}
+
+// size reads a length or element count that must fit in the bytes left.
+func (w *thriftWalker) size() (int, error) {
+	u, err := w.uvarint()
+	if err != nil {
+		return 0, err
+	}
+	if u > uint64(len(w.b)-w.pos) {
+		return 0, fmt.Errorf("thrift length %d exceeds the %d bytes left", u, len(w.b)-w.pos)
+	}
+	return int(u), nil
+}
+
+func (w *thriftWalker) structure(depth int) error {
+	if depth > maxThriftDepth {
+		return fmt.Errorf("thrift nesting deeper than %d", maxThriftDepth)
+	}
+	for {
+		b, err := w.byte()
+		if err != nil {
+			return err
+		}
+		t := b & 0x0F
+		if t == tStop {
+			if b != 0 {
+				return errors.New("bad thrift field header")
+			}
+			return nil
+		}
+		if b>>4 == 0 { // long form: zigzag i16 field id
+			if _, err := w.uvarint(); err != nil {
+				return err
+			}
+		}
+		if t == tTrue || t == tFalse {
+			continue // the value is in the type
+		}
+		if err := w.value(t, depth+1); err != nil {
+			return err
+		}
+	}
+}
+
+func (w *thriftWalker) value(t byte, depth int) error {
+	switch t {
+	case tTrue, tFalse, tI8:
+		_, err := w.byte()
+		return err
+	case tI16, tI32, tI64:
+		_, err := w.uvarint()
+		return err
+	case tDouble, tUUID:
+		n := 8
+		if t == tUUID {
+			n = 16
+		}
+		if len(w.b)-w.pos < n {
+			return errThriftTruncated
+		}
+		w.pos += n
+		return nil
+	case tBinary:
+		n, err := w.size()
+		w.pos += n
+		return err
+	case tList, tSet:
+		h, err := w.byte()
+		if err != nil {
+			return err
+		}
+		n := int(h >> 4)
+		if n == 0x0F {
+			if n, err = w.size(); err != nil {
+				return err
+			}
+		} else if n > len(w.b)-w.pos {
+			return errThriftTruncated
+		}
+		return w.elements(n, h&0x0F, 0, depth)
+	case tMap:
+		n, err := w.size()
+		if err != nil || n == 0 {
+			return err
+		}
+		kv, err := w.byte()
+		if err != nil {
+			return err
+		}
+		return w.elements(n, kv>>4, kv&0x0F, depth)
+	case tStruct:
+		return w.structure(depth)
+	}
+	return fmt.Errorf("thrift type %d", t)
+}
+
+// elements walks n list elements of type t, or map entries of types t, u.
+func (w *thriftWalker) elements(n int, t, u byte, depth int) error {
+	if depth > maxThriftDepth {
+		return fmt.Errorf("thrift nesting deeper than %d", maxThriftDepth)
+	}
+	if w.elems += n; w.elems > maxThriftElems {
+		return fmt.Errorf("more than %d thrift list elements", maxThriftElems)
+	}
+	if t == tStruct || u == tStruct {
+		if w.structs += n; w.structs > maxThriftStructs {
+			return fmt.Errorf("more than %d thrift structures in lists", maxThriftStructs)
+		}
+	}
+	for range n {
+		if err := w.value(t, depth+1); err != nil {
+			return err
+		}
+		if u != 0 {
+			if err := w.value(u, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
