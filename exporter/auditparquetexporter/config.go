@@ -28,20 +28,31 @@ type Config struct {
 	// storage extension such as file_storage to make it persistent.
 	// num_consumers must be 1 so records stay in leaf order.
 	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
-	// BackOffConfig is the retry policy (`retry_on_failure`).
+	// BackOffConfig is the retry policy (`retry_on_failure`). Disabled by
+	// default: with the queue off, exporterhelper's retry would block the
+	// synchronous pipeline (and its client) while the disk is full; a
+	// failed write is answered at once with a retryable error instead, and
+	// the client retries. Enable it (with max_elapsed_time: 0) only with a
+	// persistent sending queue.
 	BackOffConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 }
 
-// RotationConfig bounds the size and age of a data file.
+// RotationConfig says when a data file is due for sealing. MaxRows and
+// MaxBytes are thresholds, "seal once reached": a batch is never split
+// across files, so a file exceeds them by the rest of the batch that reached
+// them, plus what arrives while it waits for the checkpoint covering its
+// last leaves (at most max_age) or while sealing fails.
 type RotationConfig struct {
-	// MaxRows is the most rows a data file holds. Default 100000; >= 1.
+	// MaxRows seals a file once it holds this many rows. Default 100000; >= 1.
 	MaxRows int `mapstructure:"max_rows"`
 	// MaxBytes seals a file once the records appended to it take this many
 	// bytes in the write-ahead log (uncompressed protobuf; the zstd Parquet
 	// file is typically 5-10 times smaller). Default 256 MiB; >= 1.
 	MaxBytes int64 `mapstructure:"max_bytes"`
 	// MaxAge seals a file this long after its first row, even if idle.
-	// Default 5m; > 0.
+	// It is also how long a due file waits for the checkpoint (or next
+	// epoch start) covering its last leaves before it is sealed anyway, with
+	// a warning. Default 5m; > 0.
 	MaxAge time.Duration `mapstructure:"max_age"`
 }
 

@@ -37,6 +37,7 @@ func TestLoadConfig(t *testing.T) {
 				q.StorageID = &storage
 				q.QueueSize = 5000
 				q.BlockOnOverflow = true
+				c.BackOffConfig.Enabled = true
 				c.BackOffConfig.InitialInterval = time.Second
 				c.BackOffConfig.MaxInterval = 30 * time.Second
 				c.BackOffConfig.MaxElapsedTime = 0
@@ -107,6 +108,10 @@ func TestDefaultConfig(t *testing.T) {
 	}
 	if q := cfg.QueueConfig.GetOrInsertDefault(); q.NumConsumers != 1 || q.StorageID != nil {
 		t.Errorf("queue defaults when enabled %+v", q)
+	}
+	// Retry would block the synchronous pipeline while the disk is full.
+	if cfg.BackOffConfig.Enabled {
+		t.Error("retry_on_failure must be disabled by default")
 	}
 	// The default config lacks only the directory.
 	if err := confmap.Validate(cfg); err == nil || err.Error() != "directory: must be set" {

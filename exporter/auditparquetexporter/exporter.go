@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -22,22 +23,53 @@ import (
 	"github.com/govaudit/govaudit/internal/record"
 )
 
-// archiveWriter writes the archive under one directory. All state is guarded
-// by mu: the sending queue has a single consumer, and the age ticker and
-// shutdown take the same lock.
+// archiveWriter writes the archive under one directory, which it holds
+// locked (archive.Lock) from start to shutdown. All state is guarded by mu:
+// ConsumeLogs (synchronous, or the sending queue's single consumer), the
+// age loop and shutdown take the same lock.
 type archiveWriter struct {
 	cfg    *Config
 	root   string
 	logger *zap.Logger
 	tel    *metadata.TelemetryBuilder
 	now    func() time.Time
+	fail   failpoint // nil in production
+	// sealBackoff bounds the wait between attempts to seal after a failure:
+	// it starts at the first value and doubles up to the second.
+	sealBackoff [2]time.Duration
+
+	lock *archive.DirLock
 
 	mu      sync.Mutex
-	open    map[string]*openFile    // origin -> file being filled
+	files   map[string]*originFiles // origin -> its open and sealing files
 	origins map[string]*originState // origin -> what is already archived
+	// failed, once set, is why the writer stopped: a WAL append failed and
+	// could not be undone, so the WAL may end in an entry that was never
+	// acknowledged. Every later batch is refused; recovery at the next start
+	// archives what the WAL holds.
+	failed error
 
 	stop chan struct{}
 	done chan struct{}
+}
+
+// originFiles is what the writer holds in memory for one origin.
+type originFiles struct {
+	open *openFile // being filled; nil if none
+	// sealing is a file renamed into place whose index, checkpoint files,
+	// state or WAL deletion failed; it is finished before open is sealed.
+	sealing *openFile
+	// prev holds the ids of the last sealed file; loaded from the archive on
+	// first use after a start (prevLoaded).
+	prev       *fileIDs
+	prevLoaded bool
+
+	// Sealing failures: how many in a row, when to try again, the current
+	// backoff and when the last one was logged.
+	failures int
+	retryAt  time.Time
+	backoff  time.Duration
+	loggedAt time.Time
 }
 
 // openFile is the data file of one origin being filled: its rows in memory
@@ -45,11 +77,35 @@ type archiveWriter struct {
 type openFile struct {
 	origin string
 	t      time.Time // names the data file and its WAL segment
-	opened time.Time // when the first row arrived, for max_age
+	opened time.Time // when the first row arrived, for max_age (zero while empty)
+	due    time.Time // when it first was due for sealing (zero if not yet)
+	warned bool      // the "sealing uncovered" warning was logged
 	seg    *segment
 	rows   []record.Record
 	bytes  int64
-	sealed *sealedFile // set once the data file is renamed into place
+	ids    *fileIDs
+	// leafMax is, per epoch, the highest leaf index in the file.
+	leafMax   map[uint64]uint64
+	sealed    *sealedFile // set once the data file is renamed into place
+	sealStart time.Time
+}
+
+// add records that recs, written as one WAL entry of n bytes at now, are in f.
+func (f *openFile) add(recs []record.Record, n int64, now time.Time) {
+	if len(f.rows) == 0 {
+		f.opened = now
+	}
+	f.rows = append(f.rows, recs...)
+	f.bytes += n
+	for i := range recs {
+		r := &recs[i]
+		f.ids.add(r)
+		if r.IsLeaf() {
+			if top, ok := f.leafMax[r.Epoch]; !ok || r.LeafIndex > top {
+				f.leafMax[r.Epoch] = r.LeafIndex
+			}
+		}
+	}
 }
 
 func newArchiveWriter(cfg *Config, set component.TelemetrySettings) (*archiveWriter, error) {
@@ -57,16 +113,32 @@ func newArchiveWriter(cfg *Config, set component.TelemetrySettings) (*archiveWri
 	if err != nil {
 		return nil, err
 	}
-	return &archiveWriter{
+	w := &archiveWriter{
 		cfg: cfg, root: cfg.Directory, logger: set.Logger, tel: tel, now: time.Now,
-		open: map[string]*openFile{}, origins: map[string]*originState{},
-	}, nil
+		sealBackoff: [2]time.Duration{time.Second, time.Minute},
+		files:       map[string]*originFiles{}, origins: map[string]*originState{},
+	}
+	if newWriterHook != nil {
+		newWriterHook(w)
+	}
+	return w, nil
 }
 
-func (w *archiveWriter) start(ctx context.Context, _ component.Host) error {
+func (w *archiveWriter) start(ctx context.Context, _ component.Host) (err error) {
 	if err := archive.MkdirAll(w.root); err != nil {
 		return fmt.Errorf("auditparquet: directory %q cannot be created: %w", w.root, err)
 	}
+	// One writer per directory: a second one would "recover" the live WAL
+	// of the first, seal it and delete it under its feet.
+	if w.lock, err = archive.Lock(w.root); err != nil {
+		return fmt.Errorf("auditparquet: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			w.lock.Unlock()
+			w.lock = nil
+		}
+	}()
 	probe, err := os.CreateTemp(w.root, ".probe-*")
 	if err == nil {
 		probe.Close()
@@ -86,6 +158,8 @@ func (w *archiveWriter) start(ctx context.Context, _ component.Host) error {
 	return nil
 }
 
+// shutdown seals every file, whether due or not, and releases the lock. A
+// file that cannot be sealed stays in the WAL for the next start.
 func (w *archiveWriter) shutdown(context.Context) error {
 	if w.stop != nil {
 		close(w.stop)
@@ -95,15 +169,42 @@ func (w *archiveWriter) shutdown(context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var errs []error
-	for origin := range w.open {
-		if err := w.seal(origin); err != nil {
-			errs = append(errs, err)
+	if w.failed != nil {
+		errs = append(errs, fmt.Errorf("auditparquet: nothing sealed at shutdown, the writer had stopped (%w); the write-ahead log is recovered at the next start", w.failed))
+	} else {
+		for _, origin := range w.originNames() {
+			if err := w.sealNow(context.Background(), origin); err != nil {
+				w.countError(context.Background(), "seal")
+				errs = append(errs, fmt.Errorf("auditparquet: sealing origin %s at shutdown failed; its write-ahead log is recovered at the next start: %w", origin, err))
+			}
 		}
 	}
+	for _, o := range w.files {
+		for _, f := range []*openFile{o.open, o.sealing} {
+			if f != nil {
+				f.seg.f.Close()
+			}
+		}
+	}
+	w.files = map[string]*originFiles{}
+	if err := w.lock.Unlock(); err != nil {
+		errs = append(errs, err)
+	}
+	w.lock = nil
 	return errors.Join(errs...)
 }
 
-// ageLoop seals files older than max_age even when no records arrive.
+func (w *archiveWriter) originNames() []string {
+	names := make([]string, 0, len(w.files))
+	for o := range w.files {
+		names = append(names, o)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ageLoop seals files that are due (full, older than max_age or of an
+// earlier date) even when no records arrive, and retries failed seals.
 func (w *archiveWriter) ageLoop() {
 	defer close(w.done)
 	period := min(w.cfg.Rotation.MaxAge/4, time.Second)
@@ -116,12 +217,8 @@ func (w *archiveWriter) ageLoop() {
 		case <-tick.C:
 			w.mu.Lock()
 			now := w.now()
-			for origin, f := range w.open {
-				if w.expired(f, now) {
-					if err := w.seal(origin); err != nil {
-						w.logger.Error("sealing an expired file failed; retrying", zap.String("origin", origin), zap.Error(err))
-					}
-				}
+			for _, origin := range w.originNames() {
+				w.maintain(context.Background(), origin, now)
 			}
 			w.mu.Unlock()
 		}
@@ -132,10 +229,104 @@ func (w *archiveWriter) expired(f *openFile, now time.Time) bool {
 	return now.Sub(f.opened) >= w.cfg.Rotation.MaxAge || now.UTC().Format(archive.DateFormat) != f.t.Format(archive.DateFormat)
 }
 
+// full reports whether f reached a rotation threshold. The thresholds are
+// "seal once reached": a batch is never split, so a file exceeds them by
+// the rest of the batch that reached them (and by what arrives while it
+// waits for coverage or a seal fails).
+func (w *archiveWriter) full(f *openFile) bool {
+	return len(f.rows) >= w.cfg.Rotation.MaxRows || f.bytes >= w.cfg.Rotation.MaxBytes
+}
+
+// maintain seals origin's files that are due, if their records are covered
+// (see uncovered) or have waited max_age for coverage, and no seal failure
+// asks to wait. A failure is logged (first, then at most once a minute),
+// counted and retried with exponential backoff; it never reaches a sender.
+// Requires w.mu.
+func (w *archiveWriter) maintain(ctx context.Context, origin string, now time.Time) {
+	o := w.files[origin]
+	if o == nil || w.failed != nil || now.Before(o.retryAt) {
+		return
+	}
+	if o.sealing != nil {
+		if err := w.finishSeal(ctx, o); err != nil {
+			w.sealFailed(ctx, origin, o, err, now)
+			return
+		}
+		w.sealRecovered(origin, o)
+	}
+	f := o.open
+	if f == nil || len(f.rows) == 0 || !w.full(f) && !w.expired(f, now) {
+		return
+	}
+	if f.due.IsZero() {
+		f.due = now
+	}
+	st, err := w.state(origin)
+	if err != nil {
+		w.sealFailed(ctx, origin, o, err, now)
+		return
+	}
+	if epoch, ok := uncovered(f, st); ok {
+		if now.Sub(f.due) < w.cfg.Rotation.MaxAge {
+			return // the checkpoint covering its last leaves is on its way
+		}
+		if !f.warned {
+			f.warned = true
+			w.logger.Warn("sealing a data file whose last leaves no checkpoint covers yet, after waiting max_age (is the auditsign processor down?); verify reports them until a later epoch covers them",
+				zap.String("file", archive.DataPath(origin, f.t)), zap.Uint64("epoch", epoch), zap.Uint64("leaf", f.leafMax[epoch]))
+		}
+	}
+	if err := w.sealOpen(ctx, o); err != nil {
+		w.sealFailed(ctx, origin, o, err, now)
+		return
+	}
+	w.sealRecovered(origin, o)
+}
+
+func (w *archiveWriter) sealFailed(ctx context.Context, origin string, o *originFiles, err error, now time.Time) {
+	w.countError(ctx, "seal")
+	o.failures++
+	o.backoff = min(max(2*o.backoff, w.sealBackoff[0]), w.sealBackoff[1])
+	o.retryAt = now.Add(o.backoff)
+	if o.failures == 1 || now.Sub(o.loggedAt) >= time.Minute {
+		o.loggedAt = now
+		w.logger.Error("sealing failed; the records are safe in the write-ahead log and the open file keeps growing until a retry succeeds",
+			zap.String("origin", origin), zap.Int("failures_in_a_row", o.failures), zap.Duration("retry_in", o.backoff), zap.Error(err))
+	}
+}
+
+func (w *archiveWriter) sealRecovered(origin string, o *originFiles) {
+	if o.failures > 0 {
+		w.logger.Info("sealing works again", zap.String("origin", origin), zap.Int("failures", o.failures))
+	}
+	o.failures, o.backoff, o.retryAt = 0, 0, time.Time{}
+}
+
+// sealNow seals origin's files whether due or covered or not (shutdown,
+// recovery). Requires w.mu.
+func (w *archiveWriter) sealNow(ctx context.Context, origin string) error {
+	o := w.files[origin]
+	if o == nil {
+		return nil
+	}
+	if o.sealing != nil {
+		if err := w.finishSeal(ctx, o); err != nil {
+			return err
+		}
+	}
+	if o.open != nil {
+		return w.sealOpen(ctx, o)
+	}
+	return nil
+}
+
 // consumeLogs archives every governance record of ld. It returns nil only
-// once every record is durable (fsynced to the write-ahead log). Log records
-// that are not valid sealed governance records are reported together in a
-// permanent error after the valid ones are written.
+// once every record is durable (fsynced to the write-ahead log, one entry
+// per origin). A failed write is undone and returned at once as a
+// retryable error. Log records that are not valid sealed governance records
+// are reported together in a permanent error after the valid ones are
+// written; a batch holding a leaf the archive holds with another record id
+// is refused whole with a permanent error.
 func (w *archiveWriter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 	var rejected []error
 	var order []string
@@ -162,9 +353,12 @@ func (w *archiveWriter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.failed != nil {
+		w.countError(ctx, "refused")
+		return fmt.Errorf("auditparquet: refusing records: the writer stopped after a write-ahead log failure it could not undo (%w); restart required", w.failed)
+	}
 	for _, origin := range order {
 		if err := w.append(ctx, origin, byOrigin[origin]); err != nil {
-			w.countError(ctx, "append")
 			return err
 		}
 	}
@@ -181,8 +375,10 @@ func (w *archiveWriter) countRecovery(ctx context.Context, action string) {
 	w.tel.AuditparquetRecoveryActions.Add(ctx, 1, metric.WithAttributes(attribute.String("action", action)))
 }
 
-// countError counts one failed operation (append, seal,
-// checkpoint_conflict) in otelcol_auditparquet_errors.
+// countError counts one failed operation in otelcol_auditparquet_errors:
+// append (a WAL write, undone), wal_undo (a WAL write that could not be
+// undone: the writer stops), refused (a batch refused after that), seal,
+// record_conflict, checkpoint_conflict.
 func (w *archiveWriter) countError(ctx context.Context, op string) {
 	w.tel.AuditparquetErrors.Add(ctx, 1, metric.WithAttributes(attribute.String("operation", op)))
 }
@@ -212,77 +408,85 @@ func decode(lr plog.LogRecord) (record.Record, error) {
 	return r, nil
 }
 
-// append archives recs of one origin, in order, skipping those already
-// archived, sealing files as they fill up.
+// append archives recs of one origin as one WAL entry, skipping
+// redeliveries, then seals the file if it is due. Requires w.mu.
 func (w *archiveWriter) append(ctx context.Context, origin string, recs []record.Record) error {
 	st, err := w.state(origin)
 	if err != nil {
+		w.countError(ctx, "append")
 		return err
 	}
-	fresh, dups := st.filter(recs)
+	o := w.files[origin]
+	if o == nil {
+		o = &originFiles{}
+		w.files[origin] = o
+	}
+	fresh, dups, err := w.filter(o, st, origin, recs)
+	if err != nil {
+		w.countError(ctx, "record_conflict")
+		w.logger.Error("refused a batch holding leaves archived with other record ids", zap.String("origin", origin), zap.Error(err))
+		return consumererror.NewPermanent(err)
+	}
 	if dups > 0 {
 		w.tel.AuditparquetRecordsDeduplicated.Add(ctx, int64(dups))
-		w.logger.Info("skipped records already archived (queue redelivery)", zap.String("origin", origin), zap.Int("records", dups))
+		w.logger.Info("skipped records already archived (redelivery)", zap.String("origin", origin), zap.Int("records", dups))
 	}
-	for {
-		f := w.open[origin]
-		if f != nil && (f.sealed != nil || w.full(f) || w.expired(f, w.now())) {
-			if err := w.seal(origin); err != nil {
-				return fmt.Errorf("auditparquet: the records are safe in the write-ahead log, but sealing %s failed: %w", archive.DataPath(origin, f.t), err)
-			}
-			continue
-		}
-		if len(fresh) == 0 {
-			return nil
-		}
-		if f == nil {
-			if f, err = w.create(origin, st); err != nil {
-				return err
-			}
-		}
-		chunk := fresh[:min(len(fresh), w.cfg.Rotation.MaxRows-len(f.rows))]
-		n, err := f.seg.append(chunk)
-		if err != nil {
-			return err
-		}
-		f.rows = append(f.rows, chunk...)
-		f.bytes += n
-		st.add(chunk)
-		fresh = fresh[len(chunk):]
+	now := w.now()
+	w.maintain(ctx, origin, now) // a due file is sealed first: the batch starts the next one
+	if len(fresh) == 0 {
+		return nil
 	}
-}
-
-func (w *archiveWriter) full(f *openFile) bool {
-	return len(f.rows) >= w.cfg.Rotation.MaxRows || f.bytes >= w.cfg.Rotation.MaxBytes
+	f := o.open
+	if f == nil {
+		if f, err = w.create(origin, st); err != nil {
+			w.countError(ctx, "append")
+			return fmt.Errorf("auditparquet: records not written (retry): creating a write-ahead log segment: %w", err)
+		}
+		o.open = f
+	}
+	n, err := f.seg.append(fresh)
+	if err != nil {
+		var ue *undoError
+		if errors.As(err, &ue) {
+			w.failed = err
+			w.countError(ctx, "wal_undo")
+			w.logger.Error("a write-ahead log append failed and could not be undone; refusing every further batch until a restart, which archives what the write-ahead log holds",
+				zap.String("segment", f.seg.path), zap.Error(err))
+			return fmt.Errorf("auditparquet: records not acknowledged: %w; restart required", err)
+		}
+		w.countError(ctx, "append")
+		return fmt.Errorf("auditparquet: records not written (retry): %w", err)
+	}
+	f.add(fresh, n, now)
+	st.add(fresh)
+	w.maintain(ctx, origin, now)
+	return nil
 }
 
 // create opens a new file for origin, named by the current time or, if the
 // clock has not moved past the last file of origin, just after it, so names
 // stay unique and in write order.
 func (w *archiveWriter) create(origin string, st *originState) (*openFile, error) {
-	now := w.now()
-	t := now.UTC().Truncate(0)
+	t := w.now().UTC().Truncate(0)
 	if !t.After(st.LastFile) {
 		t = st.LastFile.Add(time.Nanosecond)
 	}
+	st.LastFile = t // even on failure: a leftover segment must not block the name
 	walPath := w.path(archive.WALPath(origin, t))
 	if err := archive.MkdirAll(filepath.Dir(walPath)); err != nil {
 		return nil, err
 	}
-	seg, err := createSegment(walPath)
+	seg, err := createSegment(walPath, w.fail)
 	if err != nil {
 		return nil, err
 	}
-	if err := archive.SyncDir(filepath.Dir(walPath)); err != nil {
-		if rerr := seg.remove(); rerr != nil { // an empty segment: replay would ignore it
+	if err := w.syncDir(stepWALDirSync, filepath.Dir(walPath)); err != nil {
+		if rerr := seg.remove(); rerr != nil { // an empty segment: recovery removes it
 			w.logger.Warn("removing an unused WAL segment", zap.String("path", walPath), zap.Error(rerr))
 		}
 		return nil, err
 	}
-	st.LastFile = t
-	f := &openFile{origin: origin, t: t, opened: now, seg: seg}
-	w.open[origin] = f
-	return f, nil
+	return &openFile{origin: origin, t: t, seg: seg, ids: newFileIDs(), leafMax: map[uint64]uint64{}}, nil
 }
 
 // path returns the OS path of an archive path.

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/govaudit/govaudit/exporter/auditparquetexporter/internal/metadata"
@@ -126,10 +127,14 @@ func TestArchive(t *testing.T) {
 	exp := startExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
 	a, b := newStream("host-a", 100), newStream("host-b", 200)
 	var sent []record.Record
+	batchOf := map[string]int{} // record id -> batch number
 	for i := range 8 {
 		ra, rb := a.batch(t, 3+i), b.batch(t, 7)
 		consume(t, exp, append(append([]record.Record(nil), ra...), rb...)) // two origins in one batch
 		sent = append(append(sent, ra...), rb...)
+		for _, r := range append(append([]record.Record(nil), ra...), rb...) {
+			batchOf[r.ID] = i
+		}
 	}
 	if err := exp.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
@@ -139,10 +144,33 @@ func TestArchive(t *testing.T) {
 	if len(files) < 4 {
 		t.Fatalf("%d files, want rotation by max_rows", len(files))
 	}
+	// max_rows is a threshold, "seal once reached": a batch is never split
+	// across files, and a file was below max_rows before its last batch.
+	fileOf := map[int]map[string]bool{} // batch -> origin/file
 	for _, f := range files {
-		ix, _ := archive.ReadIndex(root, f)
-		if ix.Rows > 25 {
-			t.Errorf("%s: %d rows > max_rows", f, ix.Rows)
+		rows, err := archive.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := batchOf[rows[len(rows)-1].ID]
+		before := 0
+		for _, r := range rows {
+			k := batchOf[r.ID]
+			if fileOf[k] == nil {
+				fileOf[k] = map[string]bool{}
+			}
+			fileOf[k][r.Origin+" "+f] = true
+			if k != last {
+				before++
+			}
+		}
+		if before >= 25 {
+			t.Errorf("%s: %d rows before its last batch, want < max_rows 25", f, before)
+		}
+	}
+	for k, fs := range fileOf {
+		if len(fs) != 2 { // one file per origin
+			t.Errorf("batch %d split across %v", k, fs)
 		}
 	}
 }
@@ -278,32 +306,60 @@ func TestBadDirectory(t *testing.T) {
 	}
 }
 
-// TestSealFailure makes the partition directory impossible to create: the
-// append must fail (so the queue retries) without leaving any data file, and
-// succeed once the obstacle is gone, with every record archived once.
+// TestSealFailure makes the partition directory impossible to create:
+// sealing fails, but the batches are durable in the WAL, so they are
+// acknowledged; the failure is counted, the open file keeps growing, and
+// once the obstacle is gone the next batch seals it.
 func TestSealFailure(t *testing.T) {
+	setWriterHook(t, func(w *archiveWriter) { w.sealBackoff = [2]time.Duration{} })
 	root := t.TempDir()
+	tt := componenttest.NewTelemetry()
+	defer tt.Shutdown(context.Background())
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tt.NewTelemetrySettings()
 	cfg := testConfig(root)
 	cfg.Rotation.MaxRows = 5
-	exp := startExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
+	exp := startExporter(t, cfg, set)
 	obstacle := filepath.Join(root, archive.RecordsDir)
 	if err := os.WriteFile(obstacle, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	recs := newStream("host-a", 1).batch(t, 9)
-	err := exp.ConsumeLogs(context.Background(), toLogs(recs))
-	if err == nil || consumererror.IsPermanent(err) || !strings.Contains(err.Error(), "safe in the write-ahead log, but sealing") {
-		t.Fatalf("ConsumeLogs = %v, want a retryable seal error", err)
+	s := newStream("host-a", 1)
+	var sent []record.Record
+	for range 3 {
+		recs := s.batch(t, 9)
+		consume(t, exp, recs) // durable: acknowledged although sealing fails
+		sent = append(sent, recs...)
+	}
+	if got := sumAttr(t, tt, "otelcol_auditparquet_errors", "operation", "seal"); got < 3 {
+		t.Errorf("errors{operation=seal} = %d, want one per attempt (>= 3)", got)
+	}
+	wal := walFiles(t, root)
+	if len(wal) != 1 {
+		t.Fatalf("WAL segments %v, want the one open file", wal)
+	}
+	if recs, _, err := readSegment(wal[0]); err != nil || len(recs) != len(sent) {
+		t.Fatalf("WAL holds %d records (%v), want %d", len(recs), err, len(sent))
 	}
 	if err := os.Remove(obstacle); err != nil {
 		t.Fatal(err)
 	}
-	// The queue retries the same batch.
+	recs := s.batch(t, 2)
 	consume(t, exp, recs)
+	sent = append(sent, recs...)
+	if files, _ := archive.DataFiles(root); len(files) != 1 {
+		t.Errorf("after the obstacle is gone: data files %v, want the grown file sealed", files)
+	}
 	if err := exp.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	checkArchive(t, root, recs)
+	checkArchive(t, root, sent)
+}
+
+// setWriterHook sets newWriterHook for the test.
+func setWriterHook(t *testing.T, hook func(*archiveWriter)) {
+	newWriterHook = hook
+	t.Cleanup(func() { newWriterHook = nil })
 }
 
 func TestTelemetry(t *testing.T) {
@@ -315,15 +371,18 @@ func TestTelemetry(t *testing.T) {
 	cfg := testConfig(root)
 	cfg.Rotation.MaxRows = 4
 	exp := startExporter(t, cfg, set)
-	consume(t, exp, newStream("host-a", 1).batch(t, 9)) // 10 rows: 4 + 4 + 2
+	s := newStream("host-a", 1)
+	consume(t, exp, s.batch(t, 3)) // 4 rows: full and covered, sealed
+	consume(t, exp, s.batch(t, 5)) // 6 rows: one batch is never split
+	consume(t, exp, s.batch(t, 1)) // 2 rows: sealed at shutdown
 	if err := exp.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := sumMetric(t, tt, "otelcol_auditparquet_files_sealed", ""); got != 3 {
 		t.Errorf("files_sealed = %d, want 3", got)
 	}
-	if got := sumMetric(t, tt, "otelcol_auditparquet_rows_written", ""); got != 10 {
-		t.Errorf("rows_written = %d, want 10", got)
+	if got := sumMetric(t, tt, "otelcol_auditparquet_rows_written", ""); got != 12 {
+		t.Errorf("rows_written = %d, want 12", got)
 	}
 	var size int64
 	files, _ := archive.DataFiles(root)
@@ -354,6 +413,23 @@ func sumMetric(t *testing.T, tt *componenttest.Telemetry, name, action string) i
 	var n int64
 	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
 		if v, ok := dp.Attributes.Value("action"); action == "" || ok && v.AsString() == action {
+			n += dp.Value
+		}
+	}
+	return n
+}
+
+// sumAttr returns the sum of an int counter over the data points whose
+// attribute key is value.
+func sumAttr(t *testing.T, tt *componenttest.Telemetry, name, key, value string) int64 {
+	t.Helper()
+	m, err := tt.GetMetric(name)
+	if err != nil { // a counter never incremented is not reported
+		return 0
+	}
+	var n int64
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		if v, ok := dp.Attributes.Value(attribute.Key(key)); ok && v.AsString() == value {
 			n += dp.Value
 		}
 	}

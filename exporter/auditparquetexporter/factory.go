@@ -36,11 +36,18 @@ func createDefaultConfig() component.Config {
 	// crash loses, leaving a gap in the log. Enabled, it keeps one consumer.
 	queue := exporterhelper.NewDefaultQueueConfig()
 	queue.NumConsumers = 1 // rows must stay in leaf order
+	// Retry is off by default: in the synchronous logs/audit pipeline,
+	// exporterhelper's retry would hold the request (and auditsign's lock)
+	// for up to max_elapsed_time, so a full disk would block every client
+	// until its timeout. A failed write is undone and returned at once as a
+	// retryable error; the client SDK retries.
+	retry := configretry.NewDefaultBackOffConfig()
+	retry.Enabled = false
 	return &Config{
 		Rotation:      RotationConfig{MaxRows: defaultMaxRows, MaxBytes: defaultMaxBytes, MaxAge: defaultMaxAge},
 		TimeoutConfig: exporterhelper.NewDefaultTimeoutConfig(),
 		QueueConfig:   configoptional.Default(queue),
-		BackOffConfig: configretry.NewDefaultBackOffConfig(),
+		BackOffConfig: retry,
 	}
 }
 

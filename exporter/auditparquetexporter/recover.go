@@ -31,9 +31,11 @@ const (
 	actionEmptyWAL    = "wal_empty"      // a WAL segment without records was removed
 )
 
-// recover repairs what a crash left: it seals every WAL segment into its data
-// file (or completes the seal of a data file that already exists) and reports
-// temporary files. Requires w.mu.
+// recover repairs what a crash (or a writer stopped by a WAL failure it
+// could not undo) left: it seals every WAL segment into its data file (or
+// completes the seal of a data file that already exists), whether its
+// records are covered by a checkpoint or not, and reports temporary files.
+// Requires w.mu.
 func (w *archiveWriter) recover(ctx context.Context) error {
 	segments, err := w.segments()
 	if err != nil {
@@ -155,7 +157,8 @@ func (w *archiveWriter) replay(ctx context.Context, s walSegment) error {
 	if err != nil {
 		return err
 	}
-	f := &openFile{origin: s.origin, t: s.t, opened: w.now(), seg: &segment{f: fh, path: walPath}, rows: recs}
+	f := &openFile{origin: s.origin, t: s.t, seg: &segment{f: fh, path: walPath, fail: w.fail}, ids: newFileIDs(), leafMax: map[uint64]uint64{}}
+	f.add(recs, 0, w.now())
 	rel := archive.DataPath(s.origin, s.t)
 	action := actionReplayed
 	switch {
@@ -170,8 +173,15 @@ func (w *archiveWriter) replay(ctx context.Context, s walSegment) error {
 		f.sealed = sealed
 		action = actionCompleted
 	}
-	w.open[s.origin] = f
-	if err := w.seal(s.origin); err != nil {
+	o := w.files[s.origin]
+	if o == nil {
+		o = &originFiles{}
+		w.files[s.origin] = o
+	}
+	o.open = f
+	// Sealed whether covered or not: recovery leaves no segment behind.
+	if err := w.sealNow(ctx, s.origin); err != nil {
+		fh.Close()
 		return fmt.Errorf("replaying %s: %w", walPath, err)
 	}
 	w.countRecovery(ctx, action)

@@ -31,9 +31,12 @@ func crashed(t *testing.T, root string, recs []record.Record) {
 	}
 	close(w.stop)
 	<-w.done
-	for _, f := range w.open {
-		f.seg.f.Close()
+	for _, o := range w.files {
+		if o.open != nil {
+			o.open.seg.f.Close()
+		}
 	}
+	w.lock.Unlock() // as the kernel does for a killed process
 }
 
 // restart starts a new exporter on root and returns the recovery actions

@@ -26,63 +26,81 @@ type sealedFile struct {
 	sum  []byte
 }
 
-// seal turns origin's open file into a sealed data file. Steps, each
+// Sealing turns an origin's open file into a sealed data file. Steps, each
 // completed before the next:
 //
 //  1. write the rows to TempPath(data) with record.WriterOptions, fsync it,
-//     chmod 0444, rename it to the data path, fsync the directory;
-//  2. write the index (atomically);
-//  3. write each checkpoint row as a checkpoint file (write-once) and
-//     replace latest if the checkpoint is newer;
-//  4. save the origin state, then delete the WAL segment.
+//     chmod 0444, rename it to the data path (writeData);
+//  2. fsync the data directory, write the index (atomically), write each
+//     checkpoint row as a checkpoint file (write-once), replace latest if
+//     the checkpoint is newer, and save the origin state (finish);
+//  3. delete the WAL segment and fsync its directory.
 //
 // A failure in step 1 removes the temporary file (the rows are still in the
-// WAL and in memory) and leaves the file open, to be sealed again; a failure
-// after the rename resumes at step 2. A crash at any point is repaired at
-// start by replaying the WAL segment, which exists until step 4 ends.
-func (w *archiveWriter) seal(origin string) error {
-	f := w.open[origin]
-	if f == nil {
-		return nil
-	}
-	ctx := context.Background()
+// WAL and in memory) and leaves the file open: it keeps receiving batches
+// and is sealed again later. A failure after the rename leaves the file
+// "sealing": the next attempt resumes at step 2, while new batches go to a
+// new file. A crash at any point is repaired at start by replaying the WAL
+// segment, which exists until step 3. Sealing errors never reach the
+// sender of a batch: its records are durable in the WAL (see maintain).
+
+// sealOpen seals origin's open file. Requires w.mu and no file sealing.
+func (w *archiveWriter) sealOpen(ctx context.Context, o *originFiles) error {
+	f := o.open
 	if len(f.rows) == 0 {
 		if err := f.seg.remove(); err != nil {
 			return err
 		}
-		delete(w.open, origin)
+		o.open = nil
 		return nil
 	}
-	start := time.Now()
-	rel := archive.DataPath(origin, f.t)
 	if f.sealed == nil {
-		s, err := w.writeData(rel, f.rows)
+		f.sealStart = time.Now()
+		s, err := w.writeData(archive.DataPath(f.origin, f.t), f.rows)
 		if err != nil {
-			w.countError(ctx, "seal")
 			return err
 		}
 		f.sealed = s
 	}
-	if err := w.finish(ctx, origin, f.sealed, f.rows); err != nil {
-		w.countError(ctx, "seal")
+	// From here on the file's rows are fixed: new batches go to a new file,
+	// and the sealed file's ids are those a redelivery is checked against.
+	o.open, o.sealing = nil, f
+	o.prev, o.prevLoaded = f.ids, true
+	return w.finishSeal(ctx, o)
+}
+
+// finishSeal completes the seal of o.sealing (steps 2 and 3). Requires w.mu.
+func (w *archiveWriter) finishSeal(ctx context.Context, o *originFiles) error {
+	f := o.sealing
+	if err := w.finish(ctx, f.origin, f.sealed, f.rows); err != nil {
 		return err
 	}
 	if err := f.seg.remove(); err != nil {
+		return fmt.Errorf("deleting the write-ahead log segment of %s: %w", f.sealed.rel, err)
+	}
+	if err := w.syncDir(stepWALDirSync, filepath.Dir(f.seg.path)); err != nil {
 		return err
 	}
-	if err := archive.SyncDir(filepath.Dir(f.seg.path)); err != nil {
-		return err
-	}
-	delete(w.open, origin)
+	o.sealing = nil
 	w.tel.AuditparquetFilesSealed.Add(ctx, 1)
 	w.tel.AuditparquetRowsWritten.Add(ctx, int64(len(f.rows)))
 	w.tel.AuditparquetBytesWritten.Add(ctx, f.sealed.size)
-	w.tel.AuditparquetSealDuration.Record(ctx, time.Since(start).Seconds())
-	w.logger.Debug("sealed data file", zap.String("file", rel), zap.Int("rows", len(f.rows)), zap.Int64("bytes", f.sealed.size))
+	if !f.sealStart.IsZero() {
+		w.tel.AuditparquetSealDuration.Record(ctx, time.Since(f.sealStart).Seconds())
+	}
+	w.logger.Debug("sealed data file", zap.String("file", f.sealed.rel), zap.Int("rows", len(f.rows)), zap.Int64("bytes", f.sealed.size))
 	return nil
 }
 
-// writeData writes rows as the sealed data file rel (step 1 of seal).
+// syncDir fsyncs dir, the failpoint of step s first.
+func (w *archiveWriter) syncDir(s step, dir string) error {
+	if err := w.fail.at(s, dir); err != nil {
+		return err
+	}
+	return archive.SyncDir(dir)
+}
+
+// writeData writes rows as the sealed data file rel (step 1 of sealing).
 func (w *archiveWriter) writeData(rel string, rows []record.Record) (s *sealedFile, err error) {
 	full := w.path(rel)
 	dir := filepath.Dir(full)
@@ -97,43 +115,64 @@ func (w *archiveWriter) writeData(rel string, rows []record.Record) (s *sealedFi
 	if err != nil {
 		return nil, err
 	}
+	closed := false
 	defer func() {
 		if err != nil {
-			out.Close()
+			if !closed {
+				out.Close()
+			}
 			os.Remove(tmp) // our own partial file: the rows are still in the WAL
 			err = fmt.Errorf("writing %s: %w", full, err)
 		}
 	}()
 	h := sha256.New()
 	cw := &countingWriter{w: io.MultiWriter(out, h)}
+	if err := w.fail.at(stepTempWrite, tmp); err != nil {
+		return nil, err
+	}
 	if err := archive.WriteRows(cw, rows); err != nil {
+		return nil, err
+	}
+	if err := w.fail.at(stepTempSync, tmp); err != nil {
 		return nil, err
 	}
 	if err := out.Sync(); err != nil {
 		return nil, err
 	}
+	closed = true
 	if err := out.Close(); err != nil {
 		return nil, err
 	}
 	// Read-only before it gets its final name: no sealed name is ever writable.
+	if err := w.fail.at(stepChmod, tmp); err != nil {
+		return nil, err
+	}
 	if err := os.Chmod(tmp, 0o444); err != nil {
+		return nil, err
+	}
+	if err := w.fail.at(stepRename, full); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmp, full); err != nil {
 		return nil, err
 	}
-	if err := archive.SyncDir(dir); err != nil {
-		return nil, err
-	}
 	return &sealedFile{rel: rel, size: cw.n, sum: sumOf(h)}, nil
 }
 
-// finish writes what derives from a sealed data file: its index, its
-// checkpoint files and latest, and the origin state (steps 2-4 of seal).
+// finish makes a renamed data file durable and writes what derives from
+// it: its index, its checkpoint files and latest, and the origin state
+// (step 2 of sealing). Each part is idempotent, so a failed finish is
+// simply run again.
 func (w *archiveWriter) finish(ctx context.Context, origin string, s *sealedFile, rows []record.Record) error {
+	if err := w.syncDir(stepDataDirSync, filepath.Dir(w.path(s.rel))); err != nil {
+		return err
+	}
 	ix, err := archive.NewIndex(s.rel, rows, s.size, s.sum)
 	if err != nil {
 		return err
+	}
+	if err := w.fail.at(stepIndexWrite, w.path(archive.IndexPath(s.rel))); err != nil {
+		return fmt.Errorf("writing the index of %s: %w", s.rel, err)
 	}
 	if err := archive.WriteIndex(w.root, ix); err != nil {
 		return fmt.Errorf("writing the index of %s: %w", s.rel, err)
@@ -160,7 +199,11 @@ func (w *archiveWriter) finish(ctx context.Context, origin string, s *sealedFile
 		}
 	}
 	if newest != "" { // latest is replaced once per file, by its newest checkpoint
-		if err := archive.WriteFileAtomic(w.path(archive.LatestPath(origin)), []byte(newest), 0o444); err != nil {
+		p := w.path(archive.LatestPath(origin))
+		if err := w.fail.at(stepLatestWrite, p); err != nil {
+			return err
+		}
+		if err := archive.WriteFileAtomic(p, []byte(newest), 0o444); err != nil {
 			return err
 		}
 		st.Latest = latest
@@ -185,6 +228,9 @@ func (w *archiveWriter) writeCheckpoint(ctx context.Context, origin string, epoc
 			zap.String("file", p), zap.String("archived", string(old)), zap.String("received", text))
 		return nil
 	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	if err := w.fail.at(stepCheckpointWrite, p); err != nil {
 		return err
 	}
 	return archive.WriteFileAtomic(p, []byte(text), 0o444)

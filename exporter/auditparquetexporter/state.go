@@ -20,15 +20,18 @@ import (
 // sealed archive of that origin already contains.
 const stateName = "state.json"
 
-// originState is what the archive already holds for one origin, enough to
-// drop records that the persistent queue delivers again after a crash: per
-// epoch, the next leaf index expected and the largest checkpoint size
-// archived. Leaves arrive in leaf order, so a leaf below the next index is a
-// redelivery. It is saved at every seal (covering the sealed files) and
-// rebuilt at start from that file plus the WAL segments.
+// originState is what the archive (sealed files and the open file's WAL
+// segment) already holds for one origin: per epoch, the next leaf index
+// expected and the largest checkpoint size archived, and the newest epoch
+// whose leaf 0 is archived. Leaves arrive in leaf order, so a leaf below the
+// next index is a redelivery or a conflict (see filter); the checkpoint
+// sizes and epoch starts tell whether a file is covered (see uncovered). It
+// is saved at every seal and rebuilt at start from that file plus the WAL
+// segments.
 type originState struct {
 	NextLeaf       map[uint64]uint64 `json:"next_leaf"`       // epoch -> 1 + highest leaf index archived
 	CheckpointSize map[uint64]uint64 `json:"checkpoint_size"` // epoch -> largest checkpoint size archived
+	MaxEpochStart  uint64            `json:"max_epoch_start"` // newest epoch whose leaf 0 is archived
 	Latest         checkpointID      `json:"latest"`          // the checkpoint in checkpoints/<origin>/latest
 	LastFile       time.Time         `json:"last_file"`       // the time naming the newest data file
 }
@@ -46,43 +49,15 @@ func newOriginState() *originState {
 	return &originState{NextLeaf: map[uint64]uint64{}, CheckpointSize: map[uint64]uint64{}}
 }
 
-// filter returns the records of recs not yet archived, and how many it dropped.
-func (st *originState) filter(recs []record.Record) ([]record.Record, int) {
-	next := map[uint64]uint64{}
-	cps := map[uint64]uint64{}
-	out := make([]record.Record, 0, len(recs))
-	for _, r := range recs {
-		if r.IsLeaf() {
-			n, ok := next[r.Epoch]
-			if !ok {
-				n = st.NextLeaf[r.Epoch]
-			}
-			if r.LeafIndex < n {
-				continue
-			}
-			next[r.Epoch] = r.LeafIndex + 1
-		} else {
-			size := checkpointSize(&r)
-			s, ok := cps[r.Epoch]
-			if !ok {
-				s, ok = st.CheckpointSize[r.Epoch]
-			}
-			if ok && size <= s {
-				continue
-			}
-			cps[r.Epoch] = size
-		}
-		out = append(out, r)
-	}
-	return out, len(recs) - len(out)
-}
-
 // add records that recs are archived (durable in the WAL or sealed).
 func (st *originState) add(recs []record.Record) {
 	for i := range recs {
 		r := &recs[i]
 		if r.IsLeaf() {
 			st.NextLeaf[r.Epoch] = max(st.NextLeaf[r.Epoch], r.LeafIndex+1)
+			if r.LeafIndex == 0 {
+				st.MaxEpochStart = max(st.MaxEpochStart, r.Epoch)
+			}
 		} else {
 			st.CheckpointSize[r.Epoch] = max(st.CheckpointSize[r.Epoch], checkpointSize(r))
 		}
@@ -147,6 +122,9 @@ func (w *archiveWriter) loadState(origin string) (*originState, error) {
 		}
 		for _, e := range ix.Epochs {
 			st.NextLeaf[e.Epoch] = max(st.NextLeaf[e.Epoch], e.LeafEnd)
+			if e.LeafBegin == 0 {
+				st.MaxEpochStart = max(st.MaxEpochStart, e.Epoch)
+			}
 		}
 		for _, c := range ix.Checkpoints {
 			st.CheckpointSize[c.Epoch] = max(st.CheckpointSize[c.Epoch], c.Size)
@@ -174,5 +152,9 @@ func (w *archiveWriter) saveState(origin string, st *originState) error {
 	if err != nil {
 		return err
 	}
-	return archive.WriteFileAtomic(w.path(statePath(origin)), b, 0o600)
+	p := w.path(statePath(origin))
+	if err := w.fail.at(stepStateSave, p); err != nil {
+		return err
+	}
+	return archive.WriteFileAtomic(p, b, 0o600)
 }

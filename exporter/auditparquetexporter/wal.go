@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"os"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -19,11 +20,13 @@ import (
 //	entry = uint32 BE payload length || uint32 BE CRC-32C(payload) || payload
 //
 // where payload is an OTLP logs protobuf (plog.ProtoMarshaler) holding the
-// records of one append, converted with record.ToLogRecord (lossless). An
-// append writes one entry at the end of the last good entry and fsyncs the
-// file before the exporter acknowledges the records. A crash can leave a torn
-// last entry; readSegment stops at the first entry that is short or fails its
-// CRC, and the next append overwrites it.
+// records of one batch (one ConsumeLogs, one origin), converted with
+// record.ToLogRecord (lossless). A batch is never split across entries or
+// segments. An append writes its entry at the end of the last good entry
+// with one write and one fsync before the exporter acknowledges the records;
+// a failed append is undone (truncated back and fsynced) before its error is
+// returned. A crash can leave a torn last entry; readSegment stops at the
+// first entry that is short or fails its CRC, and recovery discards it.
 const walMagic = "govaudit-wal/v1\n"
 
 // maxWALEntry bounds an entry's payload, so that a corrupt length cannot make
@@ -37,15 +40,34 @@ type segment struct {
 	f    *os.File
 	path string // OS path of the WAL file
 	good int64  // offset after the last complete, synced entry
+	fail failpoint
 }
 
-// createSegment creates a new, empty segment at path.
-func createSegment(path string) (*segment, error) {
+// An undoError is an append whose failure could not be undone: the segment may
+// hold a partial or complete entry that was never acknowledged, and no
+// later append may go after it. The writer stops (see archiveWriter.failed).
+type undoError struct {
+	cause, undo error
+}
+
+func (e *undoError) Error() string {
+	return fmt.Sprintf("%v; undoing it failed too: %v", e.cause, e.undo)
+}
+
+func (e *undoError) Unwrap() []error { return []error{e.cause, e.undo} }
+
+// createSegment creates a new, empty segment at path. On failure nothing
+// is left but, if even its removal failed, an empty segment, which
+// recovery removes.
+func createSegment(path string, fail failpoint) (*segment, error) {
+	if err := fail.at(stepSegmentCreate, path); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	s := &segment{f: f, path: path}
+	s := &segment{f: f, path: path, fail: fail}
 	if err := s.writeAt([]byte(walMagic)); err != nil {
 		f.Close()
 		os.Remove(path)
@@ -54,8 +76,8 @@ func createSegment(path string) (*segment, error) {
 	return s, nil
 }
 
-// append durably appends the records as one entry and returns its size.
-func (s *segment) append(recs []record.Record) (int64, error) {
+// encodeEntry returns the WAL entry holding recs.
+func encodeEntry(recs []record.Record) ([]byte, error) {
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
 	lrs.EnsureCapacity(len(recs))
@@ -64,41 +86,85 @@ func (s *segment) append(recs []record.Record) (int64, error) {
 	}
 	payload, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
 	if err != nil {
-		return 0, fmt.Errorf("write-ahead log: encode: %w", err)
+		return nil, fmt.Errorf("write-ahead log: encode: %w", err)
 	}
 	if len(payload) > maxWALEntry {
-		return 0, fmt.Errorf("write-ahead log: entry of %d bytes exceeds %d", len(payload), maxWALEntry)
+		return nil, fmt.Errorf("write-ahead log: entry of %d bytes exceeds %d", len(payload), maxWALEntry)
 	}
 	buf := make([]byte, 8, 8+len(payload))
 	binary.BigEndian.PutUint32(buf[0:4], uint32(len(payload)))
 	binary.BigEndian.PutUint32(buf[4:8], crc32.Checksum(payload, castagnoli))
-	buf = append(buf, payload...)
+	return append(buf, payload...), nil
+}
+
+// append durably appends the records as one entry (one write, one fsync)
+// and returns its size. On failure the segment is as before the call, or
+// the error is an *undoError.
+func (s *segment) append(recs []record.Record) (int64, error) {
+	buf, err := encodeEntry(recs)
+	if err != nil {
+		return 0, err
+	}
 	if err := s.writeAt(buf); err != nil {
 		return 0, err
 	}
 	return int64(len(buf)), nil
 }
 
-// writeAt writes b at s.good, drops anything after it (a torn entry from a
-// failed append), syncs, and advances s.good.
+// writeAt writes b at s.good, syncs, and advances s.good. On failure it
+// undoes the write: truncates the file back to s.good and syncs, so the
+// next append starts on a clean end. If that fails too, the error is an
+// *undoError.
 func (s *segment) writeAt(b []byte) error {
+	if err := s.fail.at(stepWALWrite, s.path); err != nil {
+		s.f.WriteAt(b[:len(b)/2], s.good) // a torn write, as a full disk leaves it
+		return s.undo(fmt.Errorf("write-ahead log %s: %w", s.path, err))
+	}
 	if _, err := s.f.WriteAt(b, s.good); err != nil {
-		return fmt.Errorf("write-ahead log %s: %w", s.path, err)
+		return s.undo(fmt.Errorf("write-ahead log %s: %w", s.path, err))
 	}
+	// Drop anything after the entry: a torn entry left by a crash.
 	if err := s.f.Truncate(s.good + int64(len(b))); err != nil {
-		return fmt.Errorf("write-ahead log %s: %w", s.path, err)
+		return s.undo(fmt.Errorf("write-ahead log %s: %w", s.path, err))
 	}
-	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("write-ahead log %s: sync: %w", s.path, err)
+	err := s.fail.at(stepWALSync, s.path)
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if err != nil {
+		return s.undo(fmt.Errorf("write-ahead log %s: sync: %w", s.path, err))
 	}
 	s.good += int64(len(b))
 	return nil
 }
 
-// remove closes and deletes the segment file.
+// undo truncates the segment to its last good entry and syncs it, and
+// returns cause, or an *undoError if it could not.
+func (s *segment) undo(cause error) error {
+	err := s.fail.at(stepWALUndo, s.path)
+	if err == nil {
+		err = s.f.Truncate(s.good)
+	}
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if err != nil {
+		return &undoError{cause: cause, undo: err}
+	}
+	return cause
+}
+
+// remove closes and deletes the segment file. A segment already deleted (a
+// retry after the directory sync failed) is not an error.
 func (s *segment) remove() error {
 	s.f.Close()
-	return os.Remove(s.path)
+	if err := s.fail.at(stepSegmentDelete, s.path); err != nil {
+		return err
+	}
+	if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // readSegment returns the records of every complete entry of the segment at

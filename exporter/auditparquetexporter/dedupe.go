@@ -1,0 +1,221 @@
+package auditparquetexporter // import "github.com/govaudit/govaudit/exporter/auditparquetexporter"
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/govaudit/govaudit/internal/archive"
+	"github.com/govaudit/govaudit/internal/record"
+)
+
+// A leafKey is (epoch, leaf index) for a leaf, (epoch, size) for a
+// checkpoint.
+type leafKey struct {
+	epoch, n uint64
+}
+
+// fileIDs is what identifies the rows of one data file: the record id at
+// each leaf and the note text at each checkpoint size. Redelivery is
+// detected by record id, never by leaf index alone.
+type fileIDs struct {
+	leaves      map[leafKey]string
+	checkpoints map[leafKey]string
+}
+
+func newFileIDs() *fileIDs {
+	return &fileIDs{leaves: map[leafKey]string{}, checkpoints: map[leafKey]string{}}
+}
+
+func (ids *fileIDs) add(r *record.Record) {
+	if r.IsLeaf() {
+		ids.leaves[leafKey{r.Epoch, r.LeafIndex}] = r.ID
+	} else {
+		ids.checkpoints[leafKey{r.Epoch, checkpointSize(r)}] = r.Checkpoint
+	}
+}
+
+// errConflict is wrapped by the error of a batch holding a leaf that the
+// archive already holds with another record id.
+var errConflict = errors.New("leaf already archived with another record")
+
+// filter returns the records of recs (one origin's, in order) that are not
+// yet archived, and how many were redeliveries. A leaf whose index is below
+// the next one expected for its epoch is a redelivery only if the archive
+// holds the same record id at that (epoch, leaf) — in the open file or the
+// previously sealed file; otherwise it is a conflict and the whole batch is
+// refused with an error naming each conflicting record. A checkpoint record
+// is a redelivery if the same note is archived at its (epoch, size); a
+// different note at that size (a fork) is archived, and the conflict is
+// reported when its checkpoint file is written (writeCheckpoint). Requires
+// w.mu.
+func (w *archiveWriter) filter(o *originFiles, st *originState, origin string, recs []record.Record) (fresh []record.Record, dups int, err error) {
+	next := map[uint64]uint64{}
+	batch := newFileIDs()
+	var conflicts []string
+	fresh = make([]record.Record, 0, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		if r.IsLeaf() {
+			k := leafKey{r.Epoch, r.LeafIndex}
+			n, ok := next[r.Epoch]
+			if !ok {
+				n = st.NextLeaf[r.Epoch]
+			}
+			if r.LeafIndex >= n {
+				next[r.Epoch] = r.LeafIndex + 1
+				batch.leaves[k] = r.ID
+				fresh = append(fresh, *r)
+				continue
+			}
+			id, known := batch.leaves[k]
+			if !known {
+				id, known = w.archivedLeaf(o, origin, k)
+			}
+			switch {
+			case known && id == r.ID:
+				dups++
+			case known:
+				conflicts = append(conflicts, fmt.Sprintf("record %s (origin %s, epoch %d, leaf %d): the archive holds record %s at that leaf", r.ID, origin, r.Epoch, r.LeafIndex, id))
+			default:
+				conflicts = append(conflicts, fmt.Sprintf("record %s (origin %s, epoch %d, leaf %d): below the next leaf %d expected, and not the record archived there (not in the open or the previous data file)", r.ID, origin, r.Epoch, r.LeafIndex, n))
+			}
+			continue
+		}
+		k := leafKey{r.Epoch, checkpointSize(r)}
+		text, known := batch.checkpoints[k]
+		if !known {
+			text, known = w.archivedCheckpoint(o, origin, st, k)
+		}
+		if known && text == r.Checkpoint {
+			dups++
+			continue
+		}
+		if !known {
+			batch.checkpoints[k] = r.Checkpoint
+		}
+		fresh = append(fresh, *r)
+	}
+	if len(conflicts) > 0 {
+		return nil, 0, fmt.Errorf("auditparquet: %w: %d of %d records of origin %s conflict, so none of them was archived: %s",
+			errConflict, len(conflicts), len(recs), origin, strings.Join(conflicts, "; "))
+	}
+	return fresh, dups, nil
+}
+
+// archivedLeaf returns the record id archived at k, if the open, sealing
+// or previously sealed file of origin holds k.
+func (w *archiveWriter) archivedLeaf(o *originFiles, origin string, k leafKey) (string, bool) {
+	for _, ids := range w.recentIDs(o, origin) {
+		if id, ok := ids.leaves[k]; ok {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// archivedCheckpoint returns the note archived at k: in the open, sealing or
+// previously sealed file, or as a checkpoint file.
+func (w *archiveWriter) archivedCheckpoint(o *originFiles, origin string, st *originState, k leafKey) (string, bool) {
+	if size, ok := st.CheckpointSize[k.epoch]; !ok || k.n > size {
+		return "", false // newer than anything archived
+	}
+	for _, ids := range w.recentIDs(o, origin) {
+		if text, ok := ids.checkpoints[k]; ok {
+			return text, true
+		}
+	}
+	b, err := os.ReadFile(w.path(archive.CheckpointPath(origin, k.epoch, k.n)))
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+// recentIDs returns the ids of origin's open file, the file being sealed
+// and the previously sealed file (read back from the archive the first time
+// they are needed after a start).
+func (w *archiveWriter) recentIDs(o *originFiles, origin string) []*fileIDs {
+	var out []*fileIDs
+	for _, f := range []*openFile{o.open, o.sealing} {
+		if f != nil {
+			out = append(out, f.ids)
+		}
+	}
+	if !o.prevLoaded {
+		o.prevLoaded = true
+		ids, err := w.lastFileIDs(origin)
+		if err != nil {
+			w.logger.Warn("reading the last data file to detect redeliveries", zap.String("origin", origin), zap.Error(err))
+		}
+		o.prev = ids
+	}
+	if o.prev != nil {
+		out = append(out, o.prev)
+	}
+	return out
+}
+
+// lastFileIDs reads the ids of origin's newest sealed data file (nil if it
+// has none).
+func (w *archiveWriter) lastFileIDs(origin string) (*fileIDs, error) {
+	dir := path.Join(archive.RecordsDir, "origin="+origin)
+	dates, err := os.ReadDir(w.path(dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := len(dates) - 1; i >= 0; i-- {
+		if !dates[i].IsDir() || !strings.HasPrefix(dates[i].Name(), "date=") {
+			continue
+		}
+		files, err := os.ReadDir(w.path(path.Join(dir, dates[i].Name())))
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for _, f := range files {
+			if n := f.Name(); strings.HasSuffix(n, archive.DataExt) && !strings.HasPrefix(n, ".") {
+				names = append(names, n)
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		sort.Strings(names)
+		rows, err := archive.ReadFile(filepath.Join(w.path(path.Join(dir, dates[i].Name())), names[len(names)-1]))
+		if err != nil {
+			return nil, err
+		}
+		ids := newFileIDs()
+		for j := range rows {
+			ids.add(&rows[j])
+		}
+		return ids, nil
+	}
+	return nil, nil
+}
+
+// uncovered returns an epoch with leaves in f that nothing covers yet, if
+// any. An epoch is covered when a checkpoint of it at least as large as its
+// highest leaf in f plus one is archived (in f or before), or when a later
+// epoch of the origin has started (its leaf 0 is archived): that epoch's
+// start record carries the tree heads of this one's tail.
+func uncovered(f *openFile, st *originState) (uint64, bool) {
+	for e, top := range f.leafMax {
+		if st.CheckpointSize[e] >= top+1 || st.MaxEpochStart > e {
+			continue
+		}
+		return e, true
+	}
+	return 0, false
+}
