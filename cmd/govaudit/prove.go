@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"golang.org/x/mod/sumdb/note"
@@ -96,7 +95,7 @@ func prove(root, id string, size uint64) (*InclusionProof, error) {
 	checkpoints := map[uint64]string{}
 	var rows [][]record.Record
 	for _, p := range files {
-		rs, err := archive.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		rs, err := archive.ReadRows(root, p)
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +134,7 @@ func prove(root, id string, size uint64) (*InclusionProof, error) {
 			if err != nil || o != target.Origin || e != target.Epoch {
 				continue
 			}
-			if b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p))); err == nil {
+			if b, err := archive.ReadCheckpointFile(root, p); err == nil {
 				checkpoints[s] = string(b)
 			}
 		}
@@ -149,6 +148,12 @@ func prove(root, id string, size uint64) (*InclusionProof, error) {
 	if !ok || size <= target.LeafIndex {
 		return nil, fmt.Errorf("no checkpoint of %s at size %d covers leaf %d (is the record unsealed?)",
 			auditlog.LogID(target.Origin, target.Epoch), size, target.LeafIndex)
+	}
+	// The size comes from a checkpoint not yet verified: the archive must
+	// hold that many leaves before anything is allocated for them.
+	if size > uint64(len(leaves)) {
+		return nil, fmt.Errorf("checkpoint of %s at size %d names more leaves than the archive's %d (run govaudit verify)",
+			auditlog.LogID(target.Origin, target.Epoch), size, len(leaves))
 	}
 	hashes := make([][]byte, size)
 	for i := range hashes {
@@ -202,19 +207,17 @@ func runVerifyProof(c *command, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "govaudit verify-proof: %v\n", err)
 		return exitUsage
 	}
-	b, err := os.ReadFile(pos[0])
+	b, err := readProofFile(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "govaudit verify-proof: %v\n", err)
 		return exitUsage
 	}
-	var p InclusionProof
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	p, err := parseProof(b)
+	if err != nil {
 		fmt.Fprintf(stderr, "govaudit verify-proof: %s: %v\n", pos[0], err)
 		return exitFailed
 	}
-	cp, err := checkProof(&p, trusted)
+	cp, err := checkProof(p, trusted)
 	if err != nil {
 		fmt.Fprintf(stdout, "INVALID: %v\n", err)
 		return exitFailed
@@ -222,6 +225,53 @@ func runVerifyProof(c *command, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "valid: record %s is leaf %d of %s, included in the tree of size %d signed by %s\n",
 		p.Record.ID, p.LeafIndex, auditlog.LogID(cp.Origin, cp.Epoch), cp.Size, cp.KeyName)
 	return exitOK
+}
+
+// MaxProofSize bounds a proof file. A proof is a record (its content
+// fields included), at most 64 audit path hashes and a signed note.
+const MaxProofSize = 16 << 20
+
+// readProofFile reads a proof file of at most MaxProofSize bytes. Reading
+// stops at the cap, so a device or a pipe that never ends is refused too.
+func readProofFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxProofSize {
+		return nil, fmt.Errorf("%s: %d bytes, a proof has at most %d", name, fi.Size(), MaxProofSize)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxProofSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxProofSize {
+		return nil, fmt.Errorf("%s: more than %d bytes, a proof has at most %d", name, MaxProofSize, MaxProofSize)
+	}
+	return b, nil
+}
+
+// parseProof decodes a proof strictly: one JSON object of the proof
+// format, no unknown fields, nothing after it (a second object appended to
+// a valid proof must not pass unseen), at most MaxProofSize bytes.
+func parseProof(b []byte) (*InclusionProof, error) {
+	if len(b) > MaxProofSize {
+		return nil, fmt.Errorf("%d bytes, a proof has at most %d", len(b), MaxProofSize)
+	}
+	var p InclusionProof
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the proof")
+	}
+	if len(p.AuditPath) > 64 {
+		return nil, fmt.Errorf("audit path of %d hashes, a tree of 2^64 leaves needs at most 64", len(p.AuditPath))
+	}
+	return &p, nil
 }
 
 // checkProof checks p against the trusted keys and returns its checkpoint.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -149,7 +148,7 @@ func (q *querier) scan(files []string, mayMatch func(*archive.Index) bool, match
 			continue
 		}
 		q.opened++
-		rows, err := archive.ReadFile(filepath.Join(q.root, filepath.FromSlash(p)))
+		rows, err := archive.ReadRows(q.root, p)
 		if err != nil {
 			return nil, err
 		}

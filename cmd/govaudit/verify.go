@@ -20,16 +20,19 @@ import (
 
 var cmdVerify = &command{
 	name:      "verify",
-	usageLine: "verify --key FILE [--key FILE]... [--json] [--strict] ARCHIVE_DIR",
-	short:     "verify every record, Merkle tree and signed checkpoint of an archive (never trusts the indexes)",
+	usageLine: "verify --key FILE [--key FILE]... [--checkpoints DIR|FILE]... [--json] ARCHIVE_DIR",
+	short:     "verify every record, Merkle tree and signed checkpoint of an archive (never trusts the indexes); fails unless every record is covered by a signature under a trusted key",
 	run:       runVerify,
 }
 
 func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
 	fs := c.newFlagSet(stderr)
 	keys := keyFlag(fs)
+	var external stringList
+	fs.Var(&external, "checkpoints", "signed checkpoints kept outside the archive: a file holding one, or a directory of such files (regular files only); "+
+		"the archive must reach each one's size with the same root and its latest must not be older (detects a rollback of latest); repeatable")
 	asJSON := fs.Bool("json", false, "print a stable JSON report instead of a summary")
-	strict := fs.Bool("strict", false, "also fail when records are not yet covered by a checkpoint (unsealed)")
+	strict := fs.Bool("strict", false, "accepted for compatibility, no effect: verify always fails when a record is not covered by a verified checkpoint or epoch link")
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
@@ -43,19 +46,31 @@ func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "govaudit verify: %v\n", err)
 		return exitUsage
 	}
+	if err := checkArchive(pos[0]); err != nil {
+		fmt.Fprintf(stderr, "govaudit verify: %v\n", err)
+		return exitUsage
+	}
+	kept, err := readExternal(external)
+	if err != nil {
+		fmt.Fprintf(stderr, "govaudit verify: --checkpoints: %v\n", err)
+		return exitUsage
+	}
 	checker := verify.NewChecker(trusted)
 	if err := scanArchive(pos[0], checker, progress(stderr), nil); err != nil {
 		fmt.Fprintf(stderr, "govaudit verify: %v\n", err)
 		return exitUsage
+	}
+	for _, e := range kept {
+		checker.AddExternal(e)
 	}
 	rep := checker.Report()
 	if *asJSON {
 		out := struct {
 			Archive string `json:"archive"`
 			OK      bool   `json:"ok"`
-			Strict  bool   `json:"strict"`
+			Strict  bool   `json:"strict"` // --strict given; it changes nothing
 			*verify.Report
-		}{pos[0], rep.OK(*strict), *strict, rep}
+		}{pos[0], rep.OK(), *strict, rep}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
@@ -63,21 +78,28 @@ func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	} else {
-		printSummary(stdout, pos[0], rep, *strict)
+		printSummary(stdout, pos[0], rep)
 	}
-	if !rep.OK(*strict) {
+	if !rep.OK() {
 		return exitFailed
 	}
 	return exitOK
 }
 
-func printSummary(w io.Writer, dir string, rep *verify.Report, strict bool) {
-	fmt.Fprintf(w, "archive %s: %d files, %d records, %d checkpoints\n", dir, rep.Files, rep.Records, rep.Checkpoints)
+func printSummary(w io.Writer, dir string, rep *verify.Report) {
+	fmt.Fprintf(w, "archive %s: %d files, %d records, %d checkpoints", dir, rep.Files, rep.Records, rep.Checkpoints)
+	if rep.External > 0 {
+		fmt.Fprintf(w, ", %d external checkpoints", rep.External)
+	}
+	fmt.Fprintln(w)
 	for _, l := range rep.Logs {
 		fmt.Fprintf(w, "  log %s: %d leaves, verified up to size %d by %d checkpoints (keys %s)",
 			auditlog.LogID(l.Origin, l.Epoch), l.Leaves, l.Verified, l.Checkpoints, strings.Join(l.KeyNames, ", "))
-		if l.Unsealed > 0 {
-			fmt.Fprintf(w, ", %d unsealed", l.Unsealed)
+		if l.LinkedBy != 0 {
+			fmt.Fprintf(w, ", covered by the link of epoch %d", l.LinkedBy)
+		}
+		if l.Uncovered > 0 {
+			fmt.Fprintf(w, ", %d NOT COVERED", l.Uncovered)
 		}
 		fmt.Fprintln(w)
 	}
@@ -87,16 +109,15 @@ func printSummary(w io.Writer, dir string, rep *verify.Report, strict bool) {
 	for _, p := range rep.Warnings {
 		fmt.Fprintf(w, "WARN %s\n", p)
 	}
-	switch {
-	case !rep.OK(false):
-		fmt.Fprintf(w, "verification FAILED: %d problems\n", len(rep.Problems))
-	case !rep.OK(strict):
-		fmt.Fprintln(w, "verification FAILED (--strict): records not covered by a checkpoint")
-	case len(rep.Warnings) > 0:
-		fmt.Fprintln(w, "verified, with an unsealed tail (not yet covered by a checkpoint)")
-	default:
-		fmt.Fprintln(w, "verified")
+	if rep.OK() {
+		fmt.Fprintf(w, "verified: all %d records covered by checkpoints signed with a trusted key\n", rep.Covered)
+		return
 	}
+	fmt.Fprintf(w, "verification FAILED: %d problems", len(rep.Problems))
+	if rep.Uncovered > 0 {
+		fmt.Fprintf(w, "; %d of %d records not covered by a verified checkpoint", rep.Uncovered, rep.Covered+rep.Uncovered)
+	}
+	fmt.Fprintln(w)
 }
 
 // progress returns a progress printer for long runs when stderr is a
@@ -118,8 +139,9 @@ func progress(stderr io.Writer) func(done, total int) {
 // order, decoded and re-encoded on GOMAXPROCS workers, at most that many in
 // memory at once), every checkpoint file and every origin's latest pointer.
 // visit, if not nil, also sees each decoded data file. Unreadable data
-// files are not an I/O error but a finding (File.Err); a missing archive
-// directory is.
+// and checkpoint files (a FIFO, device, symlink, directory or oversized or
+// corrupt file in their place) are not an I/O error but a finding
+// (File.Err naming the path); a missing archive directory is.
 func scanArchive(root string, checker *verify.Checker, progress func(done, total int), visit func(verify.File)) error {
 	if fi, err := os.Stat(root); err != nil {
 		return err
@@ -146,9 +168,12 @@ func scanArchive(root string, checker *verify.Checker, progress func(done, total
 		return err
 	}
 	for _, p := range cps {
-		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		b, err := archive.ReadCheckpointFile(root, p)
 		if err != nil {
-			return err
+			// A FIFO, device, symlink or oversized file where a checkpoint
+			// should be: a finding naming the path, never a hang.
+			checker.AddFile(verify.File{Path: p, Err: fmt.Errorf("checkpoint file: %w", err)})
+			continue
 		}
 		cf := verify.CheckpointFile{Path: p, Text: string(b)}
 		if cf.Origin, cf.Epoch, cf.Size, err = archive.ParseCheckpointPath(p); err != nil {
@@ -162,15 +187,16 @@ func scanArchive(root string, checker *verify.Checker, progress func(done, total
 	}
 	for _, o := range origins {
 		if !o.IsDir() {
-			continue
+			continue // a symlink in place of an origin directory is listed by CheckpointFiles and refused
 		}
 		p := archive.LatestPath(o.Name())
-		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		b, err := archive.ReadCheckpointFile(root, p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // reported by verify as missing_latest if the origin has checkpoints
 		}
 		if err != nil {
-			return err
+			checker.AddFile(verify.File{Path: p, Err: fmt.Errorf("latest checkpoint: %w", err)})
+			continue
 		}
 		checker.AddLatest(verify.LatestFile{Path: p, Origin: o.Name(), Text: string(b)})
 	}
@@ -194,13 +220,15 @@ func forEachDecoded(root string, files []string, workers int, visit func(i int, 
 		for i, p := range files {
 			slots <- struct{}{}
 			go func() {
-				data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
-				if err != nil {
-					results[i] <- result{err: err}
-					return
-				}
+				// Reading refuses what is not a regular file inside the
+				// archive and decoding bounds what the file claims, so a
+				// hostile file is a finding (File.Err), never a hang or an
+				// out-of-memory crash.
 				f := verify.File{Path: p}
-				if f.Rows, f.Err = archive.DecodeFile(p, data); f.Err == nil {
+				data, err := archive.ReadDataFile(root, p)
+				if err != nil {
+					f.Err = err
+				} else if f.Rows, f.Err = archive.DecodeFile(p, data); f.Err == nil {
 					f.Reencoded = archive.SameEncoding(data, f.Rows)
 				}
 				results[i] <- result{f: f}

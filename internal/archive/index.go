@@ -221,6 +221,9 @@ func WriteIndex(root string, ix *Index) error {
 	return WriteFileAtomic(filepath.Join(root, filepath.FromSlash(IndexPath(ix.File))), b, 0o444)
 }
 
+// maxBloomK bounds the hash functions of an index's Bloom filter.
+const maxBloomK = 64
+
 // ReadIndex reads the index of the data file at dataPath (relative to root).
 // It checks the format version and that the index names that file.
 func ReadIndex(root, dataPath string) (*Index, error) {
@@ -243,6 +246,13 @@ func ReadIndex(root, dataPath string) (*Index, error) {
 	}
 	if ix.File != dataPath {
 		return nil, fmt.Errorf("index %s: names data file %q, want %q", p, ix.File, dataPath)
+	}
+	// A filter probing 2^63 bits per lookup would hang a query: newBloom
+	// uses about 7 for its 1% false positive rate.
+	for _, s := range []*IDSet{&ix.Providers, &ix.Models, &ix.ModelVersions, &ix.Users, &ix.Sessions, &ix.Conversations, &ix.Traces} {
+		if s.Bloom != nil && (s.Bloom.K < 1 || s.Bloom.K > maxBloomK) {
+			return nil, fmt.Errorf("index %s: Bloom filter with %d hash functions, want 1 to %d", p, s.Bloom.K, maxBloomK)
+		}
 	}
 	return &ix, nil
 }
