@@ -97,26 +97,50 @@ func parseStructured(body []byte) (*cloudEvent, error) {
 	return parseEventJSON(body)
 }
 
-// parseBatch decodes a batched-mode body: a JSON array of events. It fails
-// as a whole only when the array itself is malformed; events that fail are
-// reported by index in errs (nil where the event parsed).
-func parseBatch(body []byte) (events []*cloudEvent, errs []error, err error) {
+// errTooManyEvents refuses a batch longer than max_events_per_request (413).
+type errTooManyEvents int
+
+func (e errTooManyEvents) Error() string {
+	return fmt.Sprintf("batch has more than %d events (max_events_per_request): split it", int(e))
+}
+
+// parseBatch decodes a batched-mode body, a JSON array of events, one event
+// at a time, and calls each with the index of the event, the event (nil if
+// it could not be decoded at all) and why it is invalid (nil if it parsed):
+// callers keep only what they make of an event, never the whole decoded
+// batch. parseBatch fails as a whole when the array itself is malformed, and
+// with errTooManyEvents as soon as it meets event number maxEvents+1.
+func parseBatch(body []byte, maxEvents int, each func(i int, e *cloudEvent, err error)) error {
 	if !utf8.Valid(body) {
-		return nil, nil, errors.New("body is not valid UTF-8")
+		return errors.New("body is not valid UTF-8")
 	}
 	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '[' {
-		return nil, nil, errors.New("malformed batch: want a JSON array of events")
+		return errors.New("malformed batch: want a JSON array of events")
 	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(body, &raws); err != nil {
-		return nil, nil, fmt.Errorf("malformed JSON: %v", err)
+	d, err := newStrictDecoder(body)
+	if err != nil {
+		return fmt.Errorf("malformed JSON: %v", err)
 	}
-	events = make([]*cloudEvent, len(raws))
-	errs = make([]error, len(raws))
-	for i, raw := range raws {
-		events[i], errs[i] = parseEventJSON(raw)
+	tooMany := false
+	err = d.arrayElements(func(i int, v any, dup error) bool {
+		if i >= maxEvents {
+			tooMany = true
+			return false
+		}
+		e, err := eventFromValue(v)
+		if dup != nil {
+			err = dup
+		}
+		each(i, e, err)
+		return true
+	})
+	switch {
+	case tooMany:
+		return errTooManyEvents(maxEvents)
+	case err != nil:
+		return fmt.Errorf("malformed JSON: %v", err)
 	}
-	return events, errs, nil
+	return nil
 }
 
 // parseEventJSON decodes one event in the JSON event format and checks its
@@ -125,17 +149,32 @@ func parseEventJSON(b []byte) (*cloudEvent, error) {
 	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return nil, errors.New("malformed event: want a JSON object")
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(b, &members); err != nil {
+	d, err := newStrictDecoder(b)
+	if err != nil {
 		return nil, fmt.Errorf("malformed JSON: %v", err)
+	}
+	v, err := d.value()
+	if err != nil {
+		return nil, fmt.Errorf("malformed JSON: %v", err)
+	}
+	e, err := eventFromValue(v)
+	if d.dup != nil {
+		return e, d.dup // e names the event id, if it has one, for the reply
+	}
+	return e, err
+}
+
+// eventFromValue reads a decoded event in the JSON event format and checks
+// its context attributes. When only the check fails, it returns the event
+// too.
+func eventFromValue(v any) (*cloudEvent, error) {
+	members, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("malformed event: want a JSON object")
 	}
 	e := &cloudEvent{attrs: map[string]any{}}
 	var b64 *string
-	for name, raw := range members {
-		v, err := decodeJSON(raw)
-		if err != nil { // unreachable: Unmarshal above validated raw
-			return nil, fmt.Errorf("attribute %s: %v", name, err)
-		}
+	for name, v := range members {
 		switch name {
 		case "data":
 			e.data, e.hasData = v, true
@@ -258,20 +297,6 @@ func isJSONMedia(media string) bool {
 	return media == "application/json" || media == "text/json" || strings.HasSuffix(media, "+json")
 }
 
-// decodeJSON decodes exactly one JSON value, keeping numbers as json.Number.
-func decodeJSON(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("trailing data after the JSON value at offset %d", dec.InputOffset())
-	}
-	return v, nil
-}
-
 // checkAttrName checks a context attribute name: lower-case ASCII letters
 // and digits (CloudEvents 1.0, section "Attribute Naming Convention").
 func checkAttrName(name string) error {
@@ -313,6 +338,11 @@ func checkContext(attrs map[string]any, label string) error {
 	nonEmpty("id", true)
 	nonEmpty("source", true)
 	nonEmpty("type", true)
+	for _, name := range []string{"id", "source", "type"} {
+		if s, ok := attrs[name].(string); ok && len(s) > maxIdentifierLen {
+			errs = append(errs, fmt.Sprintf("%s%s: %d bytes, want at most %d", label, name, len(s), maxIdentifierLen))
+		}
+	}
 	nonEmpty("subject", false)
 	nonEmpty("datacontenttype", false)
 	nonEmpty("dataschema", false)
@@ -403,14 +433,24 @@ func (e *cloudEvent) toRecord(now time.Time, maxAttrs int) (record.Record, error
 		rec.Flags = append(rec.Flags, flagUnknownEventType)
 	}
 	if rec.Reference == "" {
-		rec.Reference = e.str("subject")
+		rec.Reference = e.str("subject") // capped by ApplyCaps below
 	}
 	if t := e.str("time"); t != "" {
 		ts, _ := time.Parse(time.RFC3339Nano, t) // checked by checkContext
-		rec.StartTime = ts.UnixNano()
+		if n, ok := record.TimeUnixNano(ts); ok {
+			rec.StartTime = n
+		} else { // years 1..1677 and 2262..9999 would wrap; the text stays in the attributes
+			rec.AddFlag(record.FlagInvalidValue, "start_time")
+		}
 	}
 	envelope := make(map[string]any, len(e.attrs)+1)
 	for k, v := range e.attrs {
+		if s, ok := v.(string); ok {
+			if t, cut := record.Truncate(s, maxEnvelopeValue); cut {
+				v = t
+				rec.AddFlag(record.FlagTruncated, "attributes")
+			}
+		}
 		envelope[k] = v
 	}
 	dataKey, data := "", any(nil)
@@ -423,6 +463,7 @@ func (e *cloudEvent) toRecord(now time.Time, maxAttrs int) (record.Record, error
 	if err := setAttributes(&rec, "cloudevents", envelope, dataKey, data, maxAttrs); err != nil {
 		return record.Record{}, err
 	}
+	rec.ApplyCaps()
 	if err := rec.Validate(); err != nil {
 		return record.Record{}, err
 	}

@@ -35,6 +35,13 @@ type Config struct {
 	// "truncated". 1024 <= max_attributes_size <= 16 MiB; default 65536.
 	MaxAttributesSize int `mapstructure:"max_attributes_size"`
 
+	// MaxEventsPerRequest caps the events of one CloudEvents batch. A longer
+	// batch is refused whole with 413, before its events past the cap are
+	// decoded, so that the memory one request takes stays a small multiple
+	// of its body (docs/ml-events.md). 1 <= max_events_per_request <=
+	// 100000; default 1000.
+	MaxEventsPerRequest int `mapstructure:"max_events_per_request"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -60,7 +67,9 @@ type MLflowConfig struct {
 	Secret configopaque.String `mapstructure:"secret"`
 	// TimestampTolerance is how far X-MLflow-Timestamp may be from the
 	// receiver's clock, either way, before a signed delivery is rejected as
-	// stale (replay protection). 0 < timestamp_tolerance <= 24h; default 5m.
+	// stale (replay protection). Within it, a delivery id already accepted
+	// is not recorded again (twice the tolerance after it arrived, see
+	// dedup.go). 0 < timestamp_tolerance <= 24h; default 5m.
 	TimestampTolerance time.Duration `mapstructure:"timestamp_tolerance"`
 }
 
@@ -131,6 +140,7 @@ const (
 	minAttributesSize     = 1024
 	maxAttributesSize     = 16 << 20
 	maxTimestampTolerance = 24 * time.Hour
+	maxEventsPerRequest   = 100000
 )
 
 var (
@@ -139,6 +149,7 @@ var (
 	errSamePath          = errors.New("cloudevents::path and mlflow::path must differ")
 	errTimestampTolRange = fmt.Errorf("mlflow::timestamp_tolerance must be > 0 and <= %s", maxTimestampTolerance)
 	errAttributesSize    = fmt.Errorf("max_attributes_size must be between %d and %d", minAttributesSize, maxAttributesSize)
+	errEventsPerRequest  = fmt.Errorf("max_events_per_request must be between 1 and %d", maxEventsPerRequest)
 )
 
 // Validate checks the receiver configuration. Every error names its field.
@@ -168,6 +179,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.MaxAttributesSize < minAttributesSize || cfg.MaxAttributesSize > maxAttributesSize {
 		errs = append(errs, errAttributesSize)
+	}
+	if cfg.MaxEventsPerRequest < 1 || cfg.MaxEventsPerRequest > maxEventsPerRequest {
+		errs = append(errs, errEventsPerRequest)
 	}
 	return errors.Join(errs...)
 }

@@ -23,8 +23,22 @@ const TypePrefix = "dev.govaudit."
 // event in its attributes.
 const flagUnknownEventType = "unknown_event_type"
 
-// maxFieldLen bounds a data member copied into a record field.
+// maxFieldLen bounds a data member copied into a record field: longer ones
+// are refused (400). Within it, the record's cap of the field applies
+// (record.ApplyCaps: cut and flagged truncated:<column>).
 const maxFieldLen = 4096
+
+// maxIdentifierLen bounds the CloudEvents attributes that identify an event
+// (id, source, type): a longer one is refused (400) rather than cut, since a
+// cut identifier would name another event. It is the record's cap of
+// event_name, which holds a foreign type.
+const maxIdentifierLen = 1024
+
+// maxEnvelopeValue caps each string attribute of the event envelope kept in
+// a record's attributes (subject, extensions): longer ones are cut and the
+// record flagged truncated:attributes, so that one huge attribute does not
+// push the whole envelope out of max_attributes_size.
+const maxEnvelopeValue = 4096
 
 // An eventKind describes one event of govaudit's vocabulary: the record type
 // it becomes and the data members it requires. docs/ml-events.md documents
@@ -208,15 +222,13 @@ func setAttributes(rec *record.Record, envKey string, envelope map[string]any, d
 		if s, err = record.CanonicalJSON(attrs); err != nil {
 			return fmt.Errorf("attributes: %w", err)
 		}
-		rec.Flags = append(rec.Flags, record.FlagTruncated)
+		rec.AddFlag(record.FlagTruncated, "attributes")
 	}
 	if len(s) > maxLen {
 		if s, err = record.CanonicalJSON(map[string]any{"truncated": digestOf(s)}); err != nil {
 			return fmt.Errorf("attributes: %w", err)
 		}
-		if !slices.Contains(rec.Flags, record.FlagTruncated) {
-			rec.Flags = append(rec.Flags, record.FlagTruncated)
-		}
+		rec.AddFlag(record.FlagTruncated, "attributes")
 	}
 	rec.Attributes = s
 	return nil

@@ -20,6 +20,11 @@ const (
 	defaultMLflowPath         = "/v1/mlflow"
 	defaultTimestampTolerance = 5 * time.Minute
 	defaultMaxAttributesSize  = 64 << 10
+	// defaultMaxEventsPerRequest keeps a full 20 MiB batch of small events
+	// within a few times its size in memory (BenchmarkLargeBatchMemory),
+	// while a batch of registry or review events rarely holds more than a
+	// few dozen.
+	defaultMaxEventsPerRequest = 1000
 )
 
 // NewFactory returns the factory of the mlevents receiver.
@@ -45,7 +50,8 @@ func createDefaultConfig() component.Config {
 			Path:               defaultMLflowPath,
 			TimestampTolerance: defaultTimestampTolerance,
 		},
-		MaxAttributesSize: defaultMaxAttributesSize,
+		MaxAttributesSize:   defaultMaxAttributesSize,
+		MaxEventsPerRequest: defaultMaxEventsPerRequest,
 	}
 }
 

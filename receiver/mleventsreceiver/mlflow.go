@@ -155,7 +155,11 @@ func parseMLflow(body []byte, deliveryID string, now time.Time, maxAttrs int) (r
 
 	event := entity + "." + action
 	rec := newRecord(record.TypeLifecycle, "mlflow."+event, now)
-	rec.StartTime = ts.UnixNano()
+	if n, ok := record.TimeUnixNano(ts); ok {
+		rec.StartTime = n
+	} else { // years 1..1677 and 2262..9999 would wrap; the text stays in the attributes
+		rec.AddFlag(record.FlagInvalidValue, "start_time")
+	}
 	k, known := mlflowKinds[event]
 	fields := map[string]string{}
 	for _, key := range []string{"name", "version", "alias", "key"} {
@@ -212,6 +216,7 @@ func parseMLflow(body []byte, deliveryID string, now time.Time, maxAttrs int) (r
 	if err := setAttributes(&rec, "mlflow", envelope, "data", data, maxAttrs); err != nil {
 		return record.Record{}, err
 	}
+	rec.ApplyCaps()
 	if err := rec.Validate(); err != nil {
 		return record.Record{}, err
 	}

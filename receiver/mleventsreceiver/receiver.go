@@ -21,6 +21,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/govaudit/govaudit/internal/record"
@@ -38,11 +40,13 @@ const (
 )
 
 type mleventsReceiver struct {
-	cfg      *Config
-	settings receiver.Settings
-	next     consumer.Logs
-	obsrep   *receiverhelper.ObsReport
-	now      func() time.Time
+	cfg        *Config
+	settings   receiver.Settings
+	next       consumer.Logs
+	obsrep     *receiverhelper.ObsReport
+	telemetry  *metadata.TelemetryBuilder
+	deliveries *deliverySet
+	now        func() time.Time
 
 	server     *http.Server
 	shutdownWG sync.WaitGroup
@@ -57,7 +61,15 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*mleve
 	if err != nil {
 		return nil, err
 	}
-	return &mleventsReceiver{cfg: cfg, settings: set, next: next, obsrep: obsrep, now: time.Now}, nil
+	tel, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &mleventsReceiver{
+		cfg: cfg, settings: set, next: next, obsrep: obsrep, telemetry: tel,
+		deliveries: newDeliverySet(2*cfg.MLflow.TimestampTolerance, maxTrackedDeliveries),
+		now:        time.Now,
+	}, nil
 }
 
 // Start listens on the configured endpoint and serves the enabled paths.
@@ -103,6 +115,7 @@ func (r *mleventsReceiver) Shutdown(ctx context.Context) error {
 		err = r.server.Shutdown(ctx)
 	}
 	r.shutdownWG.Wait()
+	r.telemetry.Shutdown()
 	return err
 }
 
@@ -120,8 +133,11 @@ func (e *httpError) Error() string { return e.msg }
 type response struct {
 	Accepted int           `json:"accepted"`
 	Records  []eventResult `json:"records,omitempty"`
-	Error    string        `json:"error,omitempty"`
-	Events   []eventResult `json:"events,omitempty"`
+	// Duplicate marks the answer to an MLflow delivery accepted before:
+	// Records names the record made the first time, nothing new is stored.
+	Duplicate bool          `json:"duplicate,omitempty"`
+	Error     string        `json:"error,omitempty"`
+	Events    []eventResult `json:"events,omitempty"`
 }
 
 // eventResult names one event of a request: its index in the request (0 for
@@ -155,39 +171,51 @@ func (r *mleventsReceiver) cloudEventRecords(req *http.Request) ([]record.Record
 	if herr != nil {
 		return nil, nil, herr
 	}
-	body, herr := readBody(req)
+	body, herr := r.readBody(req)
 	if herr != nil {
 		return nil, nil, herr
 	}
 	now := r.now()
-	var events []*cloudEvent
-	var errs []error
-	switch mode {
-	case modeStructured:
-		e, err := parseStructured(body)
-		events, errs = []*cloudEvent{e}, []error{err}
-	case modeBinary:
-		e, err := parseBinary(req.Header, body)
-		events, errs = []*cloudEvent{e}, []error{err}
-	case modeBatch:
-		var err error
-		if events, errs, err = parseBatch(body); err != nil {
-			return nil, nil, &httpError{status: http.StatusBadRequest, msg: err.Error()}
-		}
-	}
-	recs := make([]record.Record, len(events))
-	ids := make([]string, len(events))
+	// Each event becomes a record as soon as it is decoded; only records are
+	// kept. Once an event failed, records are no longer kept either: the
+	// batch is refused whole and only the failures are reported.
+	var recs []record.Record
+	var ids []string
 	var failed []eventResult
-	for i, e := range events {
-		err := errs[i]
+	n := 0
+	add := func(i int, e *cloudEvent, err error) {
+		n++
+		var id string
+		var rec record.Record
 		if e != nil {
-			ids[i] = e.str("id")
+			id = e.str("id")
 			if err == nil {
-				recs[i], err = e.toRecord(now, r.cfg.MaxAttributesSize)
+				rec, err = e.toRecord(now, r.cfg.MaxAttributesSize)
 			}
 		}
 		if err != nil {
-			failed = append(failed, eventResult{Index: i, EventID: ids[i], Error: err.Error()})
+			failed = append(failed, eventResult{Index: i, EventID: id, Error: err.Error()})
+			recs, ids = nil, nil
+			return
+		}
+		if len(failed) == 0 {
+			recs, ids = append(recs, rec), append(ids, id)
+		}
+	}
+	switch mode {
+	case modeStructured:
+		e, err := parseStructured(body)
+		add(0, e, err)
+	case modeBinary:
+		e, err := parseBinary(req.Header, body)
+		add(0, e, err)
+	case modeBatch:
+		err := parseBatch(body, r.cfg.MaxEventsPerRequest, add)
+		if tooMany := errTooManyEvents(0); errors.As(err, &tooMany) {
+			return nil, nil, &httpError{status: http.StatusRequestEntityTooLarge, msg: err.Error()}
+		}
+		if err != nil {
+			return nil, nil, &httpError{status: http.StatusBadRequest, msg: err.Error()}
 		}
 	}
 	switch {
@@ -198,7 +226,7 @@ func (r *mleventsReceiver) cloudEventRecords(req *http.Request) ([]record.Record
 	default:
 		return nil, nil, &httpError{
 			status: http.StatusBadRequest,
-			msg:    fmt.Sprintf("%d of %d events in the batch are invalid; none was accepted", len(failed), len(events)),
+			msg:    fmt.Sprintf("%d of %d events in the batch are invalid; none was accepted", len(failed), n),
 			events: failed,
 		}
 	}
@@ -206,39 +234,86 @@ func (r *mleventsReceiver) cloudEventRecords(req *http.Request) ([]record.Record
 
 func (r *mleventsReceiver) handleMLflow(w http.ResponseWriter, req *http.Request) {
 	ctx := r.obsrep.StartLogsOp(req.Context())
-	rec, herr := r.mlflowRecord(req)
+	rec, body, herr := r.mlflowRecord(req)
 	if herr != nil {
 		r.fail(ctx, w, formatMLflow, 0, herr)
 		return
 	}
-	r.consume(ctx, w, formatMLflow, []record.Record{rec}, []string{req.Header.Get(headerMLflowDeliveryID)})
+	id := req.Header.Get(headerMLflowDeliveryID)
+	if id == "" { // an unsigned delivery without an id: nothing to deduplicate by
+		r.consume(ctx, w, formatMLflow, []record.Record{rec}, []string{id})
+		return
+	}
+	state, first := r.deliveries.begin(id, body, r.now())
+	if state != deliveryNew {
+		r.duplicate(ctx, w, id, state, first)
+		return
+	}
+	if r.consume(ctx, w, formatMLflow, []record.Record{rec}, []string{id}) {
+		r.deliveries.done(id, rec.ID)
+	} else {
+		r.deliveries.abort(id)
+	}
+}
+
+// duplicate answers an MLflow delivery whose id was seen within the replay
+// window, and counts it in mlevents_mlflow_deliveries_deduplicated.
+func (r *mleventsReceiver) duplicate(ctx context.Context, w http.ResponseWriter, id string, state deliveryState, first string) {
+	outcome, status, msg := "", http.StatusOK, ""
+	switch state {
+	case deliveryDuplicate:
+		outcome = "duplicate"
+	case deliveryConflict:
+		outcome, status = "conflict", http.StatusConflict
+		msg = fmt.Sprintf("header %s %q: already delivered with another body", headerMLflowDeliveryID, id)
+	case deliveryInProgress:
+		outcome, status = "in_progress", http.StatusServiceUnavailable
+		msg = fmt.Sprintf("header %s %q: the first delivery with this id is still being processed", headerMLflowDeliveryID, id)
+	case deliveryWindowFull:
+		outcome, status = "window_full", http.StatusServiceUnavailable
+		msg = fmt.Sprintf("more than %d deliveries within the replay window; retry later", maxTrackedDeliveries)
+	}
+	r.telemetry.MleventsMlflowDeliveriesDeduplicated.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
+	if status == http.StatusOK {
+		r.obsrep.EndLogsOp(ctx, formatMLflow, 0, nil)
+		writeJSON(w, status, response{Duplicate: true, Records: []eventResult{{Index: 0, EventID: id, RecordID: first}}})
+		return
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	}
+	r.fail(ctx, w, formatMLflow, 0, &httpError{status: status, msg: msg})
 }
 
 // mlflowRecord authenticates an MLflow delivery (when a secret is set) before
-// decoding it, and maps it to a record.
-func (r *mleventsReceiver) mlflowRecord(req *http.Request) (record.Record, *httpError) {
+// decoding it, and maps it to a record. It returns the body too, which
+// identifies a delivery along with its id.
+func (r *mleventsReceiver) mlflowRecord(req *http.Request) (record.Record, []byte, *httpError) {
 	if herr := checkPost(req); herr != nil {
-		return record.Record{}, herr
+		return record.Record{}, nil, herr
 	}
 	ct := req.Header.Get("Content-Type")
 	if media, _, _ := mime.ParseMediaType(ct); media != "application/json" {
-		return record.Record{}, &httpError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("Content-Type %q: want application/json", ct)}
+		return record.Record{}, nil, &httpError{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("Content-Type %q: want application/json", ct)}
 	}
-	body, herr := readBody(req)
+	if id := req.Header.Get(headerMLflowDeliveryID); len(id) > maxDeliveryIDLen {
+		return record.Record{}, nil, &httpError{status: http.StatusBadRequest, msg: fmt.Sprintf("header %s: %d bytes, want at most %d", headerMLflowDeliveryID, len(id), maxDeliveryIDLen)}
+	}
+	body, herr := r.readBody(req)
 	if herr != nil {
-		return record.Record{}, herr
+		return record.Record{}, nil, herr
 	}
 	now := r.now()
 	if secret := r.cfg.MLflow.Secret; secret != "" {
 		if herr := verifyMLflowSignature([]byte(secret), req.Header, body, now, r.cfg.MLflow.TimestampTolerance); herr != nil {
-			return record.Record{}, herr
+			return record.Record{}, nil, herr
 		}
 	}
 	rec, err := parseMLflow(body, req.Header.Get(headerMLflowDeliveryID), now, r.cfg.MaxAttributesSize)
 	if err != nil {
-		return record.Record{}, &httpError{status: http.StatusBadRequest, msg: "invalid MLflow webhook: " + err.Error()}
+		return record.Record{}, nil, &httpError{status: http.StatusBadRequest, msg: "invalid MLflow webhook: " + err.Error()}
 	}
-	return rec, nil
+	return rec, body, nil
 }
 
 func checkPost(req *http.Request) *httpError {
@@ -249,9 +324,20 @@ func checkPost(req *http.Request) *httpError {
 }
 
 // readBody reads the whole body; confighttp has already capped it at
-// max_request_body_size, which surfaces here as *http.MaxBytesError.
-func readBody(req *http.Request) ([]byte, *httpError) {
-	body, err := io.ReadAll(req.Body)
+// max_request_body_size, which surfaces here as *http.MaxBytesError. A
+// declared Content-Length within the cap sizes the buffer up front: growing
+// it by doubling, as io.ReadAll does, would allocate about twice the body
+// on the way.
+func (r *mleventsReceiver) readBody(req *http.Request) ([]byte, *httpError) {
+	limit := r.cfg.MaxRequestBodySize
+	if limit <= 0 {
+		limit = defaultMaxRequestBodySize
+	}
+	size := int64(512)
+	if n := req.ContentLength; n > 0 && n <= limit && req.Header.Get("Content-Encoding") == "" {
+		size = n + 1 // +1: room to read EOF without growing
+	}
+	body, err := readAll(req.Body, int(size))
 	if err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 			return nil, &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body larger than max_request_body_size (%d bytes)", mbe.Limit)}
@@ -261,15 +347,36 @@ func readBody(req *http.Request) ([]byte, *httpError) {
 	return body, nil
 }
 
+// defaultMaxRequestBodySize is confighttp's default max_request_body_size.
+const defaultMaxRequestBodySize = 20 << 20
+
+// readAll is io.ReadAll starting from a buffer of size bytes.
+func readAll(rd io.Reader, size int) ([]byte, error) {
+	b := make([]byte, 0, size)
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				return b, nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
 // consume sends the records to the next consumer as one plog.Logs and replies
 // 200 only once it accepted them; a retryable refusal is a 503 with
-// Retry-After, a permanent one a 500.
-func (r *mleventsReceiver) consume(ctx context.Context, w http.ResponseWriter, format string, recs []record.Record, ids []string) {
+// Retry-After, a permanent one a 500. It reports whether it answered 200.
+func (r *mleventsReceiver) consume(ctx context.Context, w http.ResponseWriter, format string, recs []record.Record, ids []string) bool {
 	res := response{Accepted: len(recs), Records: make([]eventResult, len(recs))}
 	if len(recs) == 0 { // an empty batch is valid (HTTP binding, section 3.3.2)
 		r.obsrep.EndLogsOp(ctx, format, 0, nil)
 		writeJSON(w, http.StatusOK, res)
-		return
+		return true
 	}
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
@@ -289,9 +396,10 @@ func (r *mleventsReceiver) consume(ctx context.Context, w http.ResponseWriter, f
 		}
 		r.settings.Logger.Debug("pipeline refused mlevents records", zap.Int("records", len(recs)), zap.Error(err))
 		writeJSON(w, status, response{Error: "pipeline refused the records: " + err.Error()})
-		return
+		return false
 	}
 	writeJSON(w, http.StatusOK, res)
+	return true
 }
 
 // fail replies with herr and reports n failed items (events of a rejected

@@ -26,6 +26,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/govaudit/govaudit/internal/record"
@@ -87,13 +88,20 @@ func freeAddr(t *testing.T) string {
 // port and returns its base URL.
 func startReceiver(t *testing.T, next consumer.Logs, now time.Time, mutate func(*Config)) string {
 	t.Helper()
+	return startReceiverWith(t, receivertest.NewNopSettings(metadata.Type), next, now, mutate)
+}
+
+// startReceiverWith is startReceiver with the given settings (e.g. a
+// componenttest.Telemetry's, to read the receiver's metrics).
+func startReceiverWith(t *testing.T, set receiver.Settings, next consumer.Logs, now time.Time, mutate func(*Config)) string {
+	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.NetAddr.Endpoint = freeAddr(t)
 	if mutate != nil {
 		mutate(cfg)
 	}
 	require.NoError(t, cfg.Validate())
-	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, next)
+	rcv, err := NewFactory().CreateLogs(context.Background(), set, cfg, next)
 	require.NoError(t, err)
 	if !now.IsZero() {
 		rcv.(*mleventsReceiver).now = func() time.Time { return now }
@@ -481,7 +489,7 @@ func TestRejectedRequests(t *testing.T) {
 		{"binary overlong UTF-8", "/v1/events", map[string]string{"ce-specversion": "1.0", "ce-id": "%C0%A0", "ce-source": "/s", "ce-type": "x"}, nil,
 			http.StatusBadRequest, "invalid CloudEvent: header ce-id: percent-decoded value is not valid UTF-8"},
 		{"binary malformed JSON data", "/v1/events", map[string]string{"Content-Type": "application/json", "ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "x"}, []byte("{"),
-			http.StatusBadRequest, "invalid CloudEvent: data (application/json): malformed JSON: unexpected EOF"},
+			http.StatusBadRequest, "invalid CloudEvent: data (application/json): malformed JSON: unexpected end of JSON input"},
 		{"batch not an array", "/v1/events", map[string]string{"Content-Type": "application/cloudevents-batch+json"}, []byte(`{}`),
 			http.StatusBadRequest, "malformed batch: want a JSON array of events"},
 		{"mlflow wrong content type", "/v1/mlflow", map[string]string{"Content-Type": "text/plain"}, []byte("{}"),
@@ -544,7 +552,7 @@ func TestTruncatedAttributes(t *testing.T) {
 	recs, _ := records(t, sink)
 	require.Len(t, recs, 1)
 	rec := recs[0]
-	assert.Equal(t, []string{record.FlagTruncated}, rec.Flags)
+	assert.Equal(t, []string{record.FlagTruncated, "truncated:attributes"}, rec.Flags)
 	assert.Equal(t, "bob", rec.UserID)
 	assert.Equal(t, "collector.capture_policy", rec.Reference)
 	assert.LessOrEqual(t, len(rec.Attributes), 1024)
