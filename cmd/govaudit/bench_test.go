@@ -165,7 +165,7 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 		rep := checker.Report()
-		if !rep.OK(true) || rep.Records != uint64(n) {
+		if !rep.OK() || rep.Records != uint64(n) {
 			b.Fatalf("verify: %d records, problems %v, warnings %v", rep.Records, rep.Problems, rep.Warnings)
 		}
 	}

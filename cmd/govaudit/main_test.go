@@ -265,7 +265,7 @@ func TestReport(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("report: %d %s", code, stderr)
 	}
-	for _, want := range []string{"**Verified.**", "| host-a/1000 | 12 | 12 | k1 |", "12 records from",
+	for _, want := range []string{"**Verified.**", "| host-a/1000 | 12 | 12 | 0 | 12 | k1 |", "12 records from",
 		"1 distinct users", "6 model decisions without a user", "| inference | 6 |", "| workflow | 6 |",
 		"| openai | gpt-4o | — | 3 | 0 |", "| anthropic | claude-sonnet | — | 3 | 0 |"} {
 		if !strings.Contains(out, want) {

@@ -93,8 +93,12 @@ func printSummary(w io.Writer, dir string, rep *verify.Report) {
 	}
 	fmt.Fprintln(w)
 	for _, l := range rep.Logs {
-		fmt.Fprintf(w, "  log %s: %d leaves, verified up to size %d by %d checkpoints (keys %s)",
-			auditlog.LogID(l.Origin, l.Epoch), l.Leaves, l.Verified, l.Checkpoints, strings.Join(l.KeyNames, ", "))
+		fmt.Fprintf(w, "  log %s: %d leaves, ", auditlog.LogID(l.Origin, l.Epoch), l.Leaves)
+		if l.Checkpoints == 0 {
+			fmt.Fprint(w, "no verified checkpoint")
+		} else {
+			fmt.Fprintf(w, "verified up to size %d by %d checkpoints (keys %s)", l.Verified, l.Checkpoints, strings.Join(l.KeyNames, ", "))
+		}
 		if l.LinkedBy != 0 {
 			fmt.Fprintf(w, ", covered by the link of epoch %d", l.LinkedBy)
 		}
