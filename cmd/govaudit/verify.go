@@ -21,7 +21,7 @@ import (
 var cmdVerify = &command{
 	name:      "verify",
 	usageLine: "verify --key FILE [--key FILE]... [--checkpoints DIR|FILE]... [--json] ARCHIVE_DIR",
-	short:     "verify every record, Merkle tree and signed checkpoint of an archive (never trusts the indexes); fails unless every record is covered by a signature under a trusted key",
+	short:     "verify an archive: every record, tree and checkpoint; fails unless a trusted signature covers every record",
 	run:       runVerify,
 }
 
