@@ -156,6 +156,9 @@ func TestTampering(t *testing.T) {
 		}, KindCheckpointSig, "checkpoints/host-a/100/9"},
 		{"older checkpoint replayed as latest", func(a *archive) { a.in.Latest[0].Text = a.cps[2] }, KindRollback, "latest"},
 		{"latest deleted", func(a *archive) { a.in.Latest = nil }, KindMissingLatest, ""},
+		{"latest of another origin", func(a *archive) {
+			a.in.Latest[0].Text, _ = auditlog.Sign(a.keys.signer, "host-z", 100, 3, make([]byte, 32))
+		}, KindCheckpointMisfiled, "checkpoints/host-a/latest"},
 		{"checkpoint file renamed", func(a *archive) { a.in.Checkpoints[0].Size = 4 }, KindCheckpointMisfiled, "checkpoints/host-a/100/3"},
 		{"fork", func(a *archive) {
 			text, _ := auditlog.Sign(a.keys.signer, "host-a", 100, 3, make([]byte, 32))
