@@ -117,7 +117,7 @@ func TestBadInputYieldsFlaggedRecord(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPipeline(t, keyedDefaultConfig())
+			p := newPipeline(t, keepUnmappedConfig())
 			td := ptrace.NewTraces()
 			s := appendSpan(td, traceA, childID, pcommon.SpanID{})
 			s.SetName("span\xff")
@@ -144,7 +144,7 @@ func TestParentCycleTerminates(t *testing.T) {
 }
 
 func TestBadEvents(t *testing.T) {
-	p := newPipeline(t, keyedDefaultConfig())
+	p := newPipeline(t, keepUnmappedConfig())
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
 	noLink := lrs.AppendEmpty()
@@ -319,7 +319,7 @@ func fillFuzzMap(m pcommon.Map, keys []string, data []byte) {
 // wrapped to 1677 but left unset and flagged invalid_value; negative token
 // counts are not stored but kept in attributes and flagged.
 func TestCapsAndInvalidValues(t *testing.T) {
-	p := newPipeline(t, keyedDefaultConfig())
+	p := newPipeline(t, keepUnmappedConfig())
 	td := ptrace.NewTraces()
 	s := appendSpan(td, traceA, childID, pcommon.SpanID{})
 	huge := strings.Repeat("é", 5<<20) // 10 MB of 2-byte runes

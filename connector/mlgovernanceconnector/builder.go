@@ -26,6 +26,11 @@ type builder struct {
 	flags   []string
 	params  map[string]any
 	content [6][]contentPart // indexed by capture.Field
+
+	// paramKeys names the source attribute of each parameter, for the
+	// allow-list of the unmapped policy: the attribute key, or
+	// "<attribute>.<member>" for members of a JSON object attribute.
+	paramKeys map[string]string
 }
 
 // A contentPart is content read from one source attribute (or the body).
@@ -352,27 +357,37 @@ func (b *builder) param(name, key string) {
 		return
 	}
 	b.used[key] = true
-	if b.params == nil {
-		b.params = map[string]any{}
-	}
-	b.params[name] = b.raw(v)
+	b.setParam(name, key, b.raw(v))
 }
 
-// mergeParams adds the members of a JSON object (or the value itself under
-// name) to the parameters.
-func (b *builder) mergeParams(name string, v any) {
+// setParam sets parameter name, read from source attribute key, to v.
+func (b *builder) setParam(name, key string, v any) {
 	if b.params == nil {
 		b.params = map[string]any{}
+		b.paramKeys = map[string]string{}
 	}
+	b.params[name] = v
+	b.paramKeys[name] = key
+}
+
+// mergeParams adds the members of a JSON object read from attribute key (or
+// the value itself under name) to the parameters. Members that carry
+// content (system, messages, prompt, tools, ...: contentParams) go to their
+// content field instead, under the content policy.
+func (b *builder) mergeParams(key, name string, v any) {
 	if m, ok := v.(map[string]any); ok {
 		for k, e := range m {
+			if f, isContent := contentParams[k]; isContent {
+				b.addContent(f, key+"."+k, e)
+				continue
+			}
 			if _, dup := b.params[k]; !dup {
-				b.params[k] = e
+				b.setParam(k, key+"."+k, e)
 			}
 		}
 		return
 	}
-	b.params[name] = v
+	b.setParam(name, key, v)
 }
 
 // unflatten collects the attributes "<prefix>N.a.b" into a nested value:

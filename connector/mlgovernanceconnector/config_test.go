@@ -27,7 +27,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{
 			id:       component.NewID(metadata.Type),
-			errorMsg: "capture: digest_key: no digest key configured, but input (digest), output (digest), system_instructions (digest), tool_arguments (digest), tool_result (digest), retrieval_documents (digest) need one: set digest_key.file or digest_key.value",
+			errorMsg: "capture: digest_key: no digest key configured, but input (digest), output (digest), system_instructions (digest), tool_arguments (digest), tool_result (digest), retrieval_documents (digest), unmapped_attributes (digest) need one: set digest_key.file or digest_key.value",
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "keyed"),
@@ -51,6 +51,8 @@ func TestLoadConfig(t *testing.T) {
 					ToolResult:         capture.ModeDrop,
 					RetrievalDocuments: capture.ModeDigest,
 					MaxContentBytes:    4096,
+					UnmappedAttributes: capture.UnmappedDigest,
+					AllowedAttributes:  []string{"telemetry.sdk.*", "server.address", "http.response.status_code", "gen_ai.usage.*"},
 					DigestKey:          capture.KeyConfig{File: "/etc/govaudit/digest.key", ID: "audit-2026"},
 					Redact: capture.RedactConfig{
 						Builtin: []capture.Pattern{capture.PatternEmail, capture.PatternCard},
@@ -58,6 +60,27 @@ func TestLoadConfig(t *testing.T) {
 					},
 				},
 			},
+		},
+		{
+			// No digest anywhere, so no key; an empty allow-list allows nothing.
+			id: component.NewIDWithName(metadata.Type, "unmapped_drop"),
+			expected: func() component.Config {
+				cfg := createDefaultConfig().(*Config)
+				c := &cfg.Capture
+				c.UnmappedAttributes = capture.UnmappedDrop
+				c.AllowedAttributes = []string{}
+				c.Input, c.Output, c.SystemInstructions = capture.ModeDrop, capture.ModeDrop, capture.ModeDrop
+				c.ToolArguments, c.ToolResult, c.RetrievalDocuments = capture.ModeDrop, capture.ModeDrop, capture.ModeDrop
+				return cfg
+			}(),
+		},
+		{
+			id:       component.NewIDWithName(metadata.Type, "bad_unmapped"),
+			errorMsg: "decoding failed due to the following error(s):\n\n'capture.unmapped_attributes' unknown unmapped attribute mode \"redact\" (want one of digest, drop, keep)",
+		},
+		{
+			id:       component.NewIDWithName(metadata.Type, "bad_allowed"),
+			errorMsg: "capture: allowed_attributes[0]: \"*\" would allow every attribute: set unmapped_attributes: keep instead\nallowed_attributes[1] \"gen_ai.*.id\": '*' is only allowed at the end (a prefix)",
 		},
 		{
 			id:       component.NewIDWithName(metadata.Type, "bad_mode"),

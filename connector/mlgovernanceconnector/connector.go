@@ -64,7 +64,7 @@ func (g *governor) resource(res pcommon.Resource) resourceInfo {
 	b.take(&info.environment, "deployment.environment.name", "deployment.environment") // the latter deprecated in semconv 1.27
 	info.attr = readAttribution(res.Attributes())
 	var truncated bool
-	info.json, truncated = cappedJSON(b.remaining(), g.cfg.MaxAttributesBytes)
+	info.json, truncated = cappedJSON(g.protect(b.remaining()), g.cfg.MaxAttributesBytes)
 	if truncated {
 		b.flagField(record.FlagTruncated, "resource_attributes")
 	}
@@ -128,6 +128,7 @@ func (g *governor) spanRecord(span ptrace.Span, info *resourceInfo, idx batchInd
 			typ = record.TypeInference // a GenAI span without an operation name: a model call
 		}
 	}
+	b.mapContentKeys()
 
 	// Attribution: the span, its ancestors in this batch, earlier batches of
 	// the trace, the resource.
@@ -202,6 +203,7 @@ func (g *governor) finish(b *builder, info *resourceInfo) {
 	for _, f := range info.flags {
 		b.flag(f)
 	}
+	g.protectParams(b)
 	if len(b.params) > 0 {
 		// Whole keys while they fit, so that capped parameters stay JSON.
 		var truncated bool
@@ -210,7 +212,7 @@ func (g *governor) finish(b *builder, info *resourceInfo) {
 		}
 	}
 	g.applyPolicy(b)
-	attrs, truncated := cappedJSON(b.remaining(), g.cfg.MaxAttributesBytes)
+	attrs, truncated := cappedJSON(g.protect(b.remaining()), g.cfg.MaxAttributesBytes)
 	r.Attributes = attrs
 	if truncated {
 		b.flagField(record.FlagTruncated, "attributes")

@@ -155,6 +155,9 @@ func TestGolden(t *testing.T) {
 		{golden: "openllmetry.golden.json", traces: "openllmetry_traces.json"},
 		{golden: "openinference.golden.json", traces: "openinference_traces.json"},
 		{golden: "classicml.golden.json", traces: "classicml_traces.json"},
+		{golden: "vercel.golden.json", traces: "vercel_traces.json"},
+		{golden: "anthropic.golden.json", traces: "anthropic_traces.json"},
+		{golden: "openinference_params.golden.json", traces: "openinference_params_traces.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

@@ -93,6 +93,7 @@ func (g *governor) eventRecord(lr plog.LogRecord, name string, info *resourceInf
 		r.SourceConvention = record.SourceOTelGenAI
 	}
 	b.mapGenAI() // events keep their own type; the operation name goes to Operation
+	b.mapContentKeys()
 
 	switch field, isMessage := eventContentFields[name]; {
 	case isMessage:

@@ -51,7 +51,7 @@ func (b *builder) mapClassicML() record.Type {
 	b.contentJSON(capture.Output, attrMLExplanation)
 	b.param("threshold", attrMLThreshold)
 	if v, ok := b.jsonValue(attrMLParameters); ok {
-		b.mergeParams("parameters", v)
+		b.mergeParams(attrMLParameters, "parameters", v)
 	}
 	return record.TypeInference
 }

@@ -48,7 +48,7 @@ func (b *builder) mapOpenInference() record.Type {
 	r.InputTokens = b.count("llm.token_count.prompt", "input_tokens")
 	r.OutputTokens = b.count("llm.token_count.completion", "output_tokens")
 	if v, ok := b.jsonValue("llm.invocation_parameters"); ok {
-		b.mergeParams("invocation_parameters", v)
+		b.mergeParams("llm.invocation_parameters", "invocation_parameters", v)
 	}
 	b.param("top_n", "reranker.top_k")
 

@@ -52,6 +52,35 @@ func joinModes() string {
 // needsKey reports whether the mode records a digest of the original.
 func (m Mode) needsKey() bool { return m == ModeDigest || m == ModeRedact }
 
+// UnmappedMode is what the policy does with the value of an attribute that
+// no mapping reads into a record field and no allowed_attributes entry names.
+type UnmappedMode string
+
+// Unmapped attribute modes.
+const (
+	// UnmappedDigest replaces the value by "hmac-sha256:<hex>" of its text
+	// (a string as it is, any other value as canonical JSON); the key stays,
+	// so the record shows that the attribute was there.
+	UnmappedDigest UnmappedMode = "digest"
+	// UnmappedDrop leaves the attribute out.
+	UnmappedDrop UnmappedMode = "drop"
+	// UnmappedKeep stores the value as received.
+	UnmappedKeep UnmappedMode = "keep"
+)
+
+var unmappedModes = []UnmappedMode{UnmappedDigest, UnmappedDrop, UnmappedKeep}
+
+// UnmarshalText parses an unmapped attribute mode, rejecting unknown values.
+func (m *UnmappedMode) UnmarshalText(b []byte) error {
+	for _, v := range unmappedModes {
+		if UnmappedMode(b) == v {
+			*m = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown unmapped attribute mode %q (want one of digest, drop, keep)", b)
+}
+
 // Pattern names a built-in redaction pattern.
 type Pattern string
 
@@ -99,8 +128,26 @@ type Config struct {
 	// "truncated"; digests always cover the whole original. Default 32768.
 	MaxContentBytes int `mapstructure:"max_content_bytes"`
 
+	// UnmappedAttributes is the mode for the value of every attribute that no
+	// mapping reads into a record field (see docs/semantic-conventions.md) and
+	// no AllowedAttributes entry names, where the record keeps it: in
+	// attributes, resource_attributes, and the non-numeric members of
+	// parameters. Options: digest, drop, keep. Default digest (fail closed:
+	// an attribute nobody declared safe is never archived in clear).
+	// Content attributes never take this path: they follow the content modes.
+	UnmappedAttributes UnmappedMode `mapstructure:"unmapped_attributes"`
+
+	// AllowedAttributes lists the attribute keys whose values are archived in
+	// clear although no mapping reads them: an exact key, or a prefix ending
+	// in "*" ("telemetry.sdk.*"). A parameter merged from a JSON object
+	// attribute is named "<attribute>.<member>"
+	// (llm.invocation_parameters.model). Setting the list replaces the
+	// default (DefaultAllowedAttributes); an empty list allows nothing.
+	AllowedAttributes []string `mapstructure:"allowed_attributes"`
+
 	// DigestKey is the HMAC-SHA256 key. Required when any field uses digest
-	// or redact; there is no generated fallback key (see README).
+	// or redact, or unmapped_attributes is digest; there is no generated
+	// fallback key (see README).
 	DigestKey KeyConfig `mapstructure:"digest_key"`
 
 	// Redact configures the patterns used by mode redact.
@@ -148,8 +195,36 @@ const DefaultMaxContentBytes = 32 << 10
 // ErrNoKey reports a policy that needs a digest key but has none.
 var ErrNoKey = errors.New("no digest key configured")
 
-// DefaultConfig returns the default policy: digest every field, all
-// built-in redaction patterns, no key (which Validate rejects).
+// DefaultAllowedAttributes is the default of allowed_attributes: attributes
+// that describe the software, the deployment or the mechanics of a call,
+// never a person or what was said, and that audits use. Each group says why
+// it is safe; numbers and enumerations dominate.
+func DefaultAllowedAttributes() []string {
+	return []string{
+		// Resource: what ran, where (service.name, service.version and
+		// deployment.environment are mapped to columns).
+		"service.namespace", "service.instance.id", "telemetry.sdk.*", "telemetry.distro.*",
+		"process.runtime.name", "process.runtime.version", "os.type", "host.arch",
+		"cloud.provider", "cloud.platform", "cloud.region", "k8s.namespace.name", "k8s.deployment.name",
+		// The model provider and endpoint, and the outcome of the call.
+		"server.address", "server.port", "http.request.method", "http.response.status_code", "http.status_code",
+		// Provider response ids and usage counts that have no column.
+		"gen_ai.response.id", "gen_ai.usage.*", "gen_ai.openai.response.system_fingerprint",
+		"gen_ai.openai.request.service_tier", "gen_ai.openai.response.service_tier",
+		"llm.token_count.*", "llm.usage.*", "ai.usage.*", "ai.response.id", "ai.response.finishReason",
+		// Enumerations and developer-chosen names of each convention.
+		"gen_ai.system", "gen_ai.openai.api_base", "llm.system", "llm.provider",
+		"gen_ai.tool.type", "gen_ai.evaluation.name", "gen_ai.request.encoding_formats", "gen_ai.output.type",
+		"openinference.span.kind", "openinference.project.name", "input.mime_type", "output.mime_type",
+		"llm.invocation_parameters.model",
+		"traceloop.span.kind", "traceloop.workflow.name", "traceloop.entity.name", "traceloop.entity.path",
+		"ai.operationId", "ai.model.provider", "ai.model.id", "ai.response.model",
+	}
+}
+
+// DefaultConfig returns the default policy: digest every field and every
+// unmapped attribute, the default allow-list, all built-in redaction
+// patterns, no key (which Validate rejects).
 func DefaultConfig() Config {
 	return Config{
 		Input:              ModeDigest,
@@ -159,6 +234,8 @@ func DefaultConfig() Config {
 		ToolResult:         ModeDigest,
 		RetrievalDocuments: ModeDigest,
 		MaxContentBytes:    DefaultMaxContentBytes,
+		UnmappedAttributes: UnmappedDigest,
+		AllowedAttributes:  DefaultAllowedAttributes(),
 		Redact:             RedactConfig{Builtin: append([]Pattern(nil), patterns...)},
 	}
 }
@@ -187,6 +264,16 @@ func (c *Config) Validate() error {
 		if m.needsKey() {
 			needKey = append(needKey, fmt.Sprintf("%s (%s)", Field(f), m))
 		}
+	}
+	switch c.UnmappedAttributes {
+	case UnmappedDigest:
+		needKey = append(needKey, "unmapped_attributes (digest)")
+	case UnmappedDrop, UnmappedKeep:
+	default:
+		errs = append(errs, fmt.Errorf("unmapped_attributes: %q, want one of digest, drop, keep", c.UnmappedAttributes))
+	}
+	if _, err := newAllowList(c.AllowedAttributes); err != nil {
+		errs = append(errs, err)
 	}
 	hasKey := c.DigestKey.File != "" || c.DigestKey.Value != ""
 	if len(needKey) > 0 && !hasKey {
@@ -233,4 +320,46 @@ func compileCustom(custom []CustomPattern) ([]*regexp.Regexp, error) {
 		out[i] = re
 	}
 	return out, errors.Join(errs...)
+}
+
+// An allowList matches attribute keys against allowed_attributes.
+type allowList struct {
+	exact    map[string]bool
+	prefixes []string
+}
+
+// newAllowList checks and indexes the entries: exact keys, or prefixes
+// ending in "*". A lone "*" is refused: it would make the allow-list a
+// silent unmapped_attributes: keep.
+func newAllowList(entries []string) (allowList, error) {
+	l := allowList{exact: map[string]bool{}}
+	var errs []error
+	for i, e := range entries {
+		switch {
+		case strings.TrimSpace(e) == "":
+			errs = append(errs, fmt.Errorf("allowed_attributes[%d]: empty key", i))
+		case e == "*":
+			errs = append(errs, fmt.Errorf("allowed_attributes[%d]: \"*\" would allow every attribute: set unmapped_attributes: keep instead", i))
+		case strings.Contains(strings.TrimSuffix(e, "*"), "*"):
+			errs = append(errs, fmt.Errorf("allowed_attributes[%d] %q: '*' is only allowed at the end (a prefix)", i, e))
+		case strings.HasSuffix(e, "*"):
+			l.prefixes = append(l.prefixes, strings.TrimSuffix(e, "*"))
+		default:
+			l.exact[e] = true
+		}
+	}
+	return l, errors.Join(errs...)
+}
+
+// allows reports whether key is named by an entry.
+func (l allowList) allows(key string) bool {
+	if l.exact[key] {
+		return true
+	}
+	for _, p := range l.prefixes {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -56,6 +56,8 @@ type Policy struct {
 	keyID    string
 	maxBytes int
 	redactor redactor
+	unmapped UnmappedMode
+	allowed  allowList
 }
 
 // New builds the policy: it reads the key file and compiles every pattern
@@ -64,7 +66,8 @@ func New(cfg Config) (*Policy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Policy{modes: cfg.fieldModes(), maxBytes: cfg.MaxContentBytes}
+	p := &Policy{modes: cfg.fieldModes(), maxBytes: cfg.MaxContentBytes, unmapped: cfg.UnmappedAttributes}
+	p.allowed, _ = newAllowList(cfg.AllowedAttributes) // checked by Validate
 	key := strings.TrimSpace(string(cfg.DigestKey.Value))
 	if cfg.DigestKey.File != "" {
 		b, err := os.ReadFile(cfg.DigestKey.File)
@@ -107,6 +110,32 @@ func (p *Policy) Digest(content string) string {
 		return ""
 	}
 	return record.ContentDigest(p.key, content)
+}
+
+// Allowed reports whether allowed_attributes names key.
+func (p *Policy) Allowed(key string) bool { return p.allowed.allows(key) }
+
+// Unmapped applies unmapped_attributes to the value v (a JSON-ready value:
+// string, number, bool, map[string]any, []any) of attribute key, which no
+// mapping reads. It returns what to store and false when the attribute is
+// to be left out: v itself when key is allowed or the mode is keep, the
+// digest of v's text (a string as it is, anything else as canonical JSON)
+// under digest, nothing under drop.
+func (p *Policy) Unmapped(key string, v any) (any, bool) {
+	if p.unmapped == UnmappedKeep || p.allowed.allows(key) {
+		return v, true
+	}
+	if p.unmapped != UnmappedDigest || p.key == nil {
+		return nil, false
+	}
+	text, ok := v.(string)
+	if !ok {
+		var err error
+		if text, err = record.CanonicalJSON(v); err != nil {
+			return nil, false
+		}
+	}
+	return p.Digest(text), true
 }
 
 // Apply applies the policy of field f to content. Empty content yields an

@@ -60,6 +60,7 @@ func TestKeepWithoutKeyHasNoDigest(t *testing.T) {
 	for _, m := range []*Mode{&cfg.Input, &cfg.Output, &cfg.SystemInstructions, &cfg.ToolArguments, &cfg.ToolResult, &cfg.RetrievalDocuments} {
 		*m = ModeKeep
 	}
+	cfg.UnmappedAttributes = UnmappedKeep
 	p, err := New(cfg)
 	require.NoError(t, err)
 	assert.Equal(t, Result{Content: "x"}, p.Apply(Output, "x"))
@@ -113,13 +114,27 @@ func TestValidate(t *testing.T) {
 		wantErr string
 	}{
 		{"default without key", func(c *Config) {},
-			"digest_key: no digest key configured, but input (digest), output (digest), system_instructions (digest), tool_arguments (digest), tool_result (digest), retrieval_documents (digest) need one: set digest_key.file or digest_key.value"},
+			"digest_key: no digest key configured, but input (digest), output (digest), system_instructions (digest), tool_arguments (digest), tool_result (digest), retrieval_documents (digest), unmapped_attributes (digest) need one: set digest_key.file or digest_key.value"},
 		{"redact without key", func(c *Config) {
 			for _, m := range []*Mode{&c.Input, &c.Output, &c.SystemInstructions, &c.ToolArguments, &c.ToolResult, &c.RetrievalDocuments} {
 				*m = ModeDrop
 			}
 			c.ToolResult = ModeRedact
+			c.UnmappedAttributes = UnmappedDrop
 		}, "digest_key: no digest key configured, but tool_result (redact) need one: set digest_key.file or digest_key.value"},
+		{"unmapped digest without key", func(c *Config) {
+			for _, m := range []*Mode{&c.Input, &c.Output, &c.SystemInstructions, &c.ToolArguments, &c.ToolResult, &c.RetrievalDocuments} {
+				*m = ModeKeep
+			}
+		}, "digest_key: no digest key configured, but unmapped_attributes (digest) need one: set digest_key.file or digest_key.value"},
+		{"empty unmapped mode", func(c *Config) { c.DigestKey.Value = testKey; c.UnmappedAttributes = "" },
+			`unmapped_attributes: "", want one of digest, drop, keep`},
+		{"bad allowed attributes", func(c *Config) {
+			c.DigestKey.Value = testKey
+			c.AllowedAttributes = []string{"http.*", "", "*", "a*.b", "ok"}
+		}, "allowed_attributes[1]: empty key\n" +
+			`allowed_attributes[2]: "*" would allow every attribute: set unmapped_attributes: keep instead` + "\n" +
+			`allowed_attributes[3] "a*.b": '*' is only allowed at the end (a prefix)`},
 		{"short key", func(c *Config) { c.DigestKey.Value = "short" }, "digest_key.value: key is 5 bytes, want at least 32"},
 		{"file and value", func(c *Config) { c.DigestKey.Value = testKey; c.DigestKey.File = "k" }, "digest_key: set only one of file and value"},
 		{"empty mode", func(c *Config) { c.DigestKey.Value = testKey; c.Output = "" }, "output: mode is empty (want one of keep, digest, redact, drop)"},
@@ -178,6 +193,58 @@ func TestUnmarshalText(t *testing.T) {
 	assert.EqualError(t, p.UnmarshalText([]byte("ssn")), `unknown redaction pattern "ssn" (want one of email, phone, card, iban)`)
 	require.NoError(t, p.UnmarshalText([]byte("iban")))
 	assert.Equal(t, PatternIBAN, p)
+}
+
+func TestUnmapped(t *testing.T) {
+	tests := []struct {
+		name   string
+		mode   UnmappedMode
+		key    string
+		value  any
+		want   any    // the stored value, unless digest is set
+		digest string // want is the digest of this text
+		wantOK bool
+	}{
+		{"a string is digested as it is", UnmappedDigest, "metadata", "hello", "hmac-sha256:" + knownHello, "", true},
+		{"other values as canonical JSON", UnmappedDigest, "llm.headers", map[string]any{"b": int64(1), "a": "x"}, nil, `{"a":"x","b":1}`, true},
+		{"allowed exactly", UnmappedDigest, "http.status_code", int64(200), int64(200), "", true},
+		{"allowed by prefix", UnmappedDigest, "telemetry.sdk.name", "opentelemetry", "opentelemetry", "", true},
+		{"a prefix is not a substring", UnmappedDigest, "telemetry.sdkx", "x", nil, "x", true},
+		{"dropped", UnmappedDrop, "metadata", "hello", nil, "", false},
+		{"allowed under drop", UnmappedDrop, "http.status_code", int64(200), int64(200), "", true},
+		{"kept", UnmappedKeep, "metadata", "hello", "hello", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := policy(t, func(c *Config) {
+				c.UnmappedAttributes = tt.mode
+				c.AllowedAttributes = []string{"http.status_code", "telemetry.sdk.*"}
+			})
+			got, ok := p.Unmapped(tt.key, tt.value)
+			assert.Equal(t, tt.wantOK, ok)
+			want := tt.want
+			if tt.digest != "" {
+				want = p.Digest(tt.digest)
+			}
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
+func TestDefaultAllowedAttributesValid(t *testing.T) {
+	_, err := newAllowList(DefaultAllowedAttributes())
+	require.NoError(t, err)
+	for _, key := range []string{"gen_ai.input.messages", "gen_ai.prompt", "user.id", "metadata", "llm.invocation_parameters.system", "ai.prompt", "ai.telemetry.metadata.userId", "anthropic.tool_result.content"} {
+		l, _ := newAllowList(DefaultAllowedAttributes())
+		assert.False(t, l.allows(key), "%s is content or personal and must not be allowed by default", key)
+	}
+}
+
+func TestUnmappedModeUnmarshalText(t *testing.T) {
+	var m UnmappedMode
+	assert.EqualError(t, m.UnmarshalText([]byte("redact")), `unknown unmapped attribute mode "redact" (want one of digest, drop, keep)`)
+	require.NoError(t, m.UnmarshalText([]byte("drop")))
+	assert.Equal(t, UnmappedDrop, m)
 }
 
 func TestFieldString(t *testing.T) {
