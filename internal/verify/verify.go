@@ -792,10 +792,13 @@ func (c *checker) coverLinks(keys []logKey) {
 			continue
 		}
 		pl := c.logs[logKey{k.origin, prevEpoch}]
-		var n, reach, verified uint64
+		var n, reach, top, verified uint64
 		root := auditlog.NewTree().Root()
 		if pl != nil {
 			n, reach, verified, root = uint64(len(pl.idx)), pl.reach, pl.verified, pl.roots[pl.reach]
+			if n > 0 {
+				top = pl.idx[n-1] + 1
+			}
 		}
 		matches := func(h *auditlog.TreeHead) bool {
 			return h != nil && h.Size == n && reach == n && bytes.Equal(h.Root, root)
@@ -806,13 +809,20 @@ func (c *checker) coverLinks(keys []logKey) {
 				pl.linkedBy = u64(k.epoch)
 			}
 		case link.Acknowledged != nil && n < link.Acknowledged.Size:
-			linkProblem(KindMissingLeaves, fmt.Sprintf("the start record of %s says leaves [0, %d) of %s were acknowledged, the archive holds %d of them from [%d, %d) on missing: acknowledged records were lost",
+			linkProblem(KindMissingLeaves, fmt.Sprintf("the start record of %s says leaves [0, %d) of %s were acknowledged; the archive holds %d leaves and lacks [%d, %d): acknowledged records were lost",
 				auditlog.LogID(k.origin, k.epoch), link.Acknowledged.Size, pid, n, reach, link.Acknowledged.Size),
 				u64(reach), u64(link.Acknowledged.Size))
 		default:
-			linkProblem(KindEpochLink, fmt.Sprintf("the %d archived leaves of %s match neither tree head of the start record of %s (%s): leaves [%d, %d) were altered, inserted or deleted",
-				n, pid, auditlog.LogID(k.origin, k.epoch), heads(link), verified, max(n, reach)),
-				u64(verified), u64(max(n, reach)))
+			// In doubt: everything past what the epoch's own checkpoints verify.
+			end := top
+			for _, h := range []*auditlog.TreeHead{link.Acknowledged, link.Released} {
+				if h != nil {
+					end = max(end, h.Size)
+				}
+			}
+			linkProblem(KindEpochLink, fmt.Sprintf("the %d archived leaves of %s match neither tree head of the start record of %s (%s): leaves in [%d, %d) were altered, inserted or deleted",
+				n, pid, auditlog.LogID(k.origin, k.epoch), heads(link), verified, end),
+				u64(verified), u64(end))
 		}
 	}
 }
