@@ -772,12 +772,15 @@ func (c *checker) coverLinks(keys []logKey) {
 			linkProblem(KindEpochLink, fmt.Sprintf("epoch start record of %s: %v", auditlog.LogID(k.origin, k.epoch), err), nil, nil)
 			continue
 		}
+		// The previous checkpoint is the origin's last one: of the previous
+		// epoch, or of an earlier one when the previous epoch was cut before
+		// it signed anything. Never of a later one.
 		prevEpoch := link.PreviousEpoch
 		if l.prevCP != nil {
 			if prevEpoch == 0 {
 				prevEpoch = l.prevCP.Epoch
-			} else if prevEpoch != l.prevCP.Epoch {
-				linkProblem(KindEpochLink, fmt.Sprintf("epoch start record of %s names previous epoch %d but a previous checkpoint of epoch %d",
+			} else if prevEpoch < l.prevCP.Epoch {
+				linkProblem(KindEpochLink, fmt.Sprintf("epoch start record of %s names previous epoch %d but a previous checkpoint of the later epoch %d",
 					auditlog.LogID(k.origin, k.epoch), prevEpoch, l.prevCP.Epoch), nil, nil)
 				continue
 			}
