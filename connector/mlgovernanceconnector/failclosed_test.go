@@ -434,3 +434,145 @@ func TestFailClosedArchive(t *testing.T) {
 		assert.NotEmpty(t, inAttributes)
 	})
 }
+
+// TestUnmappedAttributes checks each unmapped_attributes mode on the three
+// places a record keeps unmapped values: attributes, resource_attributes
+// and the non-numeric parameters.
+func TestUnmappedAttributes(t *testing.T) {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "svc")
+	rs.Resource().Attributes().PutStr("user.id", "res-user@example.org")
+	rs.Resource().Attributes().PutStr("telemetry.sdk.language", "go")
+	s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	s.SetTraceID(traceA)
+	s.SetSpanID(childID)
+	a := s.Attributes()
+	a.PutStr("gen_ai.operation.name", "chat")
+	a.PutStr("gen_ai.request.model", "gpt-4o")
+	a.PutDouble("gen_ai.request.temperature", 0.5)
+	a.PutEmptySlice("gen_ai.request.stop_sequences").AppendEmpty().SetStr("Bye jane@example.org")
+	a.PutStr("app.customer", "jane@example.org")
+	a.PutInt("app.account", 4711)
+	a.PutInt("http.response.status_code", 200)
+
+	policy, err := capture.New(keyedDefaultConfig().Capture)
+	require.NoError(t, err)
+	stop, err := record.CanonicalJSON([]any{"Bye jane@example.org"})
+	require.NoError(t, err)
+
+	tests := []struct {
+		mode                      capture.UnmappedMode
+		attributes, resource, par string
+	}{
+		{
+			capture.UnmappedDigest,
+			`{"app.account":"` + policy.Digest("4711") + `","app.customer":"` + policy.Digest("jane@example.org") + `","http.response.status_code":200}`,
+			`{"telemetry.sdk.language":"go","user.id":"` + policy.Digest("res-user@example.org") + `"}`,
+			`{"stop_sequences":"` + policy.Digest(stop) + `","temperature":0.5}`,
+		},
+		{
+			capture.UnmappedDrop,
+			`{"http.response.status_code":200}`,
+			`{"telemetry.sdk.language":"go"}`,
+			`{"temperature":0.5}`,
+		},
+		{
+			capture.UnmappedKeep,
+			`{"app.account":4711,"app.customer":"jane@example.org","http.response.status_code":200}`,
+			`{"telemetry.sdk.language":"go","user.id":"res-user@example.org"}`,
+			`{"stop_sequences":["Bye jane@example.org"],"temperature":0.5}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.mode), func(t *testing.T) {
+			cfg := keyedDefaultConfig()
+			cfg.Capture.UnmappedAttributes = tt.mode
+			p := newPipeline(t, cfg)
+			require.NoError(t, p.traces.ConsumeTraces(context.Background(), td))
+			recs := p.records(t)
+			require.Len(t, recs, 1)
+			r := recs[0]
+			assert.Equal(t, tt.attributes, r.Attributes)
+			assert.Equal(t, tt.resource, r.ResourceAttributes)
+			assert.Equal(t, tt.par, r.Parameters)
+			assert.Equal(t, "gpt-4o", r.RequestModel, "mapped values are not affected")
+			assert.Equal(t, "res-user@example.org", r.UserID, "attribution is a mapping")
+			assert.Empty(t, r.Flags)
+		})
+	}
+
+	t.Run("allowed_attributes", func(t *testing.T) {
+		cfg := keyedDefaultConfig()
+		cfg.Capture.UnmappedAttributes = capture.UnmappedDrop
+		cfg.Capture.AllowedAttributes = []string{"app.*", "gen_ai.request.stop_sequences"}
+		p := newPipeline(t, cfg)
+		require.NoError(t, p.traces.ConsumeTraces(context.Background(), td))
+		r := p.records(t)[0]
+		assert.Equal(t, `{"app.account":4711,"app.customer":"jane@example.org"}`, r.Attributes, "the list replaces the default")
+		assert.Empty(t, r.ResourceAttributes)
+		assert.Equal(t, `{"stop_sequences":["Bye jane@example.org"],"temperature":0.5}`, r.Parameters)
+	})
+}
+
+// TestContentKeys checks that the content attributes of the Vercel AI SDK,
+// the Anthropic SDK and OpenInference's invocation parameters reach the
+// content fields, under the content policy, and nothing else.
+func TestContentKeys(t *testing.T) {
+	p := newPipeline(t, keyedDefaultConfig())
+	for _, f := range []string{"vercel_traces.json", "anthropic_traces.json", "openinference_params_traces.json"} {
+		require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, f)))
+	}
+	bySpan := map[string]record.Record{}
+	for _, r := range p.records(t) {
+		bySpan[r.SpanID] = r
+		assert.NotContains(t, r.Attributes+r.Parameters+r.ResourceAttributes, "example.com", r.EventName)
+		for _, k := range []string{"ai.prompt", "ai.prompt.messages", "ai.prompt.tools", "ai.response.text", "ai.response.toolCalls", "ai.values", "llm.tools"} {
+			assert.NotContains(t, r.Attributes, `"`+k+`"`, "content keys are not in attributes")
+		}
+	}
+
+	gen := bySpan["a000000000000002"] // ai.generateText.doGenerate
+	assert.NotEmpty(t, gen.InputDigest, "ai.prompt.messages")
+	assert.NotEmpty(t, gen.OutputDigest, "ai.response.toolCalls")
+	assert.NotEmpty(t, gen.SystemInstructionsDigest, "ai.prompt.tools")
+	assert.Equal(t, `{"max_tokens":400,"temperature":0.3}`, gen.Parameters)
+	emb := bySpan["a000000000000005"] // ai.embed.doEmbed
+	assert.NotEmpty(t, emb.InputDigest, "ai.values")
+	assert.NotContains(t, emb.Attributes, "ai.embeddings", "vectors are dropped")
+
+	ant := bySpan["b000000000000001"]
+	assert.NotEmpty(t, ant.ToolResultDigest, "anthropic.tool_result.content follows tool_result")
+	assert.NotContains(t, ant.Attributes, "anthropic.tool_result.content")
+
+	oi := bySpan["c000000000000001"]
+	assert.Equal(t, `{"max_tokens":300,"model":"gpt-4.1","stop":"`+mustDigest(t, `["\nUser:"]`)+`","stream":true,"temperature":0.2,"top_p":0.9,"user":"`+mustDigest(t, "jane@example.com")+`"}`,
+		oi.Parameters, "generation parameters kept, strings digested, content members moved out")
+	assert.NotEmpty(t, oi.SystemInstructionsDigest, "invocation_parameters system, instructions, tools; llm.tools")
+	assert.NotEmpty(t, oi.InputDigest)
+
+	// With include_non_ml, the Vercel wrapper and tool spans become records
+	// and their content still follows the content policy.
+	cfg := keyedDefaultConfig()
+	cfg.IncludeNonML = true
+	cfg.Capture.ToolArguments = capture.ModeKeep
+	p = newPipeline(t, cfg)
+	require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, "vercel_traces.json")))
+	bySpan = map[string]record.Record{}
+	for _, r := range p.records(t) {
+		bySpan[r.SpanID] = r
+	}
+	tool := bySpan["a000000000000003"] // ai.toolCall
+	assert.Equal(t, `{"order": "A-77", "email": "jane@example.com"}`, tool.ToolArguments, "ai.toolCall.args under tool_arguments: keep")
+	assert.NotEmpty(t, tool.ToolResultDigest, "ai.toolCall.result under tool_result: digest")
+	wrapper := bySpan["a000000000000001"] // ai.generateText
+	assert.NotEmpty(t, wrapper.InputDigest, "ai.prompt")
+	assert.NotEmpty(t, wrapper.OutputDigest, "ai.response.text")
+}
+
+// mustDigest is the default test policy's digest of s.
+func mustDigest(t *testing.T, s string) string {
+	policy, err := capture.New(keyedDefaultConfig().Capture)
+	require.NoError(t, err)
+	return policy.Digest(s)
+}
