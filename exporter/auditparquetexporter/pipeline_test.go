@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
@@ -59,9 +60,25 @@ func (h testHost) GetExtensions() map[component.ID]component.Component { return 
 
 var storageID = component.MustNewIDWithName("file_storage", "auditsign")
 
+// clientTracker is a storage extension that hands out the clients of a
+// real one and remembers them, so that a simulated kill -9 can close them
+// (releasing the database file) without the processor's shutdown.
+type clientTracker struct {
+	storage.Extension
+	clients []storage.Client
+}
+
+func (s *clientTracker) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
+	c, err := s.Extension.GetClient(ctx, kind, id, name)
+	if err == nil {
+		s.clients = append(s.clients, c)
+	}
+	return c, err
+}
+
 // startStorage starts a file_storage extension on dir; a restarted
 // collector gets a new one on the same dir.
-func startStorage(t testing.TB, dir string) (testHost, func()) {
+func startStorage(t testing.TB, dir string) (testHost, *clientTracker) {
 	t.Helper()
 	f := filestorage.NewFactory()
 	cfg := f.CreateDefaultConfig().(*filestorage.Config)
@@ -71,24 +88,21 @@ func startStorage(t testing.TB, dir string) (testHost, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := testHost{storageID: ext}
+	tracker := &clientTracker{Extension: ext.(storage.Extension)}
+	host := testHost{storageID: tracker}
 	if err := ext.Start(context.Background(), host); err != nil {
 		t.Fatal(err)
 	}
-	return host, func() {
-		if err := ext.Shutdown(context.Background()); err != nil {
-			t.Error(err)
-		}
-	}
+	return host, tracker
 }
 
 // A collector is one run of the pipeline auditsign -> auditparquet on an
 // archive directory, with the processor's state in a storage directory.
 type collector struct {
-	t        testing.TB
-	exp      exporter.Logs
-	proc     processor.Logs
-	stopHost func()
+	t       testing.TB
+	exp     exporter.Logs
+	proc    processor.Logs
+	storage *clientTracker
 }
 
 // pipelineEnv is what outlives one collector run: directories and key.
@@ -117,9 +131,9 @@ func (env *pipelineEnv) start(t testing.TB) *collector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host, stopHost := startStorage(t, env.storage)
+	host, tracker := startStorage(t, env.storage)
 	if err := exp.Start(context.Background(), host); err != nil {
-		stopHost()
+		tracker.Shutdown(context.Background())
 		t.Fatal(err)
 	}
 	pf := auditsignprocessor.NewFactory()
@@ -136,7 +150,31 @@ func (env *pipelineEnv) start(t testing.TB) *collector {
 	if err := proc.Start(context.Background(), host); err != nil {
 		t.Fatal(err)
 	}
-	return &collector{t: t, exp: exp, proc: proc, stopHost: stopHost}
+	return &collector{t: t, exp: exp, proc: proc, storage: tracker}
+}
+
+// crash abandons the collector as kill -9 would: nothing is sealed or
+// flushed, files are closed and the archive lock released as the kernel
+// does. w is the collector's archive writer.
+func (c *collector) crash(w *archiveWriter) {
+	close(w.stop)
+	<-w.done
+	w.mu.Lock()
+	for _, o := range w.files {
+		for _, f := range []*openFile{o.open, o.sealing} {
+			if f != nil {
+				f.seg.f.Close()
+			}
+		}
+	}
+	w.lock.Unlock()
+	w.mu.Unlock()
+	for _, cl := range c.storage.clients {
+		cl.Close(context.Background()) // what was persisted stays; nothing is flushed
+	}
+	if err := c.storage.Shutdown(context.Background()); err != nil {
+		c.t.Error(err)
+	}
 }
 
 // stop shuts the collector down (processor first) and returns the
@@ -146,7 +184,9 @@ func (c *collector) stop() error {
 		c.t.Error(err)
 	}
 	err := c.exp.Shutdown(context.Background())
-	c.stopHost()
+	if serr := c.storage.Shutdown(context.Background()); serr != nil {
+		c.t.Error(serr)
+	}
 	return err
 }
 

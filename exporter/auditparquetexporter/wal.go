@@ -67,13 +67,19 @@ func createSegment(path string, fail failpoint) (*segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &segment{f: f, path: path, fail: fail}
-	if err := s.writeAt([]byte(walMagic)); err != nil {
+	// The magic line is written and synced without the entry failpoints:
+	// a failure here is a failed creation (stepSegmentCreate), not a
+	// failed append.
+	_, err = f.Write([]byte(walMagic))
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(path)
-		return nil, err
+		return nil, fmt.Errorf("write-ahead log %s: %w", path, err)
 	}
-	return s, nil
+	return &segment{f: f, path: path, good: int64(len(walMagic)), fail: fail}, nil
 }
 
 // encodeEntry returns the WAL entry holding recs.
