@@ -576,3 +576,22 @@ func mustDigest(t *testing.T, s string) string {
 	require.NoError(t, err)
 	return policy.Digest(s)
 }
+
+// TestReadmeDefaultAllowList keeps the README's default allow-list equal
+// to capture.DefaultAllowedAttributes.
+func TestReadmeDefaultAllowList(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	m := regexp.MustCompile("(?s)```yaml\nallowed_attributes:\n(.*?)```").FindSubmatch(b)
+	require.NotNil(t, m, "README: the default allow-list block")
+	var got []string
+	for _, line := range strings.Split(string(m[1]), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		for _, f := range strings.FieldsFunc(line, func(r rune) bool { return strings.ContainsRune(" ,[]", r) }) {
+			got = append(got, f)
+		}
+	}
+	assert.Equal(t, capture.DefaultAllowedAttributes(), got)
+}

@@ -45,8 +45,10 @@ var contentKeys = []contentKey{
 	{"ai.embeddings", capture.Input, dropped},
 	// Anthropic SDK native instrumentation.
 	{"anthropic.tool_result.content", capture.ToolResult, asText},
-	// OpenTelemetry GenAI: tool definitions (opt-in).
+	// OpenTelemetry GenAI: tool definitions (opt-in); an evaluation's
+	// explanation outside its event.
 	{"gen_ai.tool.definitions", capture.SystemInstructions, asJSON},
+	{"gen_ai.evaluation.explanation", capture.Output, asText},
 	// OpenInference: tool definitions and the deprecated function call.
 	{"llm.tools.", capture.SystemInstructions, flattened},
 	{"tool.parameters", capture.SystemInstructions, asJSON},
