@@ -152,10 +152,10 @@ func CheckpointFiles(root string) ([]string, error) {
 
 // listFiles returns the files under root/dir whose name ends in ext,
 // skipping hidden and private names, as sorted slash paths relative to root.
-// It lists every non-directory entry (symbolic links, FIFOs, ... too: the
-// reader refuses them with a problem naming them) and, when ext is not
-// empty, directories whose name ends in ext; it does not follow symbolic
-// links to directories.
+// It lists FIFOs, devices and sockets named like the files it lists,
+// every symbolic link whatever its name (it never follows one), and, when
+// ext is not empty, directories whose name ends in ext: the readers refuse
+// them all with a problem naming them, instead of skipping them unseen.
 // A missing dir yields no files.
 func listFiles(root, dir, ext string) ([]string, error) {
 	var out []string
@@ -173,10 +173,13 @@ func listFiles(root, dir, ext string) ([]string, error) {
 			}
 			return nil
 		}
-		if d.IsDir() && (ext == "" || !strings.HasSuffix(name, ext)) {
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			// Listed whatever its name: a symbolic link in place of a
+			// partition directory would otherwise hide its files.
+		case d.IsDir() && (ext == "" || !strings.HasSuffix(name, ext)):
 			return nil
-		}
-		if !strings.HasSuffix(name, ext) {
+		case !strings.HasSuffix(name, ext):
 			return nil
 		}
 		rel, err := filepath.Rel(root, p)
