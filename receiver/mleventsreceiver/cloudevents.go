@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -104,43 +105,62 @@ func (e errTooManyEvents) Error() string {
 	return fmt.Sprintf("batch has more than %d events (max_events_per_request): split it", int(e))
 }
 
-// parseBatch decodes a batched-mode body, a JSON array of events, one event
-// at a time, and calls each with the index of the event, the event (nil if
-// it could not be decoded at all) and why it is invalid (nil if it parsed):
-// callers keep only what they make of an event, never the whole decoded
-// batch. parseBatch fails as a whole when the array itself is malformed, and
-// with errTooManyEvents as soon as it meets event number maxEvents+1.
-func parseBatch(body []byte, maxEvents int, each func(i int, e *cloudEvent, err error)) error {
-	if !utf8.Valid(body) {
-		return errors.New("body is not valid UTF-8")
-	}
-	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '[' {
+// parseBatch decodes a batched-mode body, a JSON array of events, from the
+// request stream one event at a time, and calls each with the index of the
+// event, the event (nil if it could not be decoded at all) and why it is
+// invalid (nil if it parsed). Neither the body nor the decoded batch is ever
+// held whole: callers keep only what they make of each event, so a batch
+// takes little more memory than the records made of it
+// (BenchmarkLargeBatchMemory). parseBatch fails as a whole when the array
+// itself is malformed (or the body exceeds max_request_body_size: an
+// *http.MaxBytesError), and with errTooManyEvents as soon as it meets event
+// number maxEvents+1, without decoding it.
+func parseBatch(body io.Reader, maxEvents int, each func(i int, e *cloudEvent, err error)) error {
+	dec := json.NewDecoder(body)
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('[') {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return err
+		}
 		return errors.New("malformed batch: want a JSON array of events")
 	}
-	d, err := newStrictDecoder(body)
-	if err != nil {
-		return fmt.Errorf("malformed JSON: %v", err)
-	}
-	tooMany := false
-	err = d.arrayElements(func(i int, v any, dup error) bool {
+	for i := 0; dec.More(); i++ {
 		if i >= maxEvents {
-			tooMany = true
-			return false
+			return errTooManyEvents(maxEvents)
 		}
-		e, err := eventFromValue(v)
-		if dup != nil {
-			err = dup
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return malformedBatch(err)
 		}
+		if !utf8.Valid(raw) {
+			each(i, nil, errors.New("event is not valid UTF-8"))
+			continue
+		}
+		e, err := parseEventJSON(raw)
 		each(i, e, err)
-		return true
-	})
-	switch {
-	case tooMany:
-		return errTooManyEvents(maxEvents)
-	case err != nil:
-		return fmt.Errorf("malformed JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != nil { // ']'
+		return malformedBatch(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			err = errors.New("trailing data after the array")
+		}
+		return malformedBatch(err)
 	}
 	return nil
+}
+
+// malformedBatch wraps a decoding error of a batch, passing the body-size
+// error through.
+func malformedBatch(err error) error {
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return err
+	}
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = errors.New("unexpected end of JSON input")
+	}
+	return fmt.Errorf("malformed JSON: %w", err)
 }
 
 // parseEventJSON decodes one event in the JSON event format and checks its

@@ -61,8 +61,8 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "nothing_enabled"), wantErr: "cloudevents::enabled and mlflow::enabled are both false: the receiver would serve nothing"},
 		{id: component.NewIDWithName(metadata.Type, "zero_tolerance"), wantErr: "mlflow::timestamp_tolerance must be > 0 and <= 24h0m0s"},
 		{id: component.NewIDWithName(metadata.Type, "small_attributes"), wantErr: "max_attributes_size must be between 1024 and 16777216"},
-		{id: component.NewIDWithName(metadata.Type, "no_events"), wantErr: "max_events_per_request must be between 1 and 100000"},
-		{id: component.NewIDWithName(metadata.Type, "too_many_events"), wantErr: "max_events_per_request must be between 1 and 100000"},
+		{id: component.NewIDWithName(metadata.Type, "no_events"), wantErr: "max_events_per_request must be between 1 and 10000"},
+		{id: component.NewIDWithName(metadata.Type, "too_many_events"), wantErr: "max_events_per_request must be between 1 and 10000"},
 		{id: component.NewIDWithName(metadata.Type, "typo"), unmarshalErr: "'mleventsreceiver.MLflowConfig' has invalid keys: secrett"},
 		{id: component.NewIDWithName(metadata.Type, "typo_top"), unmarshalErr: "unknown keys max_attribute_size (want one of auth, cloudevents, compression_algorithms, cors, dialer, endpoint, "},
 	}

@@ -1,6 +1,7 @@
 package mleventsreceiver
 
 import (
+	"bytes"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -41,7 +42,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		check(parseStructured(body))
-		_ = parseBatch(body, 8, func(_ int, e *cloudEvent, err error) { check(e, err) })
+		_ = parseBatch(bytes.NewReader(body), 8, func(_ int, e *cloudEvent, err error) { check(e, err) })
 		h := http.Header{}
 		h.Set("Content-Type", contentType)
 		h.Set("ce-specversion", "1.0")

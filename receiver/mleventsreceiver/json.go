@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 )
 
 // Strict JSON. A body whose object repeats a key is refused (400): with
@@ -24,8 +23,8 @@ const maxJSONDepth = 1000
 var errTooDeep = fmt.Errorf("nesting deeper than %d levels", maxJSONDepth)
 
 // A strictDecoder decodes JSON values with numbers as json.Number, noting
-// the first duplicate object key it meets without stopping, so that a batch
-// can report the event concerned and go on with the next one.
+// the first duplicate object key it meets and reading on, so that the
+// value's other members (a CloudEvent's id) can still name it in the reply.
 type strictDecoder struct {
 	dec   *json.Decoder
 	depth int
@@ -96,7 +95,7 @@ func (d *strictDecoder) value() (any, error) {
 			}
 			if _, dup := m[key]; dup {
 				if d.dup == nil {
-					d.dup = fmt.Errorf("duplicate key %q in a JSON object (offset %d)", key, d.dec.InputOffset())
+					d.dup = fmt.Errorf("duplicate key %q in a JSON object", key)
 				}
 				continue
 			}
@@ -120,32 +119,4 @@ func (d *strictDecoder) value() (any, error) {
 		return list, err
 	}
 	return nil, fmt.Errorf("unexpected %v at offset %d", delim, d.dec.InputOffset())
-}
-
-// arrayElements decodes a JSON array element by element, calling each with
-// the element's index, its value and the duplicate-key error of that
-// element (nil if none). It stops early when each returns false. It fails
-// when the body is not a JSON array or is malformed.
-func (d *strictDecoder) arrayElements(each func(i int, v any, dup error) bool) error {
-	tok, err := d.dec.Token()
-	if err != nil {
-		return err
-	}
-	if tok != json.Delim('[') {
-		return errors.New("want a JSON array")
-	}
-	for i := 0; d.dec.More(); i++ {
-		d.dup = nil
-		v, err := d.value()
-		if err != nil {
-			return err
-		}
-		if !each(i, v, d.dup) {
-			return nil
-		}
-	}
-	if _, err := d.dec.Token(); err != nil && err != io.EOF {
-		return err
-	}
-	return nil
 }

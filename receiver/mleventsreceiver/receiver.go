@@ -171,9 +171,11 @@ func (r *mleventsReceiver) cloudEventRecords(req *http.Request) ([]record.Record
 	if herr != nil {
 		return nil, nil, herr
 	}
-	body, herr := r.readBody(req)
-	if herr != nil {
-		return nil, nil, herr
+	var body []byte
+	if mode != modeBatch { // a batch is decoded from the stream, event by event
+		if body, herr = r.readBody(req); herr != nil {
+			return nil, nil, herr
+		}
 	}
 	now := r.now()
 	// Each event becomes a record as soon as it is decoded; only records are
@@ -210,11 +212,19 @@ func (r *mleventsReceiver) cloudEventRecords(req *http.Request) ([]record.Record
 		e, err := parseBinary(req.Header, body)
 		add(0, e, err)
 	case modeBatch:
-		err := parseBatch(body, r.cfg.MaxEventsPerRequest, add)
-		if tooMany := errTooManyEvents(0); errors.As(err, &tooMany) {
+		err := parseBatch(req.Body, r.cfg.MaxEventsPerRequest, add)
+		var tooMany errTooManyEvents
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooMany):
+			// Read the rest (at most max_request_body_size, without keeping
+			// it) so that the client, still sending, reads the answer
+			// rather than a reset connection.
+			_, _ = io.Copy(io.Discard, req.Body)
 			return nil, nil, &httpError{status: http.StatusRequestEntityTooLarge, msg: err.Error()}
-		}
-		if err != nil {
+		case errors.As(err, &mbe):
+			return nil, nil, bodyTooLarge(mbe)
+		case err != nil:
 			return nil, nil, &httpError{status: http.StatusBadRequest, msg: err.Error()}
 		}
 	}
@@ -340,11 +350,15 @@ func (r *mleventsReceiver) readBody(req *http.Request) ([]byte, *httpError) {
 	body, err := readAll(req.Body, int(size))
 	if err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return nil, &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body larger than max_request_body_size (%d bytes)", mbe.Limit)}
+			return nil, bodyTooLarge(mbe)
 		}
 		return nil, &httpError{status: http.StatusBadRequest, msg: "reading body: " + err.Error()}
 	}
 	return body, nil
+}
+
+func bodyTooLarge(mbe *http.MaxBytesError) *httpError {
+	return &httpError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("body larger than max_request_body_size (%d bytes)", mbe.Limit)}
 }
 
 // defaultMaxRequestBodySize is confighttp's default max_request_body_size.
