@@ -23,8 +23,10 @@ type Config struct {
 
 	// SigningKeyFile is the path of the note-format Ed25519 private key
 	// ("PRIVATE+KEY+<name>+<hash>+<base64>", as written by `govaudit keygen`).
-	// Required. The file must not be accessible to group or others. It is
-	// loaded when the processor starts.
+	// Required. The file must not be accessible to group or others. Validate
+	// loads it with the code Start uses (auditlog.LoadSigner), so
+	// `otelcol-govaudit validate` refuses a missing, malformed or readable
+	// key as start-up would; Start loads it again.
 	SigningKeyFile string `mapstructure:"signing_key_file"`
 
 	// Storage is the id of a storage extension (such as file_storage) that
@@ -51,7 +53,8 @@ var (
 	errEmptyStorage     = errors.New("storage: empty extension id")
 )
 
-// Validate checks the configuration; each error names its field.
+// Validate checks the configuration; each error names its field. It reads
+// the signing key file.
 func (cfg *Config) Validate() error {
 	var errs []error
 	if cfg.Origin != "" {
@@ -59,6 +62,8 @@ func (cfg *Config) Validate() error {
 	}
 	if strings.TrimSpace(cfg.SigningKeyFile) == "" {
 		errs = append(errs, errNoSigningKey)
+	} else if _, err := auditlog.LoadSigner(cfg.SigningKeyFile); err != nil {
+		errs = append(errs, fmt.Errorf("signing_key_file: %w", err)) // the text Start reports
 	}
 	if cfg.Storage != nil && cfg.Storage.Type().String() == "" {
 		errs = append(errs, errEmptyStorage)

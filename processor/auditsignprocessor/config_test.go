@@ -1,24 +1,34 @@
 package auditsignprocessor
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/processor/auditsignprocessor/internal/metadata"
 )
+
+// testdataKey is the signing key path in testdata/config.yaml. Validate
+// reads the key, so each test points the rows that name it at a real key.
+const testdataKey = "/etc/govaudit/signing.key"
 
 func TestLoadConfig(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	key, _ := writeKey(t, "k", 0o600)
 	storage := component.MustNewIDWithName("file_storage", "audit")
 	tests := []struct {
 		id      component.ID
@@ -71,6 +81,13 @@ func TestLoadConfig(t *testing.T) {
 			if err := sub.Unmarshal(cfg); err != nil {
 				t.Fatal(err)
 			}
+			got := cfg.(*Config)
+			if tt.want != nil && got.SigningKeyFile != tt.want.SigningKeyFile {
+				t.Errorf("signing_key_file = %q, want %q", got.SigningKeyFile, tt.want.SigningKeyFile)
+			}
+			if got.SigningKeyFile == testdataKey {
+				got.SigningKeyFile = key
+			}
 			err = confmap.Validate(cfg)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
@@ -81,8 +98,7 @@ func TestLoadConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := cfg.(*Config)
-			if got.Origin != tt.want.Origin || got.SigningKeyFile != tt.want.SigningKeyFile ||
+			if got.Origin != tt.want.Origin ||
 				got.CheckpointInterval != tt.want.CheckpointInterval ||
 				(got.Storage == nil) != (tt.want.Storage == nil) ||
 				(got.Storage != nil && *got.Storage != *tt.want.Storage) {
@@ -94,7 +110,7 @@ func TestLoadConfig(t *testing.T) {
 
 func TestEmptyStorageID(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
-	cfg.SigningKeyFile = "k"
+	cfg.SigningKeyFile, _ = writeKey(t, "k", 0o600)
 	cfg.Storage = &component.ID{}
 	if err := cfg.Validate(); err == nil || err.Error() != "storage: empty extension id" {
 		t.Errorf("Validate = %v", err)
@@ -118,5 +134,71 @@ func TestDefaultOrigin(t *testing.T) {
 		if err := auditlog.ValidOrigin(got); err != nil {
 			t.Errorf("defaultOrigin(%q, %q) = %q: %v", tc.host, tc.name, got, err)
 		}
+	}
+}
+
+// TestValidateLoadsSigningKey: Validate, which `otelcol-govaudit validate`
+// runs, refuses a signing key that is missing, malformed, or accessible to
+// group or others, with the error Start would give.
+func TestValidateLoadsSigningKey(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good, _ := writeKey(t, "good", 0o600)
+	skey, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, vkey, err := auditlog.GenerateKey("pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.key")
+	keyDir := filepath.Join(dir, "d.key")
+	if err := os.Mkdir(keyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path, wantErr string
+	}{
+		{"good", good, ""},
+		{"missing", missing, "signing_key_file: stat " + missing + ": no such file or directory"},
+		{"world-readable", write("644.key", string(skey), 0o644), "signing_key_file: signing key " + filepath.Join(dir, "644.key") + " has mode 0644: it must not be accessible to group or others (chmod 600)"},
+		{"group-readable", write("640.key", string(skey), 0o640), "signing_key_file: signing key " + filepath.Join(dir, "640.key") + " has mode 0640: it must not be accessible to group or others (chmod 600)"},
+		{"others-writable", write("602.key", string(skey), 0o602), "signing_key_file: signing key " + filepath.Join(dir, "602.key") + " has mode 0602: it must not be accessible to group or others (chmod 600)"},
+		{"malformed", write("bad.key", "PRIVATE+KEY+x+00000000+AAAA\n", 0o600), "signing_key_file: signing key " + filepath.Join(dir, "bad.key") + ": unknown verifier algorithm"},
+		{"verifier key", write("pub.key", vkey+"\n", 0o600), "signing_key_file: signing key " + filepath.Join(dir, "pub.key") + ": malformed verifier id"},
+		{"directory", keyDir, "signing_key_file: read " + keyDir + ": is a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.SigningKeyFile = tc.path
+			err := cfg.Validate()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("Validate = %v, want %q", err, tc.wantErr)
+			}
+			// The same error as start-up, which loads the key with the same code.
+			p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Start(context.Background(), componenttest.NewNopHost()); err == nil || err.Error() != tc.wantErr {
+				t.Errorf("Start = %v, want %q", err, tc.wantErr)
+			}
+		})
 	}
 }
