@@ -19,13 +19,18 @@ var cmdKeygen = &command{
 
 func runKeygen(c *command, args []string, stdout, stderr io.Writer) int {
 	fs := c.newFlagSet(stderr)
-	name := fs.String("name", "", "key name, as it appears in checkpoint signatures (required)")
+	name := fs.String("name", "", "key name, as it appears in checkpoint signatures and in the file names: letters, digits, '.', '_', '-' (required)")
 	out := fs.String("out", ".", "directory to write NAME.key and NAME.pub into")
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
 	}
 	if *name == "" || len(pos) > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	if err := checkKeyName(*name); err != nil {
+		fmt.Fprintf(stderr, "govaudit keygen: %v\n", err)
 		fs.Usage()
 		return exitUsage
 	}
@@ -51,6 +56,21 @@ func runKeygen(c *command, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "signing key:  %s (keep secret; auditsign signing_key_file)\nverifier key: %s (give to auditors: govaudit verify --key)\n", keyPath, pubPath)
 	return exitOK
+}
+
+// checkKeyName accepts a key name made of [A-Za-z0-9._-], other than "." and
+// "..": the name becomes the file names NAME.key and NAME.pub inside --out,
+// so a separator or a parent reference ("../../x") would write elsewhere.
+func checkKeyName(name string) error {
+	if name == "." || name == ".." {
+		return fmt.Errorf("--name %q: not a file name", name)
+	}
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("--name %q: character %q not allowed (want letters, digits, '.', '_' or '-')", name, c)
+		}
+	}
+	return nil
 }
 
 func writeNew(path, content string, perm os.FileMode) error {
