@@ -131,7 +131,10 @@ func (w *archiveWriter) start(ctx context.Context, _ component.Host) (err error)
 	// One writer per directory: a second one would "recover" the live WAL
 	// of the first, seal it and delete it under its feet.
 	if w.lock, err = archive.Lock(w.root); err != nil {
-		return fmt.Errorf("auditparquet: %w", err)
+		if errors.Is(err, archive.ErrLocked) {
+			return fmt.Errorf("auditparquet: %w", err)
+		}
+		return fmt.Errorf("auditparquet: directory %q is not writable: %w", w.root, err)
 	}
 	defer func() {
 		if err != nil {

@@ -20,7 +20,7 @@ import (
 const LockName = ".lock"
 
 // ErrLocked is wrapped by Lock's error when another writer holds the lock.
-var ErrLocked = errors.New("archive directory is locked by another writer")
+var ErrLocked = errors.New("archive directory in use by another writer")
 
 // A DirLock is the writer's lock on an archive root.
 type DirLock struct {
