@@ -14,10 +14,11 @@ import (
 // broken one is refused naming the field.
 func TestExampleConfigsValidate(t *testing.T) {
 	e := newEnv(t)
-	secrets := filepath.Join(e.data, "keys") // digest.key is there; add the token
+	secrets := filepath.Join(e.data, "keys") // digest.key is there; add the token and signing.key
 	if err := os.WriteFile(filepath.Join(secrets, "mlevents.token"), []byte("token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	copyFile(t, e.key, filepath.Join(secrets, "signing.key"), 0o600) // validate loads it
 	broken := filepath.Join(e.data, "broken.yaml")
 	if err := os.WriteFile(broken, []byte(`
 receivers: {otlp: {protocols: {http: {}}}}
@@ -46,5 +47,59 @@ service: {pipelines: {logs: {receivers: [otlp], processors: [auditsign], exporte
 		case c.wantErr != "" && (err == nil || !strings.Contains(string(out), c.wantErr)):
 			t.Errorf("%s: want a validation error naming %q, got %v\n%s", c.config, c.wantErr, err, out)
 		}
+	}
+}
+
+// TestValidateSigningKey: `otelcol-govaudit validate` loads the auditsign
+// signing key as start-up does, so it fails, naming signing_key_file, when
+// the key is missing or readable by others, and passes with a 0600 key.
+func TestValidateSigningKey(t *testing.T) {
+	e := newEnv(t)
+	config := filepath.Join(e.data, "key.yaml")
+	if err := os.WriteFile(config, []byte(`
+receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:0"}}}}
+processors: {auditsign: {signing_key_file: "${env:KEY}"}}
+exporters: {auditparquet: {directory: "${env:ARCHIVE}"}}
+service: {pipelines: {logs: {receivers: [otlp], processors: [auditsign], exporters: [auditparquet]}}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	openKey := filepath.Join(e.data, "open.key")
+	copyFile(t, e.key, openKey, 0o644)
+	for _, c := range []struct {
+		name, key, wantErr string
+	}{
+		{"0600 key", e.key, ""},
+		{"missing key", filepath.Join(e.data, "missing.key"), "signing_key_file: stat " + filepath.Join(e.data, "missing.key") + ": no such file or directory"},
+		{"0644 key", openKey, "signing_key_file: signing key " + openKey + " has mode 0644"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(filepath.Join(e.bin, "otelcol-govaudit"), "validate", "--config", config)
+			cmd.Env = append(os.Environ(), "KEY="+c.key, "ARCHIVE="+filepath.Join(e.data, "audit"))
+			out, err := cmd.CombinedOutput()
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Errorf("validate: %v\n%s", err, out)
+			case c.wantErr != "" && err == nil:
+				t.Errorf("validate passed, want an error naming %q\n%s", c.wantErr, out)
+			case c.wantErr != "" && !strings.Contains(string(out), c.wantErr):
+				t.Errorf("validate: %v, want an error naming %q\n%s", err, c.wantErr, out)
+			}
+		})
+	}
+}
+
+// copyFile copies src to dst with the given mode.
+func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dst, mode); err != nil {
+		t.Fatal(err)
 	}
 }
