@@ -21,6 +21,7 @@ import (
 
 	"github.com/govaudit/govaudit/exporter/auditparquetexporter/internal/metadata"
 	"github.com/govaudit/govaudit/internal/archive"
+	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
 )
 
@@ -375,4 +376,41 @@ func startLockHolder(t *testing.T, dir string) lockHolder {
 		t.Fatal("lock holder did not start")
 	}
 	return lockHolder{pid: cmd.Process.Pid, stop: stop}
+}
+
+// TestCheckpointFork: a different note for an archived (epoch, size) is
+// not a redelivery: it is archived as a row (verify reports the fork), the
+// checkpoint file keeps the first note, and the conflict is counted.
+func TestCheckpointFork(t *testing.T) {
+	root := t.TempDir()
+	exp, tt := telemetryExporter(t, testConfig(root))
+	s := newStream("host-a", 3)
+	b1 := s.batch(t, 3)
+	consume(t, exp, b1)
+	first := b1[len(b1)-1]
+	text, err := auditlog.Sign(testSigner(), "host-a", 3, 3, make([]byte, 32)) // another root at size 3
+	if err != nil {
+		t.Fatal(err)
+	}
+	fork := record.Record{SchemaVersion: 1, ID: s.id(), Type: record.TypeCheckpoint, EventName: record.EventNameCheckpoint,
+		ObservedTime: first.ObservedTime, Origin: "host-a", Epoch: 3, Checkpoint: text}
+	consume(t, exp, []record.Record{fork})
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, r := range readArchive(t, root) {
+		if !r.IsLeaf() {
+			notes = append(notes, r.Checkpoint)
+		}
+	}
+	if len(notes) != 2 || notes[0] != first.Checkpoint || notes[1] != text {
+		t.Errorf("checkpoint rows %q, want the first note and the fork", notes)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, archive.CheckpointPath("host-a", 3, 3))); err != nil || string(b) != first.Checkpoint {
+		t.Errorf("checkpoint file = %q, %v; want the first note", b, err)
+	}
+	if got := sumAttr(t, tt, "otelcol_auditparquet_errors", "operation", "checkpoint_conflict"); got != 1 {
+		t.Errorf("errors{operation=checkpoint_conflict} = %d, want 1", got)
+	}
 }
