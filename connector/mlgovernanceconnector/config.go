@@ -31,7 +31,8 @@ type Config struct {
 	// 256 ≤ MaxAttributesBytes ≤ 16777216 (record.MaxLarge). Default 16384.
 	MaxAttributesBytes int `mapstructure:"max_attributes_bytes"`
 
-	// Capture is the capture policy for content fields.
+	// Capture is the capture policy for content fields and for attribute
+	// values that no mapping reads (unmapped_attributes, allowed_attributes).
 	Capture capture.Config `mapstructure:"capture"`
 }
 
