@@ -1,6 +1,7 @@
 // Package capture is the mlgovernance capture policy: for each content field
 // of a governance record it keeps, digests (HMAC-SHA256), redacts or drops
-// the content, and caps what is stored.
+// the content, and caps what is stored; for attribute values that no mapping
+// reads it keeps (allow-listed keys, or mode keep), digests or drops them.
 package capture
 
 import (
