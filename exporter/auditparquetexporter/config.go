@@ -24,9 +24,11 @@ type Config struct {
 	// TimeoutConfig is the per-attempt timeout (`timeout`, default 5s).
 	exporterhelper.TimeoutConfig `mapstructure:",squash"`
 	// QueueConfig is the exporterhelper sending queue (`sending_queue`).
-	// Enabled by default (in memory, one consumer); set `storage` to a
-	// storage extension such as file_storage to make it persistent.
-	// num_consumers must be 1 so records stay in leaf order.
+	// Off by default: ConsumeLogs then returns once the batch is in the
+	// fsynced WAL. When configured it defaults to in memory with one
+	// consumer; set `storage` to a storage extension such as file_storage
+	// to make it persistent. num_consumers must be 1 so records stay in
+	// leaf order.
 	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	// BackOffConfig is the retry policy (`retry_on_failure`). Disabled by
 	// default: with the queue off, exporterhelper's retry would block the
