@@ -1,7 +1,10 @@
 package mlgovernanceconnector
 
 import (
+	"context"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/govaudit/govaudit/connector/mlgovernanceconnector/internal/capture"
 	"github.com/govaudit/govaudit/connector/mlgovernanceconnector/internal/metadata"
@@ -99,6 +104,11 @@ func TestLoadConfig(t *testing.T) {
 			errorMsg: "attribution_cache_size: must not be negative\nmax_attributes_bytes: 10, want at least 256",
 		},
 	}
+	// Validate reads digest_key.file: rows naming the testdata path are
+	// validated with a real key there, and compared with the path as loaded.
+	const testdataDigestKey = "/etc/govaudit/digest.key"
+	keyFile := filepath.Join(t.TempDir(), "digest.key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(testKey+"\n"), 0o600))
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
 			cfg := createDefaultConfig()
@@ -106,6 +116,10 @@ func TestLoadConfig(t *testing.T) {
 			require.NoError(t, err)
 			err = sub.Unmarshal(cfg)
 			if err == nil {
+				c := &cfg.(*Config).Capture.DigestKey
+				if c.File == testdataDigestKey {
+					c.File = keyFile
+				}
 				err = confmap.Validate(cfg)
 			}
 			if tt.errorMsg != "" {
@@ -113,8 +127,30 @@ func TestLoadConfig(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
+			if c := &cfg.(*Config).Capture.DigestKey; c.File == keyFile {
+				c.File = testdataDigestKey
+			}
 			assert.Equal(t, tt.expected, cfg)
 		})
+	}
+}
+
+// TestValidateReadsDigestKeyFile: `otelcol-govaudit validate` runs Validate,
+// which reads digest_key.file as start-up does, so a missing or short key
+// fails validation, not only the first start.
+func TestValidateReadsDigestKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short.key")
+	require.NoError(t, os.WriteFile(short, []byte("0123\n"), 0o600))
+	for path, want := range map[string]string{
+		filepath.Join(dir, "missing.key"): "capture: digest_key.file: open " + filepath.Join(dir, "missing.key") + ": no such file or directory",
+		short:                             "capture: digest_key.file " + short + ": key is 4 bytes, want at least 32",
+	} {
+		cfg := createDefaultConfig().(*Config)
+		cfg.Capture.DigestKey.File = path
+		assert.EqualError(t, confmap.Validate(cfg), want)
+		_, err := NewFactory().CreateTracesToLogs(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+		assert.EqualError(t, err, strings.TrimPrefix(want, "capture: "), "start-up refuses it with the same words")
 	}
 }
 

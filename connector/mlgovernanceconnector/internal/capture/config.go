@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 
@@ -283,6 +284,13 @@ func (c *Config) Validate() error {
 	if c.DigestKey.File != "" && c.DigestKey.Value != "" {
 		errs = append(errs, errors.New("digest_key: set only one of file and value"))
 	}
+	if c.DigestKey.File != "" && c.DigestKey.Value == "" {
+		// Read now, as New will: `otelcol-govaudit validate` refuses a
+		// missing or short key file as start-up would.
+		if _, err := c.readKeyFile(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if v := c.DigestKey.Value; v != "" && len(strings.TrimSpace(string(v))) < MinKeyBytes {
 		errs = append(errs, fmt.Errorf("digest_key.value: key is %d bytes, want at least %d", len(strings.TrimSpace(string(v))), MinKeyBytes))
 	}
@@ -362,4 +370,19 @@ func (l allowList) allows(key string) bool {
 		}
 	}
 	return false
+}
+
+// readKeyFile reads the key in digest_key.file: the file's contents with
+// surrounding white space trimmed, at least MinKeyBytes long. Validate and
+// New both call it.
+func (c *Config) readKeyFile() (string, error) {
+	b, err := os.ReadFile(c.DigestKey.File)
+	if err != nil {
+		return "", fmt.Errorf("digest_key.file: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if len(key) < MinKeyBytes {
+		return "", fmt.Errorf("digest_key.file %s: key is %d bytes, want at least %d", c.DigestKey.File, len(key), MinKeyBytes)
+	}
+	return key, nil
 }

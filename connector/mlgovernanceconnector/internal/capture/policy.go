@@ -6,7 +6,6 @@ package capture
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -71,13 +70,9 @@ func New(cfg Config) (*Policy, error) {
 	p.allowed, _ = newAllowList(cfg.AllowedAttributes) // checked by Validate
 	key := strings.TrimSpace(string(cfg.DigestKey.Value))
 	if cfg.DigestKey.File != "" {
-		b, err := os.ReadFile(cfg.DigestKey.File)
-		if err != nil {
-			return nil, fmt.Errorf("digest_key.file: %w", err)
-		}
-		key = strings.TrimSpace(string(b))
-		if len(key) < MinKeyBytes {
-			return nil, fmt.Errorf("digest_key.file %s: key is %d bytes, want at least %d", cfg.DigestKey.File, len(key), MinKeyBytes)
+		var err error
+		if key, err = cfg.readKeyFile(); err != nil {
+			return nil, err
 		}
 	}
 	if key != "" {
