@@ -50,6 +50,23 @@ service: {pipelines: {logs: {receivers: [otlp], processors: [auditsign], exporte
 	}
 }
 
+// TestValidateDigestKey: validate reads the mlgovernance digest key file as
+// start-up does: the quickstart config without its digest key fails,
+// naming digest_key.file.
+func TestValidateDigestKey(t *testing.T) {
+	e := newEnv(t)
+	digest := filepath.Join(e.data, "keys", "digest.key")
+	if err := os.Remove(digest); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(e.bin, "otelcol-govaudit"), "validate", "--config", "../examples/quickstart.yaml")
+	cmd.Env = append(os.Environ(), "GOVAUDIT_DATA="+e.data)
+	out, err := cmd.CombinedOutput()
+	if want := "digest_key.file: open " + digest + ": no such file or directory"; err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("validate: %v, want an error naming %q\n%s", err, want, out)
+	}
+}
+
 // TestValidateSigningKey: `otelcol-govaudit validate` loads the auditsign
 // signing key as start-up does, so it fails, naming signing_key_file, when
 // the key is missing or readable by others, and passes with a 0600 key.

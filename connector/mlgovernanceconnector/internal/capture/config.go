@@ -158,7 +158,8 @@ type Config struct {
 // KeyConfig locates the digest key. Exactly one of File and Value may be set.
 type KeyConfig struct {
 	// File is a path to a file holding the key; surrounding white space is
-	// trimmed and at least 32 bytes must remain. Read once at start.
+	// trimmed and at least 32 bytes must remain. Read by Validate (so
+	// `otelcol-govaudit validate` checks it) and again at start.
 	File string `mapstructure:"file"`
 	// Value is the key itself, usually "${env:GOVAUDIT_DIGEST_KEY}"; at
 	// least 32 bytes.
