@@ -199,9 +199,12 @@ type chunkChecker struct {
 	end     int64 // where the footer starts
 	prevEnd int64 // where the previous chunk ended
 	budget  int64 // uncompressed bytes left for all pages of the file
-	codec   zstd.Codec
 	buf     []byte
 }
+
+// pageCodec decompresses pages for checkParquet. It is shared: a Codec
+// pools its decoders, which are costly to create.
+var pageCodec zstd.Codec
 
 func (c *chunkChecker) check(cc *format.ColumnChunk, leaf leafColumn, rows int64) error {
 	m := &cc.MetaData
@@ -370,7 +373,7 @@ func (c *chunkChecker) decompress(src []byte, size int) ([]byte, error) {
 	if cap(c.buf) < size {
 		c.buf = make([]byte, 0, size)
 	}
-	out, err := c.codec.Decode(c.buf[:0], src)
+	out, err := pageCodec.Decode(c.buf[:0], src)
 	if err != nil {
 		return nil, fmt.Errorf("zstd: %w", err)
 	}
