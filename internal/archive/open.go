@@ -22,8 +22,9 @@ const (
 	// MaxCheckpointFileSize bounds a checkpoint file and a latest pointer: a
 	// signed note is a few hundred bytes (auditlog parses at most 16 KiB).
 	MaxCheckpointFileSize = 64 << 10
-	// MaxIndexFileSize bounds an audit index (JSON, Bloom filters included).
-	MaxIndexFileSize = 256 << 20
+	// MaxIndexFileSize bounds an audit index (JSON, Bloom filters included:
+	// about 1.6 bytes per distinct id).
+	MaxIndexFileSize = 64 << 20
 )
 
 // ErrNotRegular is wrapped by the error of a reader of the archive when a

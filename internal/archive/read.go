@@ -71,23 +71,26 @@ func readParquet(name string, data []byte) (rows []record.Record, err error) {
 	n := f.NumRows()
 	rd := parquet.NewGenericReader[record.Record](f)
 	defer rd.Close()
-	rows = make([]record.Record, n)
-	read := 0
-	for read < len(rows) {
-		k, err := rd.Read(rows[read:])
-		read += k
+	// Rows are read in batches and kept as they decode, so memory follows
+	// the rows really in the file, not the count its footer claims.
+	batch := make([]record.Record, min(n, 1024))
+	rows = make([]record.Record, 0, min(n, 1<<16))
+	for int64(len(rows)) < n {
+		clear(batch) // fresh values: the reader may reuse a destination's buffers
+		k, err := rd.Read(batch[:min(int64(len(batch)), n-int64(len(rows)))])
+		rows = append(rows, batch[:k]...)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: row %d: %w: %v", name, read, ErrCorrupt, err)
+			return nil, fmt.Errorf("%s: row %d: %w: %v", name, len(rows), ErrCorrupt, err)
 		}
 		if k == 0 {
 			break
 		}
 	}
-	if int64(read) != n {
-		return nil, fmt.Errorf("%s: %w: read %d of %d rows", name, ErrCorrupt, read, n)
+	if int64(len(rows)) != n {
+		return nil, fmt.Errorf("%s: %w: read %d of %d rows", name, ErrCorrupt, len(rows), n)
 	}
 	for i := range rows {
 		rows[i].Normalize()
