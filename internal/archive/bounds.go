@@ -37,12 +37,14 @@ const (
 	MaxPageSize = 64 << 20
 
 	// maxDecodedFloor and maxDecodedRatio bound the sum of the uncompressed
-	// sizes of all pages of a file: at most max(floor, ratio × file size).
-	// Records compress a few times at most (every row carries random
-	// hashes and ids); the floor leaves room for small files of very
-	// repetitive content.
-	maxDecodedFloor = 32 << 20
-	maxDecodedRatio = 32
+	// sizes of all pages of a file: at most max(floor, ratio × file size),
+	// which bounds the memory its rows take once decoded. Rows compress
+	// little as a whole (every row carries random hashes and ids); content
+	// repeated in every row (a raw system prompt) compresses more, and the
+	// floor admits one record with every content field at its 16 MiB cap.
+	// A file beyond the bound is refused as corrupt, naming the bound.
+	maxDecodedFloor = 128 << 20
+	maxDecodedRatio = 64
 
 	// maxListValuesPerRow bounds the values of a list column (finish
 	// reasons, flags) per row of a row group, on average. An empty list or

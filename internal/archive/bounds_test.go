@@ -38,8 +38,12 @@ func TestCheckParquetAcceptsWriterOutput(t *testing.T) {
 	big[8].InputTokens, big[8].OutputTokens = &in, &out
 	score := 0.5
 	big[9].Score = &score
+	prompt := sealed(t, 8, 0, 2000) // the same raw 4 KB system prompt in every row
+	for i := range prompt {
+		prompt[i].SystemInstructions = strings.Repeat("You are a careful assistant. ", 140)
+	}
 	for name, rows := range map[string][]record.Record{
-		"empty": nil, "one": sealed(t, 1, 0, 1)[:1], "sealed": sealed(t, 7, 0, 20), "big": big,
+		"empty": nil, "one": sealed(t, 1, 0, 1)[:1], "sealed": sealed(t, 7, 0, 20), "big": big, "repeated-prompt": prompt,
 	} {
 		t.Run(name, func(t *testing.T) {
 			data := encode(t, rows)
