@@ -50,31 +50,47 @@ func TestSealFailureKeepsAcknowledgedRecords(t *testing.T) {
 	audit := filepath.Join(e.data, "audit")
 	const perBatch = 3
 	var acked []int
-	for seq := 0; seq < 4; seq++ {
+	records := filepath.Join(audit, "records")
+	// Until a first file is sealed (a file is sealed once full and covered
+	// by a checkpoint, signed every second here).
+	for seq := 0; ; seq++ {
+		if seq == 20 {
+			t.Fatal("no data file sealed after 20 batches")
+		}
 		if !post(t, e, seq, perBatch) {
 			t.Fatalf("batch %d refused before the fault", seq)
 		}
 		acked = append(acked, seq)
+		if _, err := os.Stat(records); err == nil {
+			break
+		}
+		time.Sleep(700 * time.Millisecond)
 	}
-	records := filepath.Join(audit, "records")
+	first := len(acked)
 	must(t, os.Rename(records, records+".away"))
 	must(t, os.WriteFile(records, []byte("not a directory"), 0o644))
-	for seq := 4; seq < 12; seq++ {
+	for seq := 100; seq < 108; seq++ {
 		if post(t, e, seq, perBatch) {
 			acked = append(acked, seq)
 		}
+		time.Sleep(300 * time.Millisecond) // checkpoints come in between: files fall due
 	}
-	if len(acked) < 12 {
-		t.Errorf("only %d of 12 batches acknowledged while sealing fails: durable records must be acknowledged", len(acked))
+	if len(acked) < first+8 {
+		t.Errorf("only %d of 8 batches acknowledged while sealing fails: durable records must be acknowledged", len(acked)-first)
 	}
 	must(t, os.Remove(records))
 	must(t, os.Rename(records+".away", records))
-	for seq := 12; seq < 14; seq++ {
+	for seq := 200; seq < 202; seq++ {
 		if post(t, e, seq, perBatch) {
 			acked = append(acked, seq)
 		}
 	}
 	c.stop()
+	log, err := os.ReadFile(c.logf.Name())
+	must(t, err)
+	if !strings.Contains(string(log), "not a directory") {
+		t.Errorf("the collector never failed to seal (the fault did not fire):\n%s", log)
+	}
 
 	if code, out := e.govaudit(t, "verify", "--key", e.pub, audit); code != 0 {
 		t.Fatalf("verify after a seal failure: exit %d\n%s", code, out)
