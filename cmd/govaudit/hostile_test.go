@@ -169,13 +169,15 @@ func TestHostileArchives(t *testing.T) {
 	if len(cases) < 50 {
 		t.Fatalf("only %d crafted archives", len(cases))
 	}
-	var falsePasses, crashes, hangs int
+	var falsePasses, crashes, hangs, runs int
+	var peak int64
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			root := filepath.Join(dir, fmt.Sprintf("a%03d", i))
 			copyTree(t, base, root)
 			c.mutate(t, root)
 			r := runBin(t, "verify", "--key", pub, root)
+			runs, peak = runs+1, max(peak, r.rss)
 			allowed := []int{1, 2}
 			if c.mayPass {
 				allowed = []int{0, 1, 2}
@@ -200,6 +202,7 @@ func TestHostileArchives(t *testing.T) {
 			for _, args := range [][]string{{"query", root, "--user", "alice"}, {"report", "--key", pub, root},
 				{"prove", root, "--record", "rec-003"}, {"reindex", root}} {
 				r := runBin(t, args...)
+				runs, peak = runs+1, max(peak, r.rss)
 				allowed := []int{0, 1, 2} // query, prove and reindex do not verify
 				if args[0] == "report" && !c.mayPass {
 					allowed = []int{1, 2}
@@ -217,7 +220,8 @@ func TestHostileArchives(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("crafted archives: %d; false passes: %d, crashes: %d, hangs: %d", len(cases), falsePasses, crashes, hangs)
+	t.Logf("crafted archives: %d, runs: %d; false passes: %d, crashes: %d, hangs: %d; peak RSS %d MiB",
+		len(cases), runs, falsePasses, crashes, hangs, peak>>20)
 }
 
 // hostileCases returns the crafted archives, as mutations of base.
