@@ -250,7 +250,10 @@ func (a *aggregate) addFile(file verify.File) {
 			a.sessions[r.SessionID]++
 		}
 		switch {
-		case decisionTypes[r.Type]:
+		case decisionTypes[r.Type] && !r.IsDuplicate():
+			// A duplicate (the same model call seen by a second
+			// instrumentation) is counted in records and flags, not as a
+			// decision: the record it names counts the call and its tokens.
 			a.addDecision(r)
 		case r.Type == record.TypeOversight:
 			rep.Oversight = append(rep.Oversight, eventLine(r, rowLoc{file.Path, i}))

@@ -60,6 +60,7 @@ package record
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -123,6 +124,7 @@ const (
 	SourceOpenInference = "openinference"
 	SourceOpenLLMetry   = "openllmetry"
 	SourceClassicML     = "govaudit_ml"
+	SourceVercelAI      = "vercel_ai"
 	SourceMLEvents      = "mlevents"
 	SourceGovaudit      = "govaudit"
 )
@@ -237,7 +239,17 @@ const (
 	FlagNoPreviousEpoch  = "previous_epoch_unknown"
 	FlagMissingSpanLink  = "missing_span_link"
 	FlagUnknownOperation = "unknown_operation"
+	// FlagDuplicate marks a record that describes the same model call as
+	// another record (two instrumentations nesting spans for one call); it
+	// comes with "duplicate_of:<record_id>" (FieldFlag(FlagDuplicateOf, id))
+	// naming the record that counts. Counts of decisions skip it.
+	FlagDuplicate   = "duplicate"
+	FlagDuplicateOf = "duplicate_of"
 )
+
+// IsDuplicate reports whether r is flagged FlagDuplicate: it is kept as
+// evidence, but another record counts the model call.
+func (r *Record) IsDuplicate() bool { return slices.Contains(r.Flags, FlagDuplicate) }
 
 // IsLeaf reports whether r is a leaf of the Merkle log (every type but checkpoint).
 func (r *Record) IsLeaf() bool { return r.Type != TypeCheckpoint }
