@@ -16,6 +16,7 @@ const (
 	IndexDir       = "index"
 	CheckpointsDir = "checkpoints"
 	WALDir         = "wal"
+	ManifestsDir   = "manifests"
 )
 
 // File name parts.
@@ -76,6 +77,28 @@ func CheckpointPath(origin string, epoch, size uint64) string {
 // LatestPath returns checkpoints/<origin>/latest.
 func LatestPath(origin string) string {
 	return path.Join(CheckpointsDir, origin, LatestName)
+}
+
+// ManifestPath returns manifests/<origin>/<seq>, the signed manifest
+// number seq of origin (see Manifest).
+func ManifestPath(origin string, seq uint64) string {
+	return path.Join(ManifestsDir, origin, strconv.FormatUint(seq, 10))
+}
+
+// ParseManifestPath parses a path made by ManifestPath.
+func ParseManifestPath(p string) (origin string, seq uint64, err error) {
+	parts := strings.Split(p, "/")
+	if len(parts) != 3 || parts[0] != ManifestsDir {
+		return "", 0, fmt.Errorf("manifest file %q: want %s/<origin>/<seq>", p, ManifestsDir)
+	}
+	if err := auditlog.ValidOrigin(parts[1]); err != nil {
+		return "", 0, fmt.Errorf("manifest file %q: %w", p, err)
+	}
+	seq, err = parseCanonical(parts[2])
+	if err != nil {
+		return "", 0, fmt.Errorf("manifest file %q: seq must be a canonical decimal number", p)
+	}
+	return parts[1], seq, nil
 }
 
 // ParseDataPath parses a data file path made by DataPath, returning its
