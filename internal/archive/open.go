@@ -81,7 +81,7 @@ func ReadRegular(root, rel string, max int64) ([]byte, error) {
 	f, err := os.OpenFile(full, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("%s: %w (a symbolic link)", full, ErrNotRegular)
+			return nil, fmt.Errorf("%s: %w: a symbolic link", full, ErrNotRegular)
 		}
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func checkParents(root, rel string) error {
 
 func regular(name string, fi fs.FileInfo, max int64) error {
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: %w (%s)", name, ErrNotRegular, kind(fi.Mode()))
+		return fmt.Errorf("%s: %w: %s", name, ErrNotRegular, kind(fi.Mode()))
 	}
 	if fi.Size() > max {
 		return fmt.Errorf("%s: %w: %d bytes, at most %d accepted", name, ErrTooLarge, fi.Size(), max)
