@@ -14,6 +14,7 @@ var cmdKeygen = &command{
 	name:      "keygen",
 	usageLine: "keygen --name NAME --out DIR",
 	short:     "create an Ed25519 checkpoint signing key (NAME.key, mode 0600) and its verifier key (NAME.pub)",
+	example:   "govaudit keygen --name govaudit-prod --out /etc/govaudit",
 	run:       runKeygen,
 }
 
@@ -25,14 +26,14 @@ func runKeygen(c *command, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	if *name == "" || len(pos) > 0 {
-		fs.Usage()
-		return exitUsage
+	if *name == "" {
+		return c.usageError(stderr, "--name is required")
+	}
+	if len(pos) > 0 {
+		return c.usageError(stderr, "unexpected argument %q", pos[0])
 	}
 	if err := checkKeyName(*name); err != nil {
-		fmt.Fprintf(stderr, "govaudit keygen: %v\n", err)
-		fs.Usage()
-		return exitUsage
+		return c.usageError(stderr, "%v", err)
 	}
 	signer, verifier, err := auditlog.GenerateKey(*name)
 	if err != nil {

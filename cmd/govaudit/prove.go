@@ -38,7 +38,13 @@ var cmdProve = &command{
 	name:      "prove",
 	usageLine: "prove ARCHIVE_DIR --record ID [--checkpoint latest|SIZE] [--out FILE]",
 	short:     "write a self-contained inclusion proof (record, leaf index, audit path, signed checkpoint) as JSON",
-	run:       runProve,
+	long: `The record id comes from govaudit query (its record_id column, or
+query --format json). The record must be sealed and covered by a
+checkpoint: right after it was sent, wait for the exporter to seal its file.
+Hashes in the proof are hex; check it with govaudit verify-proof.`,
+	example: `govaudit query ./data/audit --user alice --limit 1 --format json
+govaudit prove ./data/audit --record 0193a5c0-... --out proof.json`,
+	run: runProve,
 }
 
 func runProve(c *command, args []string, stdout, stderr io.Writer) int {
@@ -50,8 +56,14 @@ func runProve(c *command, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || *id == "" {
-		fs.Usage()
+	if *id == "" {
+		return c.usageError(stderr, "--record is required")
+	}
+	if len(pos) != 1 {
+		return c.usageError(stderr, "want one ARCHIVE_DIR, got %d arguments", len(pos))
+	}
+	if err := checkArchive(pos[0]); err != nil {
+		fmt.Fprintf(stderr, "govaudit prove: %v\n", err)
 		return exitUsage
 	}
 	var size uint64
@@ -188,6 +200,7 @@ var cmdVerifyProof = &command{
 	name:      "verify-proof",
 	usageLine: "verify-proof --key FILE [--key FILE]... PROOF.json",
 	short:     "check an inclusion proof without the archive (exit 0 valid, 1 invalid)",
+	example:   "govaudit verify-proof --key ./data/keys/govaudit-dev.pub proof.json",
 	run:       runVerifyProof,
 }
 
@@ -198,9 +211,11 @@ func runVerifyProof(c *command, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || len(*keys) == 0 {
-		fs.Usage()
-		return exitUsage
+	if len(*keys) == 0 {
+		return c.usageError(stderr, "--key is required")
+	}
+	if len(pos) != 1 {
+		return c.usageError(stderr, "want one PROOF.json, got %d arguments", len(pos))
 	}
 	trusted, err := auditlog.LoadVerifiers(*keys...)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -15,36 +16,43 @@ import (
 
 var cmdQuery = &command{
 	name: "query",
-	usageLine: "query ARCHIVE_DIR [--model M] [--provider P] [--user U] [--session S] [--conversation C] [--trace T]\n" +
-		"               [--type T] [--since RFC3339] [--until RFC3339] [--format table|json|csv] [--limit N] [--stats]",
+	usageLine: "query ARCHIVE_DIR [--record ID] [--model M] [--provider P] [--user U] [--session S] [--conversation C] [--trace T]\n" +
+		"               [--type T] [--since TIME] [--until TIME] [--format table|json|csv] [--limit N] [--stats]",
 	short: "find records, opening only the data files whose audit index can match",
-	run:   runQuery,
+	long: `Only sealed data files are searched: records still in the exporter's
+write-ahead log (see the note on stderr) appear once their file is sealed.
+--limit stops reading files as soon as N records matched.
+
+` + timeHelp,
+	example: `govaudit query ./data/audit --user alice --since 2026-11-26 --format json
+govaudit query ./data/audit --record 0193a5c0-...`,
+	run: runQuery,
 }
 
 func runQuery(c *command, args []string, stdout, stderr io.Writer) int {
 	fs := c.newFlagSet(stderr)
 	var f archive.Filter
 	var types stringList
+	id := fs.String("record", "", "the record of id `ID` (the record_id column)")
 	fs.StringVar(&f.Model, "model", "", "request or response model")
 	fs.StringVar(&f.Provider, "provider", "", "provider (openai, anthropic, aws.bedrock, …)")
-	fs.StringVar(&f.UserID, "user", "", "user id; also finds the records of the same traces (attributed through the trace)")
+	fs.StringVar(&f.UserID, "user", "", "`USER` id; also finds the records of the same traces (attributed through the trace)")
 	fs.StringVar(&f.SessionID, "session", "", "session id")
 	fs.StringVar(&f.ConversationID, "conversation", "", "conversation id")
 	fs.StringVar(&f.TraceID, "trace", "", "trace id (32 hex digits)")
 	fs.StringVar(&f.Origin, "origin", "", "collector origin")
-	fs.Var(&types, "type", "record type (repeatable): "+fmt.Sprint(record.Types()))
-	fs.Var(timeValue{&f.Since}, "since", "only records at or after this time (RFC 3339)")
-	fs.Var(timeValue{&f.Until}, "until", "only records before this time (RFC 3339)")
-	format := fs.String("format", "table", "output format: table, json (one record per line) or csv")
-	limit := fs.Int("limit", 0, "print at most N records (0: all)")
+	fs.Var(&types, "type", "record `TYPE` (repeatable): "+fmt.Sprint(record.Types()))
+	fs.Var(timeValue{&f.Since}, "since", "only records at or after `TIME` (RFC 3339, or a date: its start, UTC)")
+	fs.Var(untilValue{&f.Until}, "until", "only records before `TIME` (RFC 3339, or a date: its end, UTC)")
+	format := fs.String("format", "table", "output `FORMAT`: table, json (one record per line) or csv")
+	limit := fs.Int("limit", 0, "print at most `N` records, and stop reading once found (0: all)")
 	stats := fs.Bool("stats", false, "print how many data files were opened and skipped to stderr")
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
 	}
 	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
+		return c.usageError(stderr, "want one ARCHIVE_DIR, got %d arguments", len(pos))
 	}
 	for _, t := range types {
 		var rt record.Type
@@ -64,60 +72,75 @@ func runQuery(c *command, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "govaudit query: --limit must be >= 0")
 		return exitUsage
 	}
-
-	q := &querier{root: pos[0]}
-	recs, err := q.run(f)
-	if err != nil {
+	if err := checkArchive(pos[0]); err != nil {
 		fmt.Fprintf(stderr, "govaudit query: %v\n", err)
 		return exitUsage
 	}
-	if *limit > 0 && len(recs) > *limit {
-		recs = recs[:*limit]
+	pendingNote(stderr, pos[0], time.Now())
+
+	p := newPrinter(stdout, *format)
+	q := &querier{root: pos[0], id: *id, limit: *limit}
+	if err := q.run(f, p.add); err != nil {
+		fmt.Fprintf(stderr, "govaudit query: %v\n", err)
+		return exitUsage
 	}
 	if *stats {
-		fmt.Fprintf(stderr, "%d records; data files: %d opened, %d skipped by their index\n", len(recs), q.opened, q.skipped)
+		fmt.Fprintf(stderr, "%d records; data files: %d of %d opened, %d skipped by their index\n",
+			p.n, len(q.opened), q.files, q.files-len(q.opened))
 	}
-	if err := printRecords(stdout, *format, recs); err != nil {
+	if err := p.flush(); err != nil {
 		fmt.Fprintf(stderr, "govaudit query: %v\n", err)
 		return exitUsage
 	}
 	return exitOK
 }
 
-// querier runs queries over one archive, counting the files it opens.
+// errLimit ends a scan once the limit is reached.
+var errLimit = errors.New("limit reached")
+
+// querier runs queries over one archive, noting the files it opens.
 type querier struct {
-	root            string
-	opened, skipped int
+	root  string
+	id    string // if set, only the record of this id
+	limit int    // stop after this many records (0: no limit)
+	files int
+	// opened holds each data file read at least once: a user query reads
+	// some files twice (its traces, then its records), counted once.
+	opened map[string]bool
+	found  int
 }
 
-// run returns the records matching f in archive order. Checkpoint records are
-// returned only when asked for by type. A user filter also returns the
-// records of the traces in which the user's records appear, since
-// instrumentations often set the user only on an application's parent span.
-func (q *querier) run(f archive.Filter) ([]record.Record, error) {
+// run calls emit with the records matching f in archive order, stopping
+// after q.limit. Checkpoint records are returned only when asked for by
+// type. A user filter also returns the records of the traces in which the
+// user's records appear, since instrumentations often set the user only
+// on an application's parent span.
+func (q *querier) run(f archive.Filter, emit func(*record.Record) error) error {
 	files, err := archive.DataFiles(q.root)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if f.UserID == "" {
-		return q.scan(files, func(ix *archive.Index) bool { return ix.Matches(&f) }, f.MatchRecord)
-	}
-	// First the traces in which the user appears, whatever the other filters.
-	userOnly := archive.Filter{UserID: f.UserID, Origin: f.Origin}
-	direct, err := q.scan(files, func(ix *archive.Index) bool { return ix.Matches(&userOnly) }, userOnly.MatchRecord)
-	if err != nil {
-		return nil, err
-	}
-	traces := map[string]bool{}
-	for i := range direct {
-		if direct[i].TraceID != "" {
-			traces[direct[i].TraceID] = true
+	q.files, q.opened = len(files), map[string]bool{}
+	match := f.MatchRecord
+	mayMatch := func(ix *archive.Index) bool { return ix.Matches(&f) }
+	if f.UserID != "" {
+		// First the traces in which the user appears, whatever the other
+		// filters: all of them, so no limit here.
+		userOnly := archive.Filter{UserID: f.UserID, Origin: f.Origin}
+		traces := map[string]bool{}
+		err := q.scan(files, func(ix *archive.Index) bool { return ix.Matches(&userOnly) }, userOnly.MatchRecord,
+			func(r *record.Record) error {
+				if r.TraceID != "" {
+					traces[r.TraceID] = true
+				}
+				return nil
+			})
+		if err != nil {
+			return err
 		}
-	}
-	byTrace := f
-	byTrace.UserID = ""
-	return q.scan(files,
-		func(ix *archive.Index) bool {
+		byTrace := f
+		byTrace.UserID = ""
+		mayMatch = func(ix *archive.Index) bool {
 			if ix.Matches(&f) {
 				return true
 			}
@@ -128,38 +151,55 @@ func (q *querier) run(f archive.Filter) ([]record.Record, error) {
 				}
 			}
 			return false
-		},
-		func(r *record.Record) bool {
+		}
+		match = func(r *record.Record) bool {
 			if f.MatchRecord(r) {
 				return true
 			}
 			byTrace.TraceID = r.TraceID
 			return traces[r.TraceID] && byTrace.MatchRecord(r)
-		})
+		}
+	}
+	err = q.scan(files, mayMatch, match, func(r *record.Record) error {
+		if err := emit(r); err != nil {
+			return err
+		}
+		q.found++
+		if q.limit > 0 && q.found >= q.limit {
+			return errLimit
+		}
+		return nil
+	})
+	if err == errLimit {
+		return nil
+	}
+	return err
 }
 
-// scan reads the files whose index may match (all files whose index is
-// missing or unreadable: indexes only accelerate) and keeps matching rows.
-func (q *querier) scan(files []string, mayMatch func(*archive.Index) bool, match func(*record.Record) bool) ([]record.Record, error) {
-	var out []record.Record
+// scan reads, one at a time and in order, the files whose index may match
+// (all files whose index is missing or unreadable: indexes only
+// accelerate), and calls emit with each matching row of the record asked
+// for, if any. An error from emit ends the scan.
+func (q *querier) scan(files []string, mayMatch func(*archive.Index) bool, match func(*record.Record) bool, emit func(*record.Record) error) error {
 	for _, p := range files {
 		if ix, err := archive.ReadIndex(q.root, p); err == nil && !mayMatch(ix) {
-			q.skipped++
 			continue
 		}
-		q.opened++
+		q.opened[p] = true
 		rows, err := archive.ReadRows(q.root, p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for i := range rows {
 			r := &rows[i]
-			if match(r) {
-				out = append(out, *r)
+			if (q.id == "" || r.ID == q.id) && match(r) {
+				if err := emit(r); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // queryColumns are the columns of the table and csv formats.
@@ -183,50 +223,72 @@ func row(r *record.Record) []string {
 		r.UserID, r.SessionID, r.TraceID, r.ID}
 }
 
-func printRecords(w io.Writer, format string, recs []record.Record) error {
+// A printer writes records as they are found: json and csv lines at once,
+// the table (aligned by tabwriter) at flush.
+type printer struct {
+	format string
+	n      int
+	enc    *json.Encoder
+	cw     *csv.Writer
+	tw     *tabwriter.Writer
+	err    error
+}
+
+func newPrinter(w io.Writer, format string) *printer {
+	p := &printer{format: format}
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for i := range recs {
-			if err := enc.Encode(&recs[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		p.enc = json.NewEncoder(w)
+		p.enc.SetEscapeHTML(false)
 	case "csv":
-		cw := csv.NewWriter(w)
-		if err := cw.Write(queryColumns); err != nil {
-			return err
-		}
-		for i := range recs {
-			if err := cw.Write(row(&recs[i])); err != nil {
-				return err
-			}
-		}
-		cw.Flush()
-		return cw.Error()
+		p.cw = csv.NewWriter(w)
+		p.err = p.cw.Write(queryColumns)
 	default:
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for i, c := range queryColumns {
-			if i > 0 {
-				fmt.Fprint(tw, "\t")
-			}
-			fmt.Fprint(tw, c)
-		}
-		fmt.Fprintln(tw)
-		for i := range recs {
-			for j, v := range row(&recs[i]) {
-				if j > 0 {
-					fmt.Fprint(tw, "\t")
-				}
-				if v == "" {
-					v = "-"
-				}
-				fmt.Fprint(tw, v)
-			}
-			fmt.Fprintln(tw)
-		}
-		return tw.Flush()
+		p.tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		p.line(queryColumns)
 	}
+	return p
+}
+
+func (p *printer) line(vs []string) {
+	for j, v := range vs {
+		if j > 0 {
+			fmt.Fprint(p.tw, "\t")
+		}
+		if v == "" {
+			v = "-"
+		}
+		fmt.Fprint(p.tw, v)
+	}
+	fmt.Fprintln(p.tw)
+}
+
+func (p *printer) add(r *record.Record) error {
+	if p.err != nil {
+		return p.err
+	}
+	p.n++
+	switch p.format {
+	case "json":
+		p.err = p.enc.Encode(r)
+	case "csv":
+		p.err = p.cw.Write(row(r))
+	default:
+		p.line(row(r))
+	}
+	return p.err
+}
+
+func (p *printer) flush() error {
+	if p.err != nil {
+		return p.err
+	}
+	switch p.format {
+	case "csv":
+		p.cw.Flush()
+		return p.cw.Error()
+	case "table":
+		return p.tw.Flush()
+	}
+	return nil
 }

@@ -11,6 +11,8 @@ var cmdReindex = &command{
 	name:      "reindex",
 	usageLine: "reindex ARCHIVE_DIR",
 	short:     "rebuild the audit indexes of an archive from its data files",
+	long:      "Indexes only speed up queries: verify never trusts them. Run reindex after restoring data files without their indexes.",
+	example:   "govaudit reindex ./data/audit",
 	run:       runReindex,
 }
 
@@ -21,7 +23,10 @@ func runReindex(c *command, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if len(pos) != 1 {
-		fs.Usage()
+		return c.usageError(stderr, "want one ARCHIVE_DIR, got %d arguments", len(pos))
+	}
+	if err := checkArchive(pos[0]); err != nil {
+		fmt.Fprintf(stderr, "govaudit reindex: %v\n", err)
 		return exitUsage
 	}
 	n, err := archive.Reindex(pos[0])

@@ -17,8 +17,10 @@ import (
 
 var cmdReport = &command{
 	name:      "report",
-	usageLine: "report --key FILE [--key FILE]... [--since RFC3339] [--until RFC3339] [--format markdown|json] ARCHIVE_DIR",
+	usageLine: "report --key FILE [--key FILE]... [--since TIME] [--until TIME] [--format markdown|json] ARCHIVE_DIR",
 	short:     "summarise an archive for an audit: integrity, models, decisions, human oversight and lifecycle events",
+	long:      timeHelp,
+	example:   "govaudit report --key ./data/keys/govaudit-dev.pub --since 2026-11-01 --until 2026-11-30 ./data/audit > report.md",
 	run:       runReport,
 }
 
@@ -127,16 +129,21 @@ func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 	fs := c.newFlagSet(stderr)
 	keys := keyFlag(fs)
 	var f archive.Filter
-	fs.Var(timeValue{&f.Since}, "since", "period start (RFC 3339); default: the first record")
-	fs.Var(timeValue{&f.Until}, "until", "period end, exclusive (RFC 3339); default: after the last record")
+	fs.Var(timeValue{&f.Since}, "since", "period start (RFC 3339, or a date: its start, UTC); default: the first record")
+	fs.Var(untilValue{&f.Until}, "until", "period end, exclusive (RFC 3339, or a date: its end, UTC); default: after the last record")
 	format := fs.String("format", "markdown", "output format: markdown or json")
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || len(*keys) == 0 || (*format != "markdown" && *format != "json") {
-		fs.Usage()
-		return exitUsage
+	if len(*keys) == 0 {
+		return c.usageError(stderr, "--key is required")
+	}
+	if len(pos) != 1 {
+		return c.usageError(stderr, "want one ARCHIVE_DIR, got %d arguments", len(pos))
+	}
+	if *format != "markdown" && *format != "json" {
+		return c.usageError(stderr, "--format %q: want markdown or json", *format)
 	}
 	trusted, err := auditlog.LoadVerifiers(*keys...)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
@@ -22,7 +23,11 @@ var cmdVerify = &command{
 	name:      "verify",
 	usageLine: "verify --key FILE [--key FILE]... [--checkpoints DIR|FILE]... [--json] ARCHIVE_DIR",
 	short:     "verify an archive: every record, tree and checkpoint; fails unless a trusted signature covers every record",
-	run:       runVerify,
+	long: `Only sealed data files are verified: batches still in the exporter's
+write-ahead log are counted in a note on stderr (and "pending" in --json)
+and verified once their file is sealed.`,
+	example: "govaudit verify --key ./data/keys/govaudit-dev.pub ./data/audit",
+	run:     runVerify,
 }
 
 func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
@@ -37,9 +42,11 @@ func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 || len(*keys) == 0 {
-		fs.Usage()
-		return exitUsage
+	if len(*keys) == 0 {
+		return c.usageError(stderr, "--key is required")
+	}
+	if len(pos) != 1 {
+		return c.usageError(stderr, "want one ARCHIVE_DIR, got %d arguments", len(pos))
 	}
 	trusted, err := auditlog.LoadVerifiers(*keys...)
 	if err != nil {
@@ -64,13 +71,16 @@ func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
 		checker.AddExternal(e)
 	}
 	rep := checker.Report()
+	pending := pendingNote(stderr, pos[0], time.Now())
 	if *asJSON {
 		out := struct {
 			Archive string `json:"archive"`
 			OK      bool   `json:"ok"`
 			Strict  bool   `json:"strict"` // --strict given; it changes nothing
+			// Pending counts the write-ahead log: acknowledged, not yet sealed, not verified.
+			Pending archive.Pending `json:"pending"`
 			*verify.Report
-		}{pos[0], rep.OK(), *strict, rep}
+		}{pos[0], rep.OK(), *strict, pending, rep}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
