@@ -2,6 +2,7 @@ package mlgovernanceconnector // import "github.com/govaudit/govaudit/connector/
 
 import (
 	"strings"
+	"sync"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -10,12 +11,17 @@ import (
 
 // Attribution keys, most specific first: the OTel user.id / session.id
 // (also OpenInference's), the deprecated enduser.id, OpenLLMetry's
-// association properties and the OpenAI "user" request parameter that
-// OpenLLMetry records as llm.user.
+// association properties, the OpenAI "user" request parameter that
+// OpenLLMetry records as llm.user, and the Vercel AI SDK's telemetry
+// metadata (experimental_telemetry.metadata: the AI SDK documents no key,
+// so the spellings applications use: userId, userID, user_id).
 var (
-	userKeys    = []string{"user.id", "enduser.id", "traceloop.association.properties.user_id", "llm.user"}
-	sessionKeys = []string{"session.id", "traceloop.association.properties.session_id"}
-	tenantKeys  = []string{"tenant.id", "traceloop.association.properties.tenant_id"}
+	userKeys = []string{"user.id", "enduser.id", "traceloop.association.properties.user_id", "llm.user",
+		"ai.telemetry.metadata.userId", "ai.telemetry.metadata.userID", "ai.telemetry.metadata.user_id"}
+	sessionKeys = []string{"session.id", "traceloop.association.properties.session_id",
+		"ai.telemetry.metadata.sessionId", "ai.telemetry.metadata.sessionID", "ai.telemetry.metadata.session_id"}
+	tenantKeys = []string{"tenant.id", "traceloop.association.properties.tenant_id",
+		"ai.telemetry.metadata.tenantId", "ai.telemetry.metadata.tenantID", "ai.telemetry.metadata.tenant_id"}
 )
 
 // attribution is who a record is about.
@@ -106,20 +112,31 @@ func (idx batchIndex) ancestors(trace pcommon.TraceID, parent pcommon.SpanID) at
 	return a
 }
 
-// traceCache remembers the attribution of recent traces, so spans and
+// traceCache remembers, per recent trace, its attribution, so spans and
 // events arriving in a later batch than their annotated ancestor are
-// attributed. Parents usually end, and are exported, after their children,
-// so this cannot catch every case: govaudit query --user also joins
-// through trace ids. A nil traceCache remembers nothing.
+// attributed, and its model calls, so a call seen by two instrumentations
+// in different batches is recorded as a duplicate (duplicates.go). Parents
+// usually end, and are exported, after their children, so this cannot catch
+// every attribution: govaudit query --user also joins through trace ids. A
+// nil traceCache remembers nothing.
 type traceCache struct {
-	lru *lru.Cache[pcommon.TraceID, attribution]
+	// mu makes each read-modify-write of an entry atomic: both pipelines
+	// and concurrent batches share the cache.
+	mu  sync.Mutex
+	lru *lru.Cache[pcommon.TraceID, *traceState]
+}
+
+// traceState is what the cache holds for one trace.
+type traceState struct {
+	attr  attribution
+	calls []modelCall // oldest first, at most maxCallsPerTrace
 }
 
 func newTraceCache(size int) (*traceCache, error) {
 	if size == 0 {
 		return nil, nil
 	}
-	c, err := lru.New[pcommon.TraceID, attribution](size)
+	c, err := lru.New[pcommon.TraceID, *traceState](size)
 	if err != nil {
 		return nil, err
 	}
@@ -130,8 +147,12 @@ func (c *traceCache) get(trace pcommon.TraceID) attribution {
 	if c == nil || trace.IsEmpty() {
 		return attribution{}
 	}
-	a, _ := c.lru.Get(trace)
-	return a
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.lru.Get(trace); ok {
+		return st.attr
+	}
+	return attribution{}
 }
 
 // remember merges a into the trace's entry; values already known win.
@@ -139,14 +160,46 @@ func (c *traceCache) remember(trace pcommon.TraceID, a attribution) {
 	if c == nil || trace.IsEmpty() || a.empty() {
 		return
 	}
-	old, ok := c.lru.Get(trace)
-	if ok {
-		merged := old
-		merged.fill(a)
-		if merged == old {
-			return
-		}
-		a = merged
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.lru.Get(trace); ok {
+		st.attr.fill(a)
+		return
 	}
-	c.lru.Add(trace, a)
+	c.lru.Add(trace, &traceState{attr: a})
+}
+
+// maxCallsPerTrace bounds the model calls remembered per trace (an agent
+// loop may make hundreds); the oldest are forgotten first.
+const maxCallsPerTrace = 256
+
+// modelCalls returns a copy of the model calls remembered for trace.
+func (c *traceCache) modelCalls(trace pcommon.TraceID) []modelCall {
+	if c == nil || trace.IsEmpty() {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.lru.Get(trace); ok {
+		return append([]modelCall(nil), st.calls...)
+	}
+	return nil
+}
+
+// rememberCalls appends calls to the trace's entry.
+func (c *traceCache) rememberCalls(trace pcommon.TraceID, calls []modelCall) {
+	if c == nil || trace.IsEmpty() || len(calls) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.lru.Get(trace)
+	if !ok {
+		st = &traceState{}
+		c.lru.Add(trace, st)
+	}
+	st.calls = append(st.calls, calls...)
+	if n := len(st.calls) - maxCallsPerTrace; n > 0 {
+		st.calls = append(st.calls[:0:0], st.calls[n:]...)
+	}
 }

@@ -3,6 +3,8 @@ package mlgovernanceconnector // import "github.com/govaudit/govaudit/connector/
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 
 	"go.opentelemetry.io/collector/component"
 
@@ -31,6 +33,17 @@ type Config struct {
 	// 256 ≤ MaxAttributesBytes ≤ 16777216 (record.MaxLarge). Default 16384.
 	MaxAttributesBytes int `mapstructure:"max_attributes_bytes"`
 
+	// OpenInferenceSpanKinds lists the openinference.span.kind values whose
+	// spans become records: LLM, EMBEDDING, RETRIEVER, RERANKER, TOOL,
+	// AGENT, CHAIN, GUARDRAIL, EVALUATOR, PROMPT (the spec's spelling).
+	// Spans of the other known kinds are skipped and counted in
+	// mlgovernance.items.skipped (reason excluded_kind); their user and
+	// session still attribute the spans below them. A kind the spec does
+	// not define is recorded, flagged unknown_operation. Default: all but
+	// CHAIN and PROMPT, which LangChain emits for every prompt template,
+	// output parser and runnable sequence; [] records no OpenInference span.
+	OpenInferenceSpanKinds []string `mapstructure:"openinference_span_kinds"`
+
 	// Capture is the capture policy for content fields and for attribute
 	// values that no mapping reads (unmapped_attributes, allowed_attributes).
 	Capture capture.Config `mapstructure:"capture"`
@@ -56,5 +69,19 @@ func (c *Config) Validate() error {
 	if c.MaxAttributesBytes > record.MaxLarge {
 		errs = append(errs, fmt.Errorf("max_attributes_bytes: %d, want at most %d (the record's cap of attributes)", c.MaxAttributesBytes, record.MaxLarge))
 	}
+	for _, k := range c.OpenInferenceSpanKinds {
+		if _, known := openInferenceKinds[k]; !known {
+			errs = append(errs, fmt.Errorf("openinference_span_kinds: unknown kind %q (want any of %s)", k, strings.Join(sortedKinds(), ", ")))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+func sortedKinds() []string {
+	kinds := make([]string, 0, len(openInferenceKinds))
+	for k := range openInferenceKinds {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	return kinds
 }

@@ -45,9 +45,10 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewIDWithName(metadata.Type, "full"),
 			expected: &Config{
-				IncludeNonML:         true,
-				AttributionCacheSize: 500,
-				MaxAttributesBytes:   8192,
+				IncludeNonML:           true,
+				AttributionCacheSize:   500,
+				MaxAttributesBytes:     8192,
+				OpenInferenceSpanKinds: []string{"LLM", "EMBEDDING", "RETRIEVER", "TOOL", "AGENT", "CHAIN"},
 				Capture: capture.Config{
 					Input:              capture.ModeRedact,
 					Output:             capture.ModeKeep,
@@ -98,6 +99,12 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id:       component.NewIDWithName(metadata.Type, "bad_regex"),
 			errorMsg: "capture: redact.custom[0] \"account\": error parsing regexp: missing closing ): `ACC-(\\d+`",
+		},
+		{
+			// The spec's spelling only: a lower-case kind is refused, not folded.
+			id: component.NewIDWithName(metadata.Type, "bad_kinds"),
+			errorMsg: "openinference_span_kinds: unknown kind \"llm\" (want any of AGENT, CHAIN, EMBEDDING, EVALUATOR, GUARDRAIL, LLM, PROMPT, RERANKER, RETRIEVER, TOOL)\n" +
+				"openinference_span_kinds: unknown kind \"TEMPLATE\" (want any of AGENT, CHAIN, EMBEDDING, EVALUATOR, GUARDRAIL, LLM, PROMPT, RERANKER, RETRIEVER, TOOL)",
 		},
 		{
 			id:       component.NewIDWithName(metadata.Type, "negative_cache"),

@@ -24,12 +24,14 @@ import (
 // serves both signals of a component (see factory.go), so events in the
 // logs pipeline are attributed from spans seen in the traces pipeline.
 type governor struct {
-	cfg       *Config
-	policy    *capture.Policy
-	traces    *traceCache
-	telemetry *metadata.TelemetryBuilder
-	logger    *zap.Logger
-	now       func() time.Time
+	cfg *Config
+	// openInferenceKinds is the set of cfg.OpenInferenceSpanKinds.
+	openInferenceKinds map[string]bool
+	policy             *capture.Policy
+	traces             *traceCache
+	telemetry          *metadata.TelemetryBuilder
+	logger             *zap.Logger
+	now                func() time.Time
 }
 
 func newGovernor(cfg *Config, set component.TelemetrySettings) (*governor, error) {
@@ -45,7 +47,11 @@ func newGovernor(cfg *Config, set component.TelemetrySettings) (*governor, error
 	if err != nil {
 		return nil, err
 	}
-	return &governor{cfg: cfg, policy: policy, traces: cache, telemetry: tel, logger: set.Logger, now: time.Now}, nil
+	kinds := make(map[string]bool, len(cfg.OpenInferenceSpanKinds))
+	for _, k := range cfg.OpenInferenceSpanKinds {
+		kinds[k] = true
+	}
+	return &governor{cfg: cfg, openInferenceKinds: kinds, policy: policy, traces: cache, telemetry: tel, logger: set.Logger, now: time.Now}, nil
 }
 
 // resourceInfo is what every record of one resource shares, computed once.
@@ -72,45 +78,74 @@ func (g *governor) resource(res pcommon.Resource) resourceInfo {
 	return info
 }
 
-// tracesToRecords maps every ML span of td to a record.
+// tracesToRecords maps every ML span of td to a record. Records are emitted
+// once the whole batch is mapped, so that duplicate model calls within it
+// are flagged (duplicates.go).
 func (g *governor) tracesToRecords(ctx context.Context, td ptrace.Traces) plog.Logs {
 	out := plog.NewLogs()
 	idx := indexSpans(td)
+	type scoped struct {
+		lrs  plog.LogRecordSlice
+		recs []*pending
+	}
+	var scopes []scoped
+	var all []*pending
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		info := g.resource(rs.Resource())
-		var lrs plog.LogRecordSlice
+		var sc scoped
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
-				rec, ok := g.spanRecord(span, &info, idx)
-				if !ok {
-					g.countSkipped(ctx, "traces", skipNonML)
+				rec, skip := g.spanRecord(span, &info, idx)
+				if skip != "" {
+					g.countSkipped(ctx, "traces", skip)
 					continue
 				}
-				if lrs == (plog.LogRecordSlice{}) {
-					lrs = newScope(out, rs.Resource())
+				if sc.lrs == (plog.LogRecordSlice{}) {
+					sc.lrs = newScope(out, rs.Resource())
 				}
-				g.emit(ctx, &rec, lrs)
+				p := &pending{rec: rec, trace: span.TraceID()}
+				p.call, p.isCall = newModelCall(&p.rec, span.SpanID(), span.ParentSpanID())
+				sc.recs = append(sc.recs, p)
+				all = append(all, p)
 			}
+		}
+		if len(sc.recs) > 0 {
+			scopes = append(scopes, sc)
+		}
+	}
+	g.markDuplicates(all, idx)
+	for _, sc := range scopes {
+		for _, p := range sc.recs {
+			g.emit(ctx, &p.rec, sc.lrs)
 		}
 	}
 	return out
 }
 
-// spanRecord maps one span. It reports false for a span without ML meaning
-// when include_non_ml is off. It records the span's attribution in the trace
-// cache either way.
-func (g *governor) spanRecord(span ptrace.Span, info *resourceInfo, idx batchIndex) (record.Record, bool) {
+// spanRecord maps one span. It returns the reason a span produces no record
+// ("" when it does): no ML meaning (with include_non_ml off), or an
+// OpenInference span kind not in openinference_span_kinds. It records the
+// span's attribution in the trace cache either way.
+func (g *governor) spanRecord(span ptrace.Span, info *resourceInfo, idx batchIndex) (record.Record, string) {
 	b := newBuilder(span.Attributes())
 	var typ record.Type
-	switch {
+	skip := ""
+	switch vercelOp := vercelOperation(b, span.Name()); {
 	case hasAttr(b, "openinference.span.kind"):
 		b.rec.SourceConvention = record.SourceOpenInference
-		typ = b.mapOpenInference()
+		var kind string
+		typ, kind = b.mapOpenInference()
+		if _, known := openInferenceKinds[kind]; known && !g.openInferenceKinds[kind] {
+			skip = skipExcludedKind
+		}
+	case vercelOp != "":
+		b.rec.SourceConvention = record.SourceVercelAI
+		typ = b.mapVercel(vercelOp)
 	case isOpenLLMetry(b):
 		b.rec.SourceConvention = record.SourceOpenLLMetry
 		typ = b.mapOpenLLMetry()
@@ -140,9 +175,12 @@ func (g *governor) spanRecord(span ptrace.Span, info *resourceInfo, idx batchInd
 	g.traces.remember(span.TraceID(), resolved)
 	resolved.fill(info.attr)
 
+	if skip != "" {
+		return record.Record{}, skip
+	}
 	if b.rec.SourceConvention == "" {
 		if !g.cfg.IncludeNonML {
-			return record.Record{}, false
+			return record.Record{}, skipNonML
 		}
 		typ = record.TypeWorkflow
 		b.flag(record.FlagUnknownOperation)
@@ -159,7 +197,7 @@ func (g *governor) spanRecord(span ptrace.Span, info *resourceInfo, idx batchInd
 	r.UserID, r.SessionID, r.TenantID = resolved.user, resolved.session, resolved.tenant
 	b.spanEvents(span.Events())
 	g.finish(b, info)
-	return b.rec, true
+	return b.rec, ""
 }
 
 // spanEvents reads the span events that older instrumentations used for
@@ -217,6 +255,7 @@ func (g *governor) finish(b *builder, info *resourceInfo) {
 	if truncated {
 		b.flagField(record.FlagTruncated, "attributes")
 	}
+	r.FinishReasons = normalizeFinishReasons(r.FinishReasons)
 	r.Flags = b.flags
 	r.ApplyCaps()
 	r.Flags = sortedFlags(r.Flags)
@@ -303,6 +342,7 @@ const (
 	skipNonML          = "non_ml"          // no ML convention recognised, include_non_ml is false
 	skipGovauditRecord = "govaudit_record" // already a governance record (a logs pipeline loop)
 	skipInvalidRecord  = "invalid_record"  // the record failed Validate: a connector bug, logged
+	skipExcludedKind   = "excluded_kind"   // an OpenInference span kind not in openinference_span_kinds
 )
 
 // countProduced counts r in mlgovernance.records.produced, and once per flag

@@ -232,7 +232,8 @@ func TestConventions(t *testing.T) {
 	oi := bySpan["00f067aa0ba902b9"]
 	assert.Equal(t, record.SourceOpenInference, oi.SourceConvention)
 	assert.Equal(t, record.TypeInference, oi.Type)
-	assert.Equal(t, "gpt-4o-mini-2024-07-18", oi.RequestModel)
+	assert.Equal(t, "gpt-4o-mini", oi.RequestModel, "from llm.invocation_parameters.model")
+	assert.Equal(t, "gpt-4o-mini-2024-07-18", oi.ResponseModel, "llm.model_name is the model the provider reported")
 	assert.Equal(t, i64(55), oi.InputTokens)
 	assert.Equal(t, `{"max_tokens":200,"model":"gpt-4o-mini","temperature":0.1}`, oi.Parameters)
 	assert.Equal(t, "u-9", oi.UserID)

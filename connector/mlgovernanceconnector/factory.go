@@ -17,6 +17,14 @@ const (
 	defaultMaxAttributesBytes   = 16 << 10
 )
 
+// defaultOpenInferenceSpanKinds are the kinds that document a step of a
+// model decision: every kind but CHAIN (glue code: LangChain's prompt
+// templates, output parsers, runnable sequences) and PROMPT (template
+// rendering), which would otherwise outnumber the decisions.
+func defaultOpenInferenceSpanKinds() []string {
+	return []string{"LLM", "EMBEDDING", "RETRIEVER", "RERANKER", "TOOL", "AGENT", "GUARDRAIL", "EVALUATOR"}
+}
+
 // NewFactory returns the factory of the mlgovernance connector.
 func NewFactory() connector.Factory {
 	return connector.NewFactory(
@@ -29,9 +37,10 @@ func NewFactory() connector.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
-		AttributionCacheSize: defaultAttributionCacheSize,
-		MaxAttributesBytes:   defaultMaxAttributesBytes,
-		Capture:              capture.DefaultConfig(),
+		AttributionCacheSize:   defaultAttributionCacheSize,
+		MaxAttributesBytes:     defaultMaxAttributesBytes,
+		OpenInferenceSpanKinds: defaultOpenInferenceSpanKinds(),
+		Capture:                capture.DefaultConfig(),
 	}
 }
 

@@ -96,6 +96,8 @@ func TestTelemetry(t *testing.T) {
 	metadatatest.AssertEqualItemsSkipped(t, tel, []metricdata.DataPoint[int64]{
 		{Attributes: attribute.NewSet(attribute.String("signal", "traces"), attribute.String("reason", "non_ml")), Value: 1},
 		{Attributes: attribute.NewSet(attribute.String("signal", "logs"), attribute.String("reason", "non_ml")), Value: 1},
+		// The OpenInference root CHAIN span, not in the default openinference_span_kinds.
+		{Attributes: attribute.NewSet(attribute.String("signal", "traces"), attribute.String("reason", "excluded_kind")), Value: 1},
 	}, metricdatatest.IgnoreTimestamp())
 	// Only the bad span is flagged: the default policy digests, nothing is redacted.
 	metadatatest.AssertEqualRecordsFlagged(t, tel, []metricdata.DataPoint[int64]{

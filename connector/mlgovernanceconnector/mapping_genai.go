@@ -49,9 +49,7 @@ func (b *builder) mapGenAI() record.Type {
 			typ = record.TypeInference
 		}
 	}
-	var provider string
-	b.take(&provider, "gen_ai.provider.name", "gen_ai.system") // gen_ai.system: deprecated in semconv 1.37
-	set(&r.Provider, strings.ToLower(provider))
+	b.takeProvider(normalizeProvider, "gen_ai.provider.name", "gen_ai.system") // gen_ai.system: deprecated in semconv 1.37
 	b.take(&r.RequestModel, "gen_ai.request.model")
 	b.take(&r.ResponseModel, "gen_ai.response.model")
 
@@ -110,4 +108,24 @@ func (b *builder) keysWithPrefix(prefix string) []string {
 		}
 	}
 	return keys
+}
+
+// takeProvider sets the record's provider, when empty, from the first
+// present key, normalised by norm (normalizeProvider, vercelProvider).
+// When normalising changed more than the case, the attribute stays in
+// Attributes, so the value as sent is kept beside the normalised one.
+func (b *builder) takeProvider(norm func(string) string, keys ...string) {
+	for _, k := range keys {
+		if b.rec.Provider != "" {
+			return
+		}
+		s, ok := b.str(k)
+		if !ok || s == "" {
+			continue
+		}
+		b.rec.Provider = norm(s)
+		if b.rec.Provider != strings.ToLower(s) {
+			b.used[k] = false
+		}
+	}
 }

@@ -62,7 +62,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.ItemsSkipped, err = builder.meter.Int64Counter(
 		"mlgovernance.items.skipped",
-		metric.WithDescription("Spans and log records that produced no record, by signal and reason (non_ml, govaudit_record, invalid_record). [Development]"),
+		metric.WithDescription("Spans and log records that produced no record, by signal and reason (non_ml, govaudit_record, invalid_record, excluded_kind). [Development]"),
 		metric.WithUnit("{item}"),
 	)
 	errs = errors.Join(errs, err)

@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) connector.Settings {
 func AssertEqualItemsSkipped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "mlgovernance.items.skipped",
-		Description: "Spans and log records that produced no record, by signal and reason (non_ml, govaudit_record, invalid_record). [Development]",
+		Description: "Spans and log records that produced no record, by signal and reason (non_ml, govaudit_record, invalid_record, excluded_kind). [Development]",
 		Unit:        "{item}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
