@@ -92,9 +92,22 @@ func readLogs(t testing.TB, name string) plog.Logs {
 // records decodes every record in the sink, checks that each is valid and
 // that the log record's own fields agree, and clears the fields that change
 // on every run (record_id, observed_time).
+//
+// A "duplicate_of:<record_id>" flag is rewritten "duplicate_of:span:<span_id>"
+// naming the span of the record it points to, so golden files stay stable.
 func (p *testPipeline) records(t *testing.T) []record.Record {
 	t.Helper()
 	var out []record.Record
+	spanOf := map[string]string{}
+	defer func() {
+		for i := range out {
+			for j, f := range out[i].Flags {
+				if id, ok := strings.CutPrefix(f, record.FlagDuplicateOf+":"); ok && spanOf[id] != "" {
+					out[i].Flags[j] = record.FlagDuplicateOf + ":span:" + spanOf[id]
+				}
+			}
+		}
+	}()
 	for _, ld := range p.sink.AllLogs() {
 		rls := ld.ResourceLogs()
 		for i := 0; i < rls.Len(); i++ {
@@ -111,6 +124,7 @@ func (p *testPipeline) records(t *testing.T) []record.Record {
 					assert.NotEmpty(t, r.ID)
 					assert.NotZero(t, r.ObservedTime)
 					assert.Empty(t, r.Origin, "origin is auditsign's to fill")
+					spanOf[r.ID] = r.SpanID
 					r.ID, r.ObservedTime = "", 0
 					out = append(out, r)
 				}
@@ -158,6 +172,7 @@ func TestGolden(t *testing.T) {
 		{golden: "vercel.golden.json", traces: "vercel_traces.json"},
 		{golden: "anthropic.golden.json", traces: "anthropic_traces.json"},
 		{golden: "openinference_params.golden.json", traces: "openinference_params_traces.json"},
+		{golden: "duplicate.golden.json", traces: "duplicate_traces.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
