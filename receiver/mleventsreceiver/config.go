@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"reflect"
 	"slices"
 	"strings"
@@ -43,6 +44,14 @@ type Config struct {
 	// bounds the second term, which dominates for small events.
 	// 1 <= max_events_per_request <= 10000; default 1000.
 	MaxEventsPerRequest int `mapstructure:"max_events_per_request"`
+
+	// InsecureAllowUnauthenticated lets the receiver start on an endpoint
+	// that is not loopback without authenticating its senders: the
+	// cloudevents path without auth, or the mlflow path without auth or
+	// mlflow::secret. Without it such a configuration is refused (fail
+	// closed: anyone who reaches the port could write governance records).
+	// Start logs a warning when it is set. Default false.
+	InsecureAllowUnauthenticated bool `mapstructure:"insecure_allow_unauthenticated"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -152,6 +161,10 @@ var (
 	errTimestampTolRange = fmt.Errorf("mlflow::timestamp_tolerance must be > 0 and <= %s", maxTimestampTolerance)
 	errAttributesSize    = fmt.Errorf("max_attributes_size must be between %d and %d", minAttributesSize, maxAttributesSize)
 	errEventsPerRequest  = fmt.Errorf("max_events_per_request must be between 1 and %d", maxEventsPerRequest)
+	errOpenCloudEvents   = errors.New("auth: required when endpoint is not a loopback address and cloudevents::enabled " +
+		"(set auth::authenticator, or insecure_allow_unauthenticated: true to accept unauthenticated events)")
+	errOpenMLflow = errors.New("mlflow::secret: required when endpoint is not a loopback address and mlflow::enabled without auth " +
+		"(set mlflow::secret to the MLflow webhook secret, or insecure_allow_unauthenticated: true to accept unsigned deliveries)")
 )
 
 // Validate checks the receiver configuration. Every error names its field.
@@ -185,7 +198,30 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxEventsPerRequest < 1 || cfg.MaxEventsPerRequest > maxEventsPerRequest {
 		errs = append(errs, errEventsPerRequest)
 	}
+	if cfg.NetAddr.Endpoint != "" && !cfg.InsecureAllowUnauthenticated && !isLoopback(cfg.NetAddr.Endpoint) && !cfg.Auth.HasValue() {
+		if cfg.CloudEvents.Enabled {
+			errs = append(errs, errOpenCloudEvents)
+		}
+		if cfg.MLflow.Enabled && cfg.MLflow.Secret == "" {
+			errs = append(errs, errOpenMLflow)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// isLoopback reports whether endpoint (host:port) listens only on a
+// loopback address: localhost or a 127.0.0.0/8 or ::1 literal. An empty
+// host, 0.0.0.0, :: or any other name listens beyond the machine.
+func isLoopback(endpoint string) bool {
+	host, _, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // validatePath accepts an absolute URL path made of unreserved characters

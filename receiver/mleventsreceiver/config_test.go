@@ -54,6 +54,25 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{id: component.NewIDWithName(metadata.Type, "empty_endpoint"), wantErr: "endpoint must not be empty"},
+		{id: component.NewIDWithName(metadata.Type, "open_network"), wantErr: errOpenCloudEvents.Error() + "\n" + errOpenMLflow.Error()},
+		{id: component.NewIDWithName(metadata.Type, "open_mlflow"), wantErr: "mlflow::secret: required when endpoint is not a loopback address and mlflow::enabled without auth " +
+			"(set mlflow::secret to the MLflow webhook secret, or insecure_allow_unauthenticated: true to accept unsigned deliveries)"},
+		{
+			id: component.NewIDWithName(metadata.Type, "insecure"),
+			expected: func(c *Config) {
+				c.NetAddr.Endpoint = "0.0.0.0:8737"
+				c.InsecureAllowUnauthenticated = true
+			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "mlflow_signed"),
+			expected: func(c *Config) {
+				c.NetAddr.Endpoint = "[::]:8738"
+				c.CloudEvents.Enabled = false
+				c.MLflow.Secret = "govaudit-test-secret"
+			},
+		},
+		{id: component.NewIDWithName(metadata.Type, "localhost"), expected: func(c *Config) { c.NetAddr.Endpoint = "localhost:8737" }},
 		{id: component.NewIDWithName(metadata.Type, "relative_path"), wantErr: `cloudevents::path: "events" must start with "/"`},
 		{id: component.NewIDWithName(metadata.Type, "wildcard_path"), wantErr: `mlflow::path: "/v1/{id}": character '{' not allowed (want letters, digits, "-._~/")`},
 		{id: component.NewIDWithName(metadata.Type, "trailing_slash"), wantErr: `cloudevents::path: "/v1/" must not end with "/" (it would match every path below it)`},

@@ -80,10 +80,15 @@ func (r *mleventsReceiver) Start(ctx context.Context, host component.Host) error
 	}
 	if r.cfg.MLflow.Enabled {
 		mux.HandleFunc(r.cfg.MLflow.Path, r.handleMLflow)
-		if r.cfg.MLflow.Secret == "" && !r.cfg.Auth.HasValue() {
-			r.settings.Logger.Warn("mlflow path accepts unsigned, unauthenticated deliveries: set mlflow::secret",
-				zap.String("path", r.cfg.MLflow.Path))
+		if r.cfg.MLflow.Secret == "" && !r.cfg.Auth.HasValue() && !isLoopback(r.cfg.NetAddr.Endpoint) {
+			// Validate refused this unless insecure_allow_unauthenticated.
+			r.settings.Logger.Warn("mlflow path accepts unsigned, unauthenticated deliveries from the network (insecure_allow_unauthenticated): set mlflow::secret",
+				zap.String("path", r.cfg.MLflow.Path), zap.String("endpoint", r.cfg.NetAddr.Endpoint))
 		}
+	}
+	if r.cfg.CloudEvents.Enabled && !r.cfg.Auth.HasValue() && !isLoopback(r.cfg.NetAddr.Endpoint) {
+		r.settings.Logger.Warn("cloudevents path accepts unauthenticated events from the network (insecure_allow_unauthenticated): set auth",
+			zap.String("path", r.cfg.CloudEvents.Path), zap.String("endpoint", r.cfg.NetAddr.Endpoint))
 	}
 	var err error
 	r.server, err = r.cfg.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, mux,
