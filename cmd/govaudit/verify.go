@@ -150,8 +150,10 @@ func progress(stderr io.Writer) func(done, total int) {
 }
 
 // scanArchive feeds checker what verify checks: every data file (in archive
-// order, decoded and re-encoded on GOMAXPROCS workers, at most that many in
-// memory at once), every checkpoint file and every origin's latest pointer.
+// order, hashed and decoded on GOMAXPROCS workers, at most that many in
+// memory at once), every checkpoint file, every origin's latest pointer,
+// every other file under records/, index/ and checkpoints/ (hashed), and
+// every signed manifest.
 // visit, if not nil, also sees each decoded data file. Unreadable data
 // and checkpoint files (a FIFO, device, symlink, directory or oversized or
 // corrupt file in their place) are not an I/O error but a finding
@@ -189,7 +191,8 @@ func scanArchive(root string, checker *verify.Checker, progress func(done, total
 			checker.AddFile(verify.File{Path: p, Err: fmt.Errorf("checkpoint file: %w", err)})
 			continue
 		}
-		cf := verify.CheckpointFile{Path: p, Text: string(b)}
+		d := archive.DigestOf(p, b)
+		cf := verify.CheckpointFile{Path: p, Text: string(b), Digest: &d}
 		if cf.Origin, cf.Epoch, cf.Size, err = archive.ParseCheckpointPath(p); err != nil {
 			cf.Origin = "?" // reported as misfiled: the path says nothing usable
 		}
@@ -214,10 +217,56 @@ func scanArchive(root string, checker *verify.Checker, progress func(done, total
 		}
 		checker.AddLatest(verify.LatestFile{Path: p, Origin: o.Name(), Text: string(b)})
 	}
+	return scanDigests(root, checker, files, cps)
+}
+
+// scanDigests feeds checker the files that only a manifest vouches for
+// (indexes, and anything else under records/, index/ and checkpoints/
+// besides the data and checkpoint files already read), each hashed, and
+// every file under manifests/.
+func scanDigests(root string, checker *verify.Checker, read ...[]string) error {
+	seen := map[string]bool{}
+	for _, ps := range read {
+		for _, p := range ps {
+			seen[p] = true
+		}
+	}
+	covered, err := archive.CoveredFiles(root)
+	if err != nil {
+		return err
+	}
+	for _, p := range covered {
+		if seen[p] {
+			continue
+		}
+		max := int64(archive.MaxCheckpointFileSize)
+		switch {
+		case strings.HasPrefix(p, archive.RecordsDir+"/"):
+			max = archive.MaxDataFileSize
+		case strings.HasPrefix(p, archive.IndexDir+"/"):
+			max = archive.MaxIndexFileSize
+		}
+		f := verify.CoveredFile{Path: p}
+		if b, err := archive.ReadRegular(root, p, max); err != nil {
+			f.Err = err
+		} else {
+			d := archive.DigestOf(p, b)
+			f.Digest = &d
+		}
+		checker.AddCoveredFile(f)
+	}
+	manifests, err := archive.ManifestFiles(root)
+	if err != nil {
+		return err
+	}
+	for _, p := range manifests {
+		b, err := archive.ReadManifestFile(root, p)
+		checker.AddManifest(verify.ManifestFile{Path: p, Data: b, Err: err})
+	}
 	return nil
 }
 
-// forEachDecoded reads, decodes and re-encodes the data files on `workers`
+// forEachDecoded reads, hashes and decodes the data files on `workers`
 // goroutines and calls visit with each, in order. At most `workers` decoded
 // files wait for visit at any time, which bounds memory by the file size. A
 // file that cannot be read or decoded reaches visit with File.Err set; the
@@ -240,8 +289,12 @@ func forEachDecoded(root string, files []string, workers int, visit func(i int, 
 				data, err := archive.ReadDataFile(root, p)
 				if err != nil {
 					f.Err = err
-				} else if f.Rows, f.Err = archive.DecodeFile(p, data); f.Err == nil {
-					f.Reencoded = archive.SameEncoding(data, f.Rows)
+				} else {
+					// The digest of the very bytes decoded: verify compares
+					// it with the signed manifest, never re-encodes.
+					d := archive.DigestOf(p, data)
+					f.Digest = &d
+					f.Rows, f.Err = archive.DecodeFile(p, data)
 				}
 				results[i] <- f
 			}()

@@ -3,12 +3,15 @@ package auditparquetexporter // import "github.com/govaudit/govaudit/exporter/au
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/govaudit/govaudit/internal/auditlog"
 )
 
 // Config defines the configuration of the auditparquet exporter.
@@ -16,6 +19,15 @@ type Config struct {
 	// Directory is the archive root (see internal/archive for the layout).
 	// Required. Created at start if missing.
 	Directory string `mapstructure:"directory"`
+
+	// SigningKeyFile is the path of the note-format Ed25519 private key
+	// ("PRIVATE+KEY+<name>+<hash>+<base64>", as written by `govaudit keygen`)
+	// that signs the file manifests (manifests/<origin>/<seq>: the SHA-256
+	// of every sealed data, index and checkpoint file). Required; normally
+	// the key file of the auditsign processor, so that verify needs one
+	// public key. The file must not be accessible to group or others.
+	// Validate loads it with the code Start uses (auditlog.LoadSigner).
+	SigningKeyFile string `mapstructure:"signing_key_file"`
 
 	// Rotation says when the open file of an origin is sealed. A file is
 	// also sealed at shutdown and when the UTC date changes.
@@ -63,16 +75,23 @@ var _ component.Config = (*Config)(nil)
 // Errors callers may match.
 var (
 	errNoDirectory      = errors.New("directory: must be set")
+	errNoSigningKey     = errors.New("signing_key_file: required")
 	errParallelConsumer = errors.New("sending_queue.num_consumers must be 1: parallel consumers reorder records, and rows must stay in leaf order (reordering is evidence of tampering)")
 	errPartitionedBatch = errors.New("sending_queue.batch.partition.metadata_keys must be empty: partitioned batches can be delivered out of leaf order")
 )
 
 // Validate checks the configuration. The sending queue, retry and timeout
-// settings are also validated by their own Validate methods.
+// settings are also validated by their own Validate methods. It reads the
+// signing key file.
 func (cfg *Config) Validate() error {
 	var errs []error
 	if cfg.Directory == "" {
 		errs = append(errs, errNoDirectory)
+	}
+	if strings.TrimSpace(cfg.SigningKeyFile) == "" {
+		errs = append(errs, errNoSigningKey)
+	} else if _, err := auditlog.LoadSigner(cfg.SigningKeyFile); err != nil {
+		errs = append(errs, fmt.Errorf("signing_key_file: %w", err)) // the text Start reports
 	}
 	if cfg.Rotation.MaxRows < 1 {
 		errs = append(errs, fmt.Errorf("rotation.max_rows: must be at least 1, got %d", cfg.Rotation.MaxRows))

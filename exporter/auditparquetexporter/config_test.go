@@ -1,6 +1,7 @@
 package auditparquetexporter
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,9 +13,22 @@ import (
 	"github.com/govaudit/govaudit/exporter/auditparquetexporter/internal/metadata"
 )
 
+// testdataKey is the signing key path in testdata/config.yaml, and
+// testdataReadableKey a key readable by others. Validate reads the key, so
+// each test points the rows that name them at real key files.
+const (
+	testdataKey         = "/etc/govaudit/signing.key"
+	testdataReadableKey = "/etc/govaudit/readable.key"
+)
+
 func TestLoadConfig(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	skey, _ := testKey()
+	readable := filepath.Join(t.TempDir(), "readable.key")
+	if err := os.WriteFile(readable, []byte(skey+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -24,12 +38,12 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{
 			id:       component.NewID(metadata.Type),
-			expected: func(c *Config) { c.Directory = "/var/lib/govaudit/archive" },
+			expected: func(c *Config) { c.Directory, c.SigningKeyFile = "/var/lib/govaudit/archive", testKeyFile() },
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "full"),
 			expected: func(c *Config) {
-				c.Directory = "/var/lib/govaudit/archive"
+				c.Directory, c.SigningKeyFile = "/var/lib/govaudit/archive", testKeyFile()
 				c.Rotation = RotationConfig{MaxRows: 50000, MaxBytes: 64 << 20, MaxAge: 10 * time.Minute}
 				c.Timeout = 30 * time.Second
 				q := c.QueueConfig.GetOrInsertDefault()
@@ -44,6 +58,11 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{id: component.NewIDWithName(metadata.Type, "no_directory"), errorText: "directory: must be set"},
+		{id: component.NewIDWithName(metadata.Type, "no_signing_key"), errorText: "signing_key_file: required"},
+		{
+			id:        component.NewIDWithName(metadata.Type, "readable_signing_key"),
+			errorText: "signing_key_file: signing key " + readable + " has mode 0644: it must not be accessible to group or others (chmod 600)",
+		},
 		{id: component.NewIDWithName(metadata.Type, "max_rows_zero"), errorText: "rotation.max_rows: must be at least 1, got 0"},
 		{id: component.NewIDWithName(metadata.Type, "max_bytes_negative"), errorText: "rotation.max_bytes: must be at least 1, got -1"},
 		{id: component.NewIDWithName(metadata.Type, "max_age_zero"), errorText: "rotation.max_age: must be positive, got 0s"},
@@ -67,6 +86,12 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = sub.Unmarshal(cfg)
+			switch cfg.SigningKeyFile {
+			case testdataKey:
+				cfg.SigningKeyFile = testKeyFile()
+			case testdataReadableKey:
+				cfg.SigningKeyFile = readable
+			}
 			if err == nil {
 				err = confmap.Validate(cfg)
 			}
@@ -95,7 +120,7 @@ func equalConfig(a, b *Config) bool {
 		qa.NumConsumers != qb.NumConsumers || qa.BlockOnOverflow != qb.BlockOnOverflow || qa.Sizer != qb.Sizer) {
 		return false
 	}
-	return a.Directory == b.Directory && a.Rotation == b.Rotation && a.TimeoutConfig == b.TimeoutConfig && a.BackOffConfig == b.BackOffConfig
+	return a.Directory == b.Directory && a.SigningKeyFile == b.SigningKeyFile && a.Rotation == b.Rotation && a.TimeoutConfig == b.TimeoutConfig && a.BackOffConfig == b.BackOffConfig
 }
 
 func TestDefaultConfig(t *testing.T) {
@@ -113,8 +138,8 @@ func TestDefaultConfig(t *testing.T) {
 	if cfg.BackOffConfig.Enabled {
 		t.Error("retry_on_failure must be disabled by default")
 	}
-	// The default config lacks only the directory.
-	if err := confmap.Validate(cfg); err == nil || err.Error() != "directory: must be set" {
+	// The default config lacks only the directory and the signing key.
+	if err := confmap.Validate(cfg); err == nil || err.Error() != "directory: must be set\nsigning_key_file: required" {
 		t.Errorf("Validate(default) = %v", err)
 	}
 }

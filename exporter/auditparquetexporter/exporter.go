@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govaudit/govaudit/exporter/auditparquetexporter/internal/metadata"
 	"github.com/govaudit/govaudit/internal/archive"
@@ -39,6 +40,8 @@ type archiveWriter struct {
 	sealBackoff [2]time.Duration
 
 	lock *archive.DirLock
+	// signer signs the file manifests; loaded at start.
+	signer note.Signer
 
 	mu      sync.Mutex
 	files   map[string]*originFiles // origin -> its open and sealing files
@@ -125,6 +128,9 @@ func newArchiveWriter(cfg *Config, set component.TelemetrySettings) (*archiveWri
 }
 
 func (w *archiveWriter) start(ctx context.Context, _ component.Host) (err error) {
+	if w.signer, err = auditlog.LoadSigner(w.cfg.SigningKeyFile); err != nil {
+		return fmt.Errorf("auditparquet: signing_key_file: %w", err)
+	}
 	if err := archive.MkdirAll(w.root); err != nil {
 		return fmt.Errorf("auditparquet: directory %q cannot be created: %w", w.root, err)
 	}

@@ -30,6 +30,7 @@ import (
 func testConfig(dir string) *Config {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Directory = dir
+	cfg.SigningKeyFile = testKeyFile()
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	cfg.BackOffConfig.Enabled = false
 	return cfg
@@ -444,6 +445,7 @@ func TestLifecycle(t *testing.T) {
 	root := t.TempDir()
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.Directory = root
+	cfg.SigningKeyFile = testKeyFile()
 	exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	if err != nil {
 		t.Fatal(err)

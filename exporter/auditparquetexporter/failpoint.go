@@ -19,6 +19,7 @@ const (
 	stepIndexWrite      step = "index_write"        // write the audit index
 	stepCheckpointWrite step = "checkpoint_write"   // write a checkpoint file
 	stepLatestWrite     step = "latest_write"       // replace latest
+	stepManifestWrite   step = "manifest_write"     // write the signed manifest of the seal
 	stepStateSave       step = "state_save"         // save state.json
 	stepSegmentDelete   step = "wal_segment_delete" // delete the sealed file's WAL segment
 )
@@ -27,7 +28,7 @@ const (
 var steps = []step{
 	stepSegmentCreate, stepWALWrite, stepWALSync, stepWALUndo, stepWALDirSync,
 	stepTempWrite, stepTempSync, stepChmod, stepRename, stepDataDirSync,
-	stepIndexWrite, stepCheckpointWrite, stepLatestWrite, stepStateSave, stepSegmentDelete,
+	stepIndexWrite, stepCheckpointWrite, stepLatestWrite, stepManifestWrite, stepStateSave, stepSegmentDelete,
 }
 
 // A failpoint returns the error to fail step s on path with, or nil. It is

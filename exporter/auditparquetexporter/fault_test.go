@@ -66,7 +66,7 @@ func (in *injector) count(s step) int {
 // never reach the sender.
 var sealSteps = map[step]bool{
 	stepTempWrite: true, stepTempSync: true, stepChmod: true, stepRename: true, stepDataDirSync: true,
-	stepIndexWrite: true, stepCheckpointWrite: true, stepLatestWrite: true, stepStateSave: true, stepSegmentDelete: true,
+	stepIndexWrite: true, stepCheckpointWrite: true, stepLatestWrite: true, stepManifestWrite: true, stepStateSave: true, stepSegmentDelete: true,
 }
 
 // faultBatches are the sizes of the requests of one fault case: with

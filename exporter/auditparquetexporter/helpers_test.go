@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	mrand "math/rand/v2"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,17 +26,48 @@ import (
 	"github.com/govaudit/govaudit/internal/record"
 )
 
-var testSigner = sync.OnceValue(func() note.Signer {
-	// A fixed key, so that a crash test's subprocess signs the same notes.
-	skey, _, err := note.GenerateKey(mrand.NewChaCha8([32]byte{1}), "test-key")
+// testKey is a fixed key, so that a crash test's subprocess signs the same
+// notes: its signer key, then its verifier key.
+var testKey = sync.OnceValues(func() (string, string) {
+	skey, vkey, err := note.GenerateKey(mrand.NewChaCha8([32]byte{1}), "test-key")
 	if err != nil {
 		panic(err)
 	}
+	return skey, vkey
+})
+
+var testSigner = sync.OnceValue(func() note.Signer {
+	skey, _ := testKey()
 	s, err := note.NewSigner(skey)
 	if err != nil {
 		panic(err)
 	}
 	return s
+})
+
+var testVerifier = sync.OnceValue(func() note.Verifier {
+	_, vkey := testKey()
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		panic(err)
+	}
+	return v
+})
+
+// testKeyFile is testKey's signer key in a file (mode 0600), the
+// signing_key_file of every test config (left in the temporary directory:
+// the generated TestMain owns the package's exit).
+var testKeyFile = sync.OnceValue(func() string {
+	dir, err := os.MkdirTemp("", "auditparquet-key-")
+	if err != nil {
+		panic(err)
+	}
+	skey, _ := testKey()
+	p := filepath.Join(dir, "test.key")
+	if err := os.WriteFile(p, []byte(skey+"\n"), 0o600); err != nil {
+		panic(err)
+	}
+	return p
 })
 
 // stream plays the auditsign processor for tests: it seals records of one

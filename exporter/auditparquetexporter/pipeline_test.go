@@ -124,6 +124,7 @@ func newPipelineEnv(t testing.TB) *pipelineEnv {
 func (env *pipelineEnv) start(t testing.TB) *collector {
 	t.Helper()
 	cfg := testConfig(env.archive)
+	cfg.SigningKeyFile = env.key // one key, as the examples configure it
 	if env.exporterConfig != nil {
 		env.exporterConfig(cfg)
 	}
@@ -232,7 +233,8 @@ func archivedIDs(t testing.TB, root string) map[string]int {
 }
 
 // verifyArchive runs internal/verify over the archive as `govaudit verify`
-// reads it (data files decoded and re-encoded, checkpoint files, latest),
+// reads it (data files hashed and decoded, checkpoint files, latest,
+// indexes hashed, manifests),
 // and returns the report.
 func verifyArchive(t testing.TB, root string, trusted note.Verifier) *verify.Report {
 	t.Helper()
@@ -246,10 +248,9 @@ func verifyArchive(t testing.TB, root string, trusted note.Verifier) *verify.Rep
 		if err != nil {
 			t.Fatal(err)
 		}
-		f := verify.File{Path: p}
-		if f.Rows, f.Err = archive.DecodeFile(p, data); f.Err == nil {
-			f.Reencoded = archive.SameEncoding(data, f.Rows)
-		}
+		d := archive.DigestOf(p, data)
+		f := verify.File{Path: p, Digest: &d}
+		f.Rows, f.Err = archive.DecodeFile(p, data)
 		in.Files = append(in.Files, f)
 	}
 	cps, err := archive.CheckpointFiles(root)
@@ -261,7 +262,8 @@ func verifyArchive(t testing.TB, root string, trusted note.Verifier) *verify.Rep
 		if err != nil {
 			t.Fatal(err)
 		}
-		cf := verify.CheckpointFile{Path: p, Text: string(b)}
+		d := archive.DigestOf(p, b)
+		cf := verify.CheckpointFile{Path: p, Text: string(b), Digest: &d}
 		if cf.Origin, cf.Epoch, cf.Size, err = archive.ParseCheckpointPath(p); err != nil {
 			t.Fatalf("checkpoint file %s: %v", p, err)
 		}
@@ -278,6 +280,29 @@ func verifyArchive(t testing.TB, root string, trusted note.Verifier) *verify.Rep
 			t.Fatalf("latest of %s: %v", o.Name(), err)
 		}
 		in.Latest = append(in.Latest, verify.LatestFile{Path: p, Origin: o.Name(), Text: string(b)})
+	}
+	// Indexes, and anything else the manifests must cover.
+	covered, err := archive.CoveredFiles(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range covered {
+		if strings.HasPrefix(p, archive.IndexDir+"/") || !strings.HasSuffix(p, archive.DataExt) && strings.HasPrefix(p, archive.RecordsDir+"/") {
+			b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := archive.DigestOf(p, b)
+			in.Covered = append(in.Covered, verify.CoveredFile{Path: p, Digest: &d})
+		}
+	}
+	manifests, err := archive.ManifestFiles(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range manifests {
+		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		in.Manifests = append(in.Manifests, verify.ManifestFile{Path: p, Data: b, Err: err})
 	}
 	return verify.Check(in)
 }

@@ -33,7 +33,9 @@ type sealedFile struct {
 //     chmod 0444, rename it to the data path (writeData);
 //  2. fsync the data directory, write the index (atomically), write each
 //     checkpoint row as a checkpoint file (write-once), replace latest if
-//     the checkpoint is newer, and save the origin state (finish);
+//     the checkpoint is newer, write the signed manifest listing the data
+//     file, its index and its checkpoint files (write-once, chained to the
+//     origin's previous manifest), and save the origin state (finish);
 //  3. delete the WAL segment and fsync its directory.
 //
 // A failure in step 1 removes the temporary file (the rows are still in the
@@ -160,7 +162,7 @@ func (w *archiveWriter) writeData(rel string, rows []record.Record) (s *sealedFi
 }
 
 // finish makes a renamed data file durable and writes what derives from
-// it: its index, its checkpoint files and latest, and the origin state
+// it: its index, its checkpoint files and latest, its manifest, and the origin state
 // (step 2 of sealing). Each part is idempotent, so a failed finish is
 // simply run again.
 func (w *archiveWriter) finish(ctx context.Context, origin string, s *sealedFile, rows []record.Record) error {
@@ -181,6 +183,7 @@ func (w *archiveWriter) finish(ctx context.Context, origin string, s *sealedFile
 	if err != nil {
 		return err
 	}
+	listed := []string{s.rel, archive.IndexPath(s.rel)}
 	latest, newest := st.Latest, ""
 	for i := range rows {
 		r := &rows[i]
@@ -194,6 +197,7 @@ func (w *archiveWriter) finish(ctx context.Context, origin string, s *sealedFile
 		if err := w.writeCheckpoint(ctx, origin, c.Epoch, c.Size, r.Checkpoint); err != nil {
 			return err
 		}
+		listed = append(listed, archive.CheckpointPath(origin, c.Epoch, c.Size))
 		if id := (checkpointID{c.Epoch, c.Size}); latest.less(id) {
 			latest, newest = id, r.Checkpoint
 		}
@@ -208,8 +212,45 @@ func (w *archiveWriter) finish(ctx context.Context, origin string, s *sealedFile
 		}
 		st.Latest = latest
 	}
+	if err := w.writeManifest(origin, st, listed); err != nil {
+		return err
+	}
 	st.add(rows)
 	return w.saveState(origin, st)
+}
+
+// writeManifest writes the signed manifest of one seal, listing the files
+// at paths (data file, index, checkpoint files) with the SHA-256 and size of
+// their bytes on disk, chained to the origin's newest manifest. It does
+// nothing if the newest manifest already lists the data file paths[0]: a
+// seal finished again after a failure (or by recovery) whose manifest was
+// written is not listed twice. See archive.Manifest for the format.
+func (w *archiveWriter) writeManifest(origin string, st *originState, paths []string) error {
+	if st.manifest.Lists(paths[0]) {
+		return nil
+	}
+	rel, b, err := archive.NextManifest(w.root, w.signer, origin, st.manifest, paths)
+	if err != nil {
+		return err
+	}
+	p := w.path(rel)
+	if err := w.fail.at(stepManifestWrite, p); err != nil {
+		return err
+	}
+	if exists(p) {
+		// Never overwrite a signed manifest: the head read at start is
+		// stale only if another writer shares the directory.
+		return fmt.Errorf("%s already exists; a manifest is never rewritten", p)
+	}
+	if err := archive.WriteFileAtomic(p, b, 0o444); err != nil {
+		return fmt.Errorf("writing the manifest of %s: %w", paths[0], err)
+	}
+	m, err := archive.ReadManifestHead(w.root, origin)
+	if err != nil {
+		return err
+	}
+	st.manifest = m
+	return nil
 }
 
 // writeCheckpoint writes a checkpoint file once. If the file already holds

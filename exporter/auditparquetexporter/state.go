@@ -34,6 +34,12 @@ type originState struct {
 	MaxEpochStart  uint64            `json:"max_epoch_start"` // newest epoch whose leaf 0 is archived
 	Latest         checkpointID      `json:"latest"`          // the checkpoint in checkpoints/<origin>/latest
 	LastFile       time.Time         `json:"last_file"`       // the time naming the newest data file
+
+	// manifest is the origin's newest manifest, read from the archive when
+	// the state is loaded (not saved: the manifests themselves are the
+	// record, so a crash between a manifest and the state cannot fork the
+	// chain).
+	manifest archive.ManifestHead
 }
 
 type checkpointID struct {
@@ -83,6 +89,9 @@ func (w *archiveWriter) state(origin string) (*originState, error) {
 	st, err := w.loadState(origin)
 	if err != nil {
 		return nil, err
+	}
+	if st.manifest, err = archive.ReadManifestHead(w.root, origin); err != nil {
+		return nil, fmt.Errorf("reading the newest manifest of origin %s: %w", origin, err)
 	}
 	w.origins[origin] = st
 	return st, nil

@@ -276,18 +276,26 @@ func coveredOrigin(p string) (string, error) {
 
 // OpenManifest verifies the signed manifest file data with the trusted keys
 // and parses it. Its errors are those of note.Open (such as
-// *note.UnverifiedNoteError for an unknown key) or of ParseManifest.
+// *note.UnverifiedNoteError for an unknown key, a bad signature or a
+// malformed note) or wrap ErrMalformedManifest.
 func OpenManifest(data []byte, trusted note.Verifiers) (Manifest, *note.Note, error) {
 	if len(data) > MaxManifestFileSize {
-		return Manifest{}, nil, fmt.Errorf("manifest: %w", ErrTooLarge)
+		return Manifest{}, nil, fmt.Errorf("%w: %w", ErrMalformedManifest, ErrTooLarge)
 	}
 	n, err := note.Open(data, trusted)
 	if err != nil {
 		return Manifest{}, nil, err
 	}
 	m, err := ParseManifest(n.Text)
-	return m, n, err
+	if err != nil {
+		return Manifest{}, n, fmt.Errorf("%w: %v", ErrMalformedManifest, err)
+	}
+	return m, n, nil
 }
+
+// ErrMalformedManifest wraps the errors of OpenManifest for a correctly
+// signed note whose text is not a manifest, or a file over the size cap.
+var ErrMalformedManifest = errors.New("malformed manifest")
 
 // SignManifest formats m and signs it: the bytes of its manifest file.
 func SignManifest(signer note.Signer, m Manifest) ([]byte, error) {

@@ -12,7 +12,7 @@ import (
 
 // crash cuts the checkpoints of a above size keep, as a collector killed
 // before signing them leaves its archive: rows, files and latest.
-func (a *archive) crash(t *testing.T, keep uint64) {
+func (a *testArchive) crash(t *testing.T, keep uint64) {
 	t.Helper()
 	for fi := range a.in.Files {
 		f := &a.in.Files[fi]
@@ -39,7 +39,7 @@ func (a *archive) crash(t *testing.T, keep uint64) {
 }
 
 // unsigned removes every checkpoint of a: rows, files and latest.
-func (a *archive) unsigned() {
+func (a *testArchive) unsigned() {
 	for fi := range a.in.Files {
 		f := &a.in.Files[fi]
 		var rows []record.Record
@@ -55,7 +55,7 @@ func (a *archive) unsigned() {
 
 // truncate removes the leaves from index n on (and the checkpoint rows after
 // them), as when the batch in flight never reached the archive.
-func (a *archive) truncate(n uint64) {
+func (a *testArchive) truncate(n uint64) {
 	for fi := range a.in.Files {
 		f := &a.in.Files[fi]
 		var rows []record.Record
@@ -70,7 +70,7 @@ func (a *archive) truncate(n uint64) {
 }
 
 // leafHashes returns the leaf hashes of a in leaf order.
-func (a *archive) leafHashes() [][]byte {
+func (a *testArchive) leafHashes() [][]byte {
 	var hs [][]byte
 	for _, f := range a.in.Files {
 		for _, r := range f.Rows {
@@ -83,7 +83,7 @@ func (a *archive) leafHashes() [][]byte {
 }
 
 // head is the tree head of the first size leaves of a, as auditsign persists it.
-func (a *archive) head(size uint64) *auditlog.TreeHead {
+func (a *testArchive) head(size uint64) *auditlog.TreeHead {
 	return &auditlog.TreeHead{Size: size, Root: auditlog.RootOf(a.leafHashes(), size)}
 }
 
@@ -100,7 +100,7 @@ func linkStart(t *testing.T, prev string, link auditlog.EpochLink) func(*record.
 }
 
 // merge joins the archives of several epochs; the latest is the last one's.
-func merge(as ...*archive) Input {
+func merge(as ...*testArchive) Input {
 	in := Input{Trusted: as[0].in.Trusted}
 	for _, a := range as {
 		in.Files = append(in.Files, a.in.Files...)
@@ -152,7 +152,7 @@ func TestCrashTailUncovered(t *testing.T) {
 }
 
 // unverified runs a Checker over a.in and returns its unverified rows.
-func (a *archive) unverified(want *Report, t *testing.T) map[string][]int {
+func (a *testArchive) unverified(want *Report, t *testing.T) map[string][]int {
 	t.Helper()
 	c := NewChecker(a.in.Trusted)
 	for _, f := range a.in.Files {
@@ -177,43 +177,43 @@ func TestEpochLinkCoversTail(t *testing.T) {
 	const e1, e2 = 100, 200
 	for _, c := range []struct {
 		name   string
-		shape  func(a *archive) // the previous epoch as archived
-		link   func(a *archive) auditlog.EpochLink
+		shape  func(a *testArchive) // the previous epoch as archived
+		link   func(a *testArchive) auditlog.EpochLink
 		want   string // problem kind, "" for none
 		where  string
 		linked bool
 	}{
-		{"batch in flight archived", func(a *archive) {}, func(a *archive) auditlog.EpochLink {
+		{"batch in flight archived", func(a *testArchive) {}, func(a *testArchive) auditlog.EpochLink {
 			return auditlog.EpochLink{Reason: "dirty_state", PreviousEpoch: e1, Acknowledged: a.head(8), Released: a.head(10)}
 		}, "", "", true},
-		{"batch in flight not archived", func(a *archive) { a.truncate(8) }, func(a *archive) auditlog.EpochLink {
+		{"batch in flight not archived", func(a *testArchive) { a.truncate(8) }, func(a *testArchive) auditlog.EpochLink {
 			return auditlog.EpochLink{Reason: "downstream_error", PreviousEpoch: e1, Acknowledged: a.head(8), Released: a.head(10)}
 		}, "", "", true},
-		{"released head only", func(a *archive) {}, func(a *archive) auditlog.EpochLink {
+		{"released head only", func(a *testArchive) {}, func(a *testArchive) auditlog.EpochLink {
 			return auditlog.EpochLink{PreviousEpoch: e1, Released: a.head(10)}
 		}, "", "", true},
-		{"link without heads", func(a *archive) {}, func(a *archive) auditlog.EpochLink {
+		{"link without heads", func(a *testArchive) {}, func(a *testArchive) auditlog.EpochLink {
 			return auditlog.EpochLink{Reason: "dirty_state", PreviousEpoch: e1}
 		}, KindUncovered, "100-f1.parquet row 4", false},
-		{"wrong root", func(a *archive) {}, func(a *archive) auditlog.EpochLink {
+		{"wrong root", func(a *testArchive) {}, func(a *testArchive) auditlog.EpochLink {
 			h := a.head(10)
 			h.Root[0] ^= 1
 			return auditlog.EpochLink{PreviousEpoch: e1, Acknowledged: a.head(8), Released: h}
 		}, KindEpochLink, "200-f0.parquet row 0", false},
-		{"forged leaf appended to the tail", func(a *archive) {
+		{"forged leaf appended to the tail", func(a *testArchive) {
 			r := record.Record{SchemaVersion: 1, ID: "forged", Type: record.TypeOversight, UserID: "mallory"}
 			r.SetLeaf("host-a", e1, 10)
 			a.in.Files[1].Rows = append(a.in.Files[1].Rows, r)
-		}, func(a *archive) auditlog.EpochLink {
+		}, func(a *testArchive) auditlog.EpochLink {
 			return auditlog.EpochLink{PreviousEpoch: e1, Acknowledged: a.head(8), Released: a.head(10)}
 		}, KindEpochLink, "[8, 11)", false},
-		{"acknowledged records lost", func(a *archive) { a.truncate(8) }, func(a *archive) auditlog.EpochLink {
+		{"acknowledged records lost", func(a *testArchive) { a.truncate(8) }, func(a *testArchive) auditlog.EpochLink {
 			return auditlog.EpochLink{PreviousEpoch: e1, Acknowledged: a.head(9), Released: a.head(10)}
 		}, KindMissingLeaves, "acknowledged records were lost", false},
-		{"malformed link", func(a *archive) {}, func(a *archive) auditlog.EpochLink {
+		{"malformed link", func(a *testArchive) {}, func(a *testArchive) auditlog.EpochLink {
 			return auditlog.EpochLink{PreviousEpoch: e1, Acknowledged: a.head(10), Released: a.head(8)}
 		}, KindEpochLink, "acknowledged size 10 exceeds released size 8", false},
-		{"previous epoch disagrees with previous checkpoint", func(a *archive) {}, func(a *archive) auditlog.EpochLink {
+		{"previous epoch disagrees with previous checkpoint", func(a *testArchive) {}, func(a *testArchive) auditlog.EpochLink {
 			return auditlog.EpochLink{PreviousEpoch: 50, Released: a.head(10)}
 		}, KindEpochLink, "names previous epoch 50 but a previous checkpoint of the later epoch 100", false},
 	} {

@@ -11,6 +11,18 @@
 // Records covered by nothing are problems (KindUncovered): verify passes
 // only when every record is signed under a trusted key.
 //
+// Every byte of every sealed file is covered too: each file under records/,
+// index/ and checkpoints/<origin>/<epoch>/ must be listed, with its SHA-256
+// and size, by a manifest (archive.Manifest) that verifies with the trusted
+// keys, and the manifests of each origin must form one chain (seq 0, 1, …,
+// each naming the SHA-256 of the one before). Files are checked by their
+// digests, never by re-encoding rows, so an archive keeps verifying whatever
+// Parquet encoder or options wrote it. A file not listed is KindUncoveredFile,
+// a listed file with other bytes KindModifiedFile, a listed file absent
+// KindMissingFile. The digests are computed by the caller from the very bytes
+// it decoded (File.Digest); a file given without a digest is checked for its
+// rows only (Check's in-memory tests of row-level tampering do so).
+//
 // A Checker does no I/O: it is fed what was read from the archive (rows,
 // checkpoint texts) file by file, and keeps only what verification needs
 // (32 bytes and a location per leaf), so archives larger than memory verify
@@ -28,6 +40,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
 )
@@ -43,10 +56,10 @@ type File struct {
 	Rows []record.Record
 	// Err is the error reading the file (truncated, corrupt, unreadable).
 	Err error
-	// Reencoded reports whether the file's bytes equal the canonical
-	// encoding of its rows (archive.SameEncoding): false means a byte of the
-	// file was changed even if every row still decodes.
-	Reencoded bool
+	// Digest is the SHA-256 and size of the bytes Rows were decoded from
+	// (or that failed to decode); nil if the file could not be read, or
+	// if the caller did not hash it (its coverage is then not checked).
+	Digest *archive.Digest
 }
 
 // CheckpointFile is a checkpoint text file of the archive, as read.
@@ -57,6 +70,26 @@ type CheckpointFile struct {
 	Origin string
 	Epoch  uint64
 	Size   uint64
+	// Digest is the SHA-256 and size of Text's bytes (see File.Digest).
+	Digest *archive.Digest
+}
+
+// CoveredFile is a file of the archive that is checked by its digest only:
+// an audit index, or any other file under records/, index/ or
+// checkpoints/<origin>/<epoch>/ (archive.CoveredFiles).
+type CoveredFile struct {
+	Path string
+	// Digest is the SHA-256 and size of its bytes; nil if unreadable (Err).
+	Digest *archive.Digest
+	Err    error
+}
+
+// ManifestFile is a file under manifests/, as read (archive.ManifestFiles).
+type ManifestFile struct {
+	Path string
+	Data []byte
+	// Err is the error reading it.
+	Err error
 }
 
 // LatestFile is the "latest" checkpoint pointer of one origin, as read.
@@ -81,6 +114,8 @@ type Input struct {
 	Checkpoints []CheckpointFile
 	Latest      []LatestFile
 	External    []ExternalCheckpoint
+	Covered     []CoveredFile
+	Manifests   []ManifestFile
 	// Trusted are the verifier keys whose checkpoint signatures are accepted.
 	Trusted note.Verifiers
 }
@@ -88,7 +123,13 @@ type Input struct {
 // Problem kinds. They are part of the stable JSON report.
 const (
 	KindUnreadableFile     = "unreadable_file"
-	KindModifiedFile       = "modified_file"
+	KindModifiedFile       = "modified_file"  // SHA-256 or size differs from its manifest's
+	KindUncoveredFile      = "uncovered_file" // listed by no verified manifest
+	KindMissingFile        = "missing_file"   // listed by a verified manifest, absent
+	KindManifestSignature  = "manifest_signature"
+	KindManifestInvalid    = "manifest_invalid"  // unreadable, malformed, or not at its path
+	KindManifestChain      = "manifest_chain"    // a gap, or a previous hash that does not match: deleted, replaced, forked or replayed
+	KindManifestConflict   = "manifest_conflict" // two verified manifests list one path with different digests
 	KindInvalidRecord      = "invalid_record"
 	KindModifiedRecord     = "modified_record"
 	KindDuplicateLeaf      = "duplicate_leaf"
@@ -161,7 +202,11 @@ type Report struct {
 	// Checkpoints counts the distinct verified checkpoints of the archive;
 	// External those given from outside it.
 	Checkpoints int `json:"checkpoints"`
-	External    int `json:"external_checkpoints"`
+	// Manifests counts the verified manifests; DigestedFiles the files whose
+	// SHA-256 matched a verified manifest.
+	Manifests     int `json:"manifests"`
+	DigestedFiles int `json:"digested_files"`
+	External      int `json:"external_checkpoints"`
 	// Covered and Uncovered sum the logs' counts.
 	Covered   uint64      `json:"covered"`
 	Uncovered uint64      `json:"uncovered"`
@@ -260,6 +305,18 @@ type Checker struct {
 	strayRows []leafLoc
 	// unverified is filled by Report: the rows whose content no signature covers.
 	unverified map[string][]int
+
+	// digests holds each file read whose coverage is checked: its digest,
+	// or nil if it could not be read (already a problem).
+	digests   map[string]*archive.Digest
+	manifests []openedManifest
+}
+
+// openedManifest is a manifest that verified with the trusted keys.
+type openedManifest struct {
+	path string
+	sum  [32]byte // of the whole file
+	m    archive.Manifest
 }
 
 // checker is the Checker's implementation name in this file.
@@ -268,7 +325,7 @@ type checker = Checker
 // NewChecker returns a Checker that accepts checkpoints signed by trusted keys.
 func NewChecker(trusted note.Verifiers) *Checker {
 	return &Checker{trusted: trusted, rep: &Report{Problems: []Problem{}, Warnings: []Problem{}, Logs: []LogReport{}},
-		logs: map[logKey]*logState{}, seenCPs: map[string]bool{}}
+		logs: map[logKey]*logState{}, seenCPs: map[string]bool{}, digests: map[string]*archive.Digest{}}
 }
 
 func u64(v uint64) *uint64 { return &v }
@@ -306,6 +363,12 @@ func Check(in Input) *Report {
 	for _, e := range in.External {
 		c.AddExternal(e)
 	}
+	for _, f := range in.Covered {
+		c.AddCoveredFile(f)
+	}
+	for _, m := range in.Manifests {
+		c.AddManifest(m)
+	}
 	return c.Report()
 }
 
@@ -314,11 +377,13 @@ func Check(in Input) *Report {
 func (c *Checker) AddFile(f File) {
 	c.rep.Files++
 	c.files = append(c.files, f.Path)
+	c.digested(f.Path, f.Digest, f.Err)
 	c.checkFile(int32(len(c.files)-1), f)
 }
 
 // AddCheckpointFile checks one checkpoint text file.
 func (c *Checker) AddCheckpointFile(cf CheckpointFile) {
+	c.digested(cf.Path, cf.Digest, nil)
 	cp, ok := c.openCheckpoint(cf.Text, cf.Path, -1, srcFile)
 	if ok && (cp.Origin != cf.Origin || cp.Epoch != cf.Epoch || cp.Size != cf.Size) {
 		c.problem(Problem{Kind: KindCheckpointMisfiled, File: cf.Path, Row: -1, Origin: cp.Origin, Epoch: cp.Epoch,
@@ -369,6 +434,7 @@ func (c *Checker) Report() *Report {
 	}
 	c.checkLatest(keys, latest)
 	c.collectUnverified(keys)
+	c.checkDigests()
 	return c.rep
 }
 
@@ -391,10 +457,6 @@ func (c *checker) checkFile(fi int32, f File) {
 		c.problem(Problem{Kind: KindUnreadableFile, File: f.Path, Row: -1,
 			Message: fmt.Sprintf("cannot read data file (truncated or corrupt?): %v", f.Err)})
 		return
-	}
-	if !f.Reencoded {
-		c.problem(Problem{Kind: KindModifiedFile, File: f.Path, Row: -1,
-			Message: "file bytes differ from the canonical encoding of its rows: the file was modified after sealing"})
 	}
 	for i := range f.Rows {
 		r := &f.Rows[i]

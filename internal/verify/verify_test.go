@@ -33,27 +33,27 @@ func newKey(t *testing.T, name string) keyPair {
 	return keyPair{s, v}
 }
 
-// archive builds an in-memory archive of one epoch: n leaves written in two
+// testArchive builds an in-memory archive of one epoch: n leaves written in two
 // files, a checkpoint row after every batch of `batch` leaves, checkpoint
 // files and a latest pointer, as auditsign and auditparquet write them.
-type archive struct {
+type testArchive struct {
 	in   Input
 	cps  []string // checkpoint notes in signing order
 	keys keyPair
 }
 
-func build(t *testing.T, k keyPair, origin string, epoch uint64, n, batch int, prev string) *archive {
+func build(t *testing.T, k keyPair, origin string, epoch uint64, n, batch int, prev string) *testArchive {
 	t.Helper()
 	return buildStart(t, k, origin, epoch, n, batch, func(r *record.Record) { r.PreviousCheckpoint = prev })
 }
 
 // buildStart is build with leaf 0, the epoch start record, completed by start.
-func buildStart(t *testing.T, k keyPair, origin string, epoch uint64, n, batch int, start func(*record.Record)) *archive {
+func buildStart(t *testing.T, k keyPair, origin string, epoch uint64, n, batch int, start func(*record.Record)) *testArchive {
 	t.Helper()
-	a := &archive{keys: k, in: Input{Trusted: note.VerifierList(k.verifier)}}
+	a := &testArchive{keys: k, in: Input{Trusted: note.VerifierList(k.verifier)}}
 	tree := auditlog.NewTree()
-	files := []File{{Path: fmt.Sprintf("records/%s/%d-f0.parquet", origin, epoch), Reencoded: true},
-		{Path: fmt.Sprintf("records/%s/%d-f1.parquet", origin, epoch), Reencoded: true}}
+	files := []File{{Path: fmt.Sprintf("records/%s/%d-f0.parquet", origin, epoch)},
+		{Path: fmt.Sprintf("records/%s/%d-f1.parquet", origin, epoch)}}
 	for i := 0; i < n; i++ {
 		r := record.Record{SchemaVersion: 1, ID: fmt.Sprintf("r%d", i), Type: record.TypeInference,
 			RequestModel: "gpt-4o", UserID: "u1", StartTime: int64(i)}
@@ -110,43 +110,42 @@ func TestTampering(t *testing.T) {
 	other := newKey(t, "k1") // same name, different key
 	for _, c := range []struct {
 		name   string
-		tamper func(a *archive)
+		tamper func(a *testArchive)
 		want   string // problem kind
 		where  string // substring of the problem's String()
 	}{
-		{"modified field", func(a *archive) { a.in.Files[0].Rows[2].RequestModel = "gpt-3.5" }, KindModifiedRecord, "f0.parquet row 2"},
-		{"modified and rehashed", func(a *archive) {
+		{"modified field", func(a *testArchive) { a.in.Files[0].Rows[2].RequestModel = "gpt-3.5" }, KindModifiedRecord, "f0.parquet row 2"},
+		{"modified and rehashed", func(a *testArchive) {
 			r := &a.in.Files[0].Rows[2]
 			r.RequestModel = "gpt-3.5"
 			r.LeafHash = r.ComputeLeafHash()
 		}, KindCheckpointMismatch, "f0.parquet"},
-		{"row removed", func(a *archive) {
+		{"row removed", func(a *testArchive) {
 			a.in.Files[1].Rows = append(a.in.Files[1].Rows[:1:1], a.in.Files[1].Rows[2:]...)
 		}, KindMissingLeaves, "f1.parquet"},
-		{"rows swapped", func(a *archive) {
+		{"rows swapped", func(a *testArchive) {
 			rs := a.in.Files[0].Rows
 			rs[0], rs[1] = rs[1], rs[0]
 		}, KindOutOfOrderLeaf, "f0.parquet row 1"},
-		{"forged row inserted", func(a *archive) {
+		{"forged row inserted", func(a *testArchive) {
 			r := record.Record{SchemaVersion: 1, ID: "forged", Type: record.TypeInference, RequestModel: "x"}
 			r.SetLeaf("host-a", 100, 5)
 			rs := a.in.Files[0].Rows
 			a.in.Files[0].Rows = append(append(append([]record.Record{}, rs[:3]...), r), rs[3:]...)
 		}, KindDuplicateLeaf, "f0.parquet row 3"},
-		{"forged row beyond the end", func(a *archive) {
+		{"forged row beyond the end", func(a *testArchive) {
 			r := record.Record{SchemaVersion: 1, ID: "forged", Type: record.TypeInference}
 			r.SetLeaf("host-a", 100, 20)
 			a.in.Files[0].Rows = append([]record.Record{r}, a.in.Files[0].Rows...)
 		}, KindOutOfOrderLeaf, "f0.parquet row 1"},
-		{"file deleted", func(a *archive) { a.in.Files = a.in.Files[:1] }, KindMissingLeaves, ""},
-		{"file bytes changed", func(a *archive) { a.in.Files[1].Reencoded = false }, KindModifiedFile, "f1.parquet"},
-		{"file unreadable", func(a *archive) { a.in.Files[1].Err = fmt.Errorf("truncated"); a.in.Files[1].Rows = nil }, KindUnreadableFile, "f1.parquet"},
-		{"checkpoint by another key", func(a *archive) {
+		{"file deleted", func(a *testArchive) { a.in.Files = a.in.Files[:1] }, KindMissingLeaves, ""},
+		{"file unreadable", func(a *testArchive) { a.in.Files[1].Err = fmt.Errorf("truncated"); a.in.Files[1].Rows = nil }, KindUnreadableFile, "f1.parquet"},
+		{"checkpoint by another key", func(a *testArchive) {
 			cp, _ := auditlog.ParseUnverified(a.cps[1])
 			text, _ := auditlog.Sign(other.signer, cp.Origin, cp.Epoch, cp.Size, cp.Root)
 			a.in.Checkpoints[1].Text = text
 		}, KindCheckpointSig, "checkpoints/host-a/100/6"},
-		{"checkpoint root altered", func(a *archive) {
+		{"checkpoint root altered", func(a *testArchive) {
 			a.in.Checkpoints[2].Text = strings.Replace(a.in.Checkpoints[2].Text, "\n9\n", "\n9\n", 1)
 			lines := strings.SplitN(a.in.Checkpoints[2].Text, "\n", 4)
 			root := []byte(lines[2])
@@ -154,13 +153,13 @@ func TestTampering(t *testing.T) {
 			lines[2] = string(root)
 			a.in.Checkpoints[2].Text = strings.Join(lines, "\n")
 		}, KindCheckpointSig, "checkpoints/host-a/100/9"},
-		{"older checkpoint replayed as latest", func(a *archive) { a.in.Latest[0].Text = a.cps[2] }, KindRollback, "latest"},
-		{"latest deleted", func(a *archive) { a.in.Latest = nil }, KindMissingLatest, ""},
-		{"latest of another origin", func(a *archive) {
+		{"older checkpoint replayed as latest", func(a *testArchive) { a.in.Latest[0].Text = a.cps[2] }, KindRollback, "latest"},
+		{"latest deleted", func(a *testArchive) { a.in.Latest = nil }, KindMissingLatest, ""},
+		{"latest of another origin", func(a *testArchive) {
 			a.in.Latest[0].Text, _ = auditlog.Sign(a.keys.signer, "host-z", 100, 3, make([]byte, 32))
 		}, KindCheckpointMisfiled, "checkpoints/host-a/latest"},
-		{"checkpoint file renamed", func(a *archive) { a.in.Checkpoints[0].Size = 4 }, KindCheckpointMisfiled, "checkpoints/host-a/100/3"},
-		{"fork", func(a *archive) {
+		{"checkpoint file renamed", func(a *testArchive) { a.in.Checkpoints[0].Size = 4 }, KindCheckpointMisfiled, "checkpoints/host-a/100/3"},
+		{"fork", func(a *testArchive) {
 			text, _ := auditlog.Sign(a.keys.signer, "host-a", 100, 3, make([]byte, 32))
 			a.in.Checkpoints = append(a.in.Checkpoints, CheckpointFile{Path: "checkpoints/host-a/100/3.bis", Text: text, Origin: "host-a", Epoch: 100, Size: 3})
 		}, KindCheckpointFork, "3.bis"},
