@@ -1,0 +1,126 @@
+package mlgovernanceconnector
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/govaudit/govaudit/internal/record"
+)
+
+func TestNormalizeProvider(t *testing.T) {
+	tests := map[string]string{
+		"openai": "openai", "OpenAI": "openai", "Anthropic": "anthropic",
+		"aws.bedrock": "aws.bedrock", "amazon": "aws.bedrock", "bedrock": "aws.bedrock",
+		"azure": "azure.ai.openai", "az.ai.inference": "azure.ai.inference",
+		"google": "gcp.gen_ai", "google_genai": "gcp.gemini", "vertexai": "gcp.vertex_ai",
+		"mistralai": "mistral_ai", "xai": "x_ai", "my-gateway": "my-gateway",
+		"openai.responses": "openai.responses", // only the Vercel AI SDK's ids are split at the dot
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, normalizeProvider(in), in)
+	}
+}
+
+func TestVercelProvider(t *testing.T) {
+	tests := map[string]string{
+		"openai.responses": "openai", "openai.chat": "openai", "openai.embedding": "openai",
+		"anthropic.messages": "anthropic", "mistral.chat": "mistral_ai", "amazon-bedrock": "aws.bedrock",
+		"azure.chat": "azure.ai.openai", "azure.responses": "azure.ai.openai",
+		"google.generative-ai": "gcp.gemini", "google.vertex.chat": "gcp.vertex_ai",
+		"groq.chat": "groq", "xai.chat": "x_ai", "deepseek.chat": "deepseek", "ollama": "ollama",
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, vercelProvider(in), in)
+	}
+}
+
+func TestNormalizeFinishReasons(t *testing.T) {
+	in := []string{"stop", "tool-calls", "content-filter", "length", "error", "other", "end_turn", "tool_use", "max_tokens", "STOP", "SAFETY", "unknown", "tool_calls"}
+	want := []string{"stop", "tool_calls", "content_filter", "length", "error", "other", "stop", "tool_calls", "length", "stop", "content_filter", "unknown", "tool_calls"}
+	assert.Equal(t, want, normalizeFinishReasons(in))
+}
+
+// TestVercel checks the headline fields of the AI SDK fixture directly.
+func TestVercel(t *testing.T) {
+	p := newPipeline(t, goldenConfig())
+	require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, "vercel_traces.json")))
+	recs := p.records(t)
+	byName := map[string]record.Record{}
+	for _, r := range recs {
+		assert.Equal(t, record.SourceVercelAI, r.SourceConvention)
+		assert.Equal(t, "user-vercel-1", r.UserID, r.EventName)
+		assert.Equal(t, "sess-vercel-1", r.SessionID, r.EventName)
+		byName[r.EventName] = r
+	}
+	wrapper := byName["ai.generateText"]
+	assert.Equal(t, record.TypeWorkflow, wrapper.Type, "the wrapper is not a second model decision")
+	assert.Empty(t, wrapper.Provider)
+	assert.Nil(t, wrapper.InputTokens, "the wrapper's usage sums its steps")
+
+	gen := byName["ai.generateText.doGenerate"]
+	assert.Equal(t, record.TypeInference, gen.Type)
+	assert.Equal(t, "chat", gen.Operation)
+	assert.Equal(t, "openai", gen.Provider)
+	assert.Contains(t, gen.Attributes, `"ai.model.provider":"openai.responses"`, "the raw provider id is kept")
+	assert.Equal(t, "gpt-4.1", gen.RequestModel)
+	assert.Equal(t, "gpt-4.1-2025-04-14", gen.ResponseModel)
+	assert.Equal(t, []string{"tool_calls"}, gen.FinishReasons)
+
+	stream := byName["ai.streamText.doStream"]
+	assert.Equal(t, "anthropic", stream.Provider)
+
+	tool := byName["ai.toolCall"]
+	assert.Equal(t, record.TypeToolCall, tool.Type)
+	assert.Equal(t, "refund", tool.ToolName)
+	assert.Equal(t, "call_v1", tool.ToolCallID)
+	assert.NotEmpty(t, tool.ToolArgumentsDigest)
+	assert.NotEmpty(t, tool.ToolResultDigest)
+
+	emb := byName["ai.embed.doEmbed"]
+	assert.Equal(t, record.TypeEmbedding, emb.Type)
+	assert.Equal(t, "embeddings", emb.Operation)
+	assert.Equal(t, "openai", emb.Provider)
+
+	var decisions int
+	for _, r := range recs {
+		if r.Type == record.TypeInference {
+			decisions++
+		}
+	}
+	assert.Equal(t, 2, decisions, "one per provider call")
+}
+
+// TestOpenInferenceSpanKinds: the default leaves out CHAIN (LangChain's
+// prompt templates, output parsers, sequences); the list is configurable.
+func TestOpenInferenceSpanKinds(t *testing.T) {
+	names := func(cfg *Config) []string {
+		p := newPipeline(t, cfg)
+		require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, "openinference_langchain_traces.json")))
+		var out []string
+		for _, r := range p.records(t) {
+			out = append(out, string(r.Type)+":"+r.EventName)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"inference:ChatOpenAI", "agent:Support agent", "inference:Support agent", "tool_call:refund"}, names(goldenConfig()))
+
+	cfg := goldenConfig()
+	cfg.OpenInferenceSpanKinds = []string{"LLM", "CHAIN"}
+	assert.Equal(t, []string{"workflow:RunnableSequence", "workflow:ChatPromptTemplate", "inference:ChatOpenAI", "workflow:StrOutputParser",
+		"inference:Support agent", "workflow:Handoff"}, names(cfg))
+
+	// An excluded span still attributes the spans below it.
+	p := newPipeline(t, goldenConfig())
+	require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, "openinference_langchain_traces.json")))
+	for _, r := range p.records(t) {
+		if r.EventName == "ChatOpenAI" {
+			assert.Equal(t, "sess-lc", r.SessionID, "from the excluded root CHAIN")
+			assert.Equal(t, "openai", r.Provider, "from metadata ls_provider")
+			assert.Equal(t, "gpt-4.1-mini", r.RequestModel)
+			assert.Equal(t, "gpt-4.1-mini-2025-04-14", r.ResponseModel)
+		}
+	}
+}
