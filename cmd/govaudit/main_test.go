@@ -222,7 +222,7 @@ func TestVerifyProveQuery(t *testing.T) {
 		t.Errorf("query --user alice --type inference: %d rows, want 6:\n%s", got, out)
 	}
 	code, _, stderr = runCmd(t, "query", root, "--trace", fmt.Sprintf("%032x", 1), "--stats")
-	if code != exitOK || !strings.Contains(stderr, "1 opened, 1 skipped") {
+	if code != exitOK || !strings.Contains(stderr, "1 of 2 opened, 1 skipped") {
 		t.Errorf("query --trace: index pruning: %s", stderr)
 	}
 

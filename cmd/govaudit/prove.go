@@ -17,21 +17,28 @@ import (
 	"github.com/govaudit/govaudit/internal/record"
 )
 
-// ProofFormat names the inclusion proof format written by prove.
-const ProofFormat = "govaudit-inclusion-proof/v1"
+// ProofFormat names the inclusion proof format written by prove. v2
+// writes leaf_index, tree_size and the record's ids and epoch as decimal
+// strings, times as RFC 3339 and every hash as hex (the record's JSON
+// form); a v1 proof (numbers, base64 leaf_hash in the record) still
+// verifies.
+const (
+	ProofFormat   = "govaudit-inclusion-proof/v2"
+	proofFormatV1 = "govaudit-inclusion-proof/v1"
+)
 
 // An InclusionProof is self-contained evidence that a record is leaf
 // LeafIndex of the log its checkpoint signs: recompute the record's leaf
 // hash, check the audit path against the checkpoint root (RFC 6962), and
 // check the checkpoint's signature with a trusted key.
 type InclusionProof struct {
-	Format     string        `json:"format"`
-	Record     record.Record `json:"record"`
-	LeafIndex  uint64        `json:"leaf_index"`
-	TreeSize   uint64        `json:"tree_size"`
-	LeafHash   string        `json:"leaf_hash"`
-	AuditPath  []string      `json:"audit_path"`
-	Checkpoint string        `json:"checkpoint"`
+	Format     string            `json:"format"`
+	Record     record.Record     `json:"record"`
+	LeafIndex  record.JSONUint64 `json:"leaf_index"`
+	TreeSize   record.JSONUint64 `json:"tree_size"`
+	LeafHash   string            `json:"leaf_hash"`
+	AuditPath  []string          `json:"audit_path"`
+	Checkpoint string            `json:"checkpoint"`
 }
 
 var cmdProve = &command{
@@ -179,7 +186,7 @@ func prove(root, id string, size uint64) (*InclusionProof, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &InclusionProof{Format: ProofFormat, Record: *target, LeafIndex: target.LeafIndex, TreeSize: size,
+	p := &InclusionProof{Format: ProofFormat, Record: *target, LeafIndex: record.JSONUint64(target.LeafIndex), TreeSize: record.JSONUint64(size),
 		LeafHash: hex.EncodeToString(target.LeafHash), Checkpoint: note}
 	for _, h := range path {
 		p.AuditPath = append(p.AuditPath, hex.EncodeToString(h))
@@ -291,7 +298,7 @@ func parseProof(b []byte) (*InclusionProof, error) {
 
 // checkProof checks p against the trusted keys and returns its checkpoint.
 func checkProof(p *InclusionProof, trusted note.Verifiers) (auditlog.Checkpoint, error) {
-	if p.Format != ProofFormat {
+	if p.Format != ProofFormat && p.Format != proofFormatV1 {
 		return auditlog.Checkpoint{}, fmt.Errorf("format %q, want %q", p.Format, ProofFormat)
 	}
 	cp, err := auditlog.Open(p.Checkpoint, trusted)
@@ -305,7 +312,7 @@ func checkProof(p *InclusionProof, trusted note.Verifiers) (auditlog.Checkpoint,
 	if r.Origin != cp.Origin || r.Epoch != cp.Epoch {
 		return cp, fmt.Errorf("record belongs to %s, checkpoint to %s", auditlog.LogID(r.Origin, r.Epoch), auditlog.LogID(cp.Origin, cp.Epoch))
 	}
-	if r.LeafIndex != p.LeafIndex || p.TreeSize != cp.Size {
+	if r.LeafIndex != uint64(p.LeafIndex) || uint64(p.TreeSize) != cp.Size {
 		return cp, fmt.Errorf("leaf index %d / tree size %d disagree with record leaf %d / checkpoint size %d",
 			p.LeafIndex, p.TreeSize, r.LeafIndex, cp.Size)
 	}
