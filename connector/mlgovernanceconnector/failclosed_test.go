@@ -216,17 +216,18 @@ func newArchivePipeline(t *testing.T, cfg *Config) *archivePipeline {
 	host := componenttest.NewNopHost()
 	dir := t.TempDir()
 
-	ef := auditparquetexporter.NewFactory()
-	ecfg := ef.CreateDefaultConfig().(*auditparquetexporter.Config)
-	ecfg.Directory = dir
-	exp, err := ef.CreateLogs(ctx, exportertest.NewNopSettings(ef.Type()), ecfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(ctx, host))
-
 	skey, _, err := auditlog.GenerateKey("failclosed-test")
 	require.NoError(t, err)
 	keyPath := filepath.Join(t.TempDir(), "signing.key")
 	require.NoError(t, os.WriteFile(keyPath, []byte(skey+"\n"), 0o600))
+
+	ef := auditparquetexporter.NewFactory()
+	ecfg := ef.CreateDefaultConfig().(*auditparquetexporter.Config)
+	ecfg.Directory = dir
+	ecfg.SigningKeyFile = keyPath // the exporter signs its file digests with the same key
+	exp, err := ef.CreateLogs(ctx, exportertest.NewNopSettings(ef.Type()), ecfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(ctx, host))
 	pf := auditsignprocessor.NewFactory()
 	pcfg := pf.CreateDefaultConfig().(*auditsignprocessor.Config)
 	pcfg.Origin = "failclosed.test"
