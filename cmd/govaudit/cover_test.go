@@ -66,6 +66,9 @@ func writeEpoch(t *testing.T, root string, signer note.Signer, e epochSpec) [][]
 		writeFile(t, root, archive.LatestPath(e.origin), []byte(text))
 	}
 	writeRows(t, root, archive.DataPath(e.origin, e.opened), rows)
+	if err := archive.SignUnlisted(root, signer); err != nil { // the exporter's signed manifest of the seal
+		t.Fatal(err)
+	}
 	return hashes
 }
 
@@ -257,6 +260,7 @@ func TestVerifyNewestEpochDeleted(t *testing.T) {
 }
 
 // TestVerifyExternalCheckpoints: the rollback the archive alone cannot show
+// when its author holds the signing key
 // — the tail deleted with its checkpoints, the newest remaining file
 // re-encoded without its unsigned leaves, latest rewritten — fails against
 // a checkpoint the auditor kept.
@@ -287,6 +291,22 @@ func TestVerifyExternalCheckpoints(t *testing.T) {
 	writeRows(t, root, files[0], rows[:6]) // leaves 0..4 and checkpoint 5
 	writeFile(t, root, archive.LatestPath("host-a"), []byte(readText(t, root, archive.CheckpointPath("host-a", 1000, 5))))
 
+	// Without the key, the signed manifests show it: the re-encoded file
+	// has other bytes, the deleted ones are listed.
+	if code, out, _ := runCmd(t, "verify", "--key", pub, root); code != exitFailed ||
+		!strings.Contains(out, "modified_file: file has sha256") || !strings.Contains(out, "missing_file") || !strings.Contains(out, files[0]) {
+		t.Fatalf("rollback without the key: exit %d\n%s", code, out)
+	}
+	// Whoever holds the signing key can sign new manifests too.
+	signer, err := auditlog.LoadSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(root, archive.ManifestsDir))
+	os.RemoveAll(filepath.Join(root, archive.IndexPath(files[1])))
+	if err := archive.SignUnlisted(root, signer); err != nil {
+		t.Fatal(err)
+	}
 	if code, out, _ := runCmd(t, "verify", "--key", pub, root); code != exitOK {
 		t.Fatalf("the archive alone cannot show this rollback (see docs/verification.md); exit %d\n%s", code, out)
 	}
