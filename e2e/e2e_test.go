@@ -36,6 +36,7 @@ const email = "jane.doe@example.com"
 type env struct {
 	bin, data, key, pub string
 	otlpHTTP, mlevents  string
+	prometheus          string // the decision metrics endpoint
 	runs                int
 	// args are extra command-line arguments for the collector (--set ...).
 	args []string
@@ -123,6 +124,7 @@ func (e *env) command(t *testing.T) (*exec.Cmd, *os.File, string) {
 	health := freePort(t)
 	e.otlpHTTP = freePort(t)
 	e.mlevents = freePort(t)
+	e.prometheus = freePort(t)
 	cmd := exec.Command(filepath.Join(e.bin, "otelcol-govaudit"), append([]string{"--config", "../examples/quickstart.yaml"}, e.args...)...)
 	cmd.Env = append(os.Environ(),
 		"GOVAUDIT_DATA="+e.data,
@@ -131,6 +133,7 @@ func (e *env) command(t *testing.T) (*exec.Cmd, *os.File, string) {
 		"GOVAUDIT_OTLP_HTTP_ENDPOINT="+e.otlpHTTP,
 		"GOVAUDIT_HEALTH_ENDPOINT="+health,
 		"GOVAUDIT_MLEVENTS_ENDPOINT="+e.mlevents,
+		"GOVAUDIT_PROMETHEUS_ENDPOINT="+e.prometheus,
 	)
 	e.runs++
 	logf, err := os.Create(filepath.Join(e.data, fmt.Sprintf("collector-%d.log", e.runs)))

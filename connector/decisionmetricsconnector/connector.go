@@ -193,7 +193,14 @@ func (c *decisionConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error
 	if md.DataPointCount() == 0 {
 		return nil
 	}
-	return c.next.ConsumeMetrics(ctx, md)
+	// A metrics failure must not fail the records' delivery: the connector
+	// shares its receivers (mlgovernance, mlevents) with the audit pipeline,
+	// and an error here would make their clients retry records the archive
+	// already holds. The counts are kept; the next batch resends them.
+	if err := c.next.ConsumeMetrics(ctx, md); err != nil {
+		c.logger.Warn("decision metrics not delivered; the next batch resends the cumulative counts", zap.Error(err))
+	}
+	return nil
 }
 
 // add counts one record and reports false for a duplicate it did not

@@ -2,6 +2,7 @@ package decisionmetricsconnector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -232,4 +233,14 @@ func TestDecisionCacheEviction(t *testing.T) {
 	off.add("a", traceA, modelRef{"m", ""})
 	_, ok = off.lookup("a", traceA)
 	assert.False(t, ok)
+}
+
+// TestDownstreamErrorNotReturned: the records' senders are shared with the
+// audit pipeline, so a metrics failure must not fail their delivery.
+func TestDownstreamErrorNotReturned(t *testing.T) {
+	c, err := NewFactory().CreateLogsToMetrics(context.Background(), connectortest.NewNopSettings(metadata.Type),
+		createDefaultConfig(), consumertest.NewErr(errors.New("exporter down")))
+	require.NoError(t, err)
+	r := rec("d1", record.TypeInference)
+	assert.NoError(t, c.ConsumeLogs(context.Background(), logsOf(r)))
 }
