@@ -17,14 +17,22 @@ cat <<MSG
 ================================================================================
  govaudit quickstart
    OTLP gRPC  ${GOVAUDIT_OTLP_GRPC_ENDPOINT:-127.0.0.1:4317}    OTLP HTTP  ${GOVAUDIT_OTLP_HTTP_ENDPOINT:-127.0.0.1:4318}
+   mlevents   ${GOVAUDIT_MLEVENTS_ENDPOINT:-127.0.0.1:8737}    health     ${GOVAUDIT_HEALTH_ENDPOINT:-127.0.0.1:13133}
+   metrics    ${GOVAUDIT_PROMETHEUS_ENDPOINT:-127.0.0.1:9464}
+   (each one set by the GOVAUDIT_* variable shown in README.md; "address already in use"
+    means another process holds that port: stop it or set the variable)
    archive    $data/audit
    public key $data/keys/govaudit-dev.pub   (give this to auditors)
    ${fresh:+created }signing key  $data/keys/govaudit-dev.key and digest key $data/keys/digest.key
    !! These are DEVELOPMENT keys, created on this machine for trying govaudit.
    !! In production, create keys with 'govaudit keygen' and keep them in a secret store.
 
+ Ready when the log says "Everything is ready". Records are archived when their file
+ is sealed, within 10 s of arrival (rotation max_age) or at Ctrl-C; until then
+ verify and query say they are pending.
  verify:  ./bin/govaudit verify --key $data/keys/govaudit-dev.pub $data/audit
- query:   ./bin/govaudit query $data/audit --format table
+ query:   ./bin/govaudit query $data/audit --user alice
+ help:    ./bin/govaudit help
 ================================================================================
 MSG
 exec ./bin/otelcol-govaudit --config examples/quickstart.yaml
