@@ -71,7 +71,8 @@ func TestCLI(t *testing.T) {
 		{[]string{"keygen", "--bogus"}, exitUsage, "", "flag provided but not defined: -bogus", ""},
 
 		{[]string{"verify", "--key", e.pub, e.root}, exitOK, "archive " + e.root + ": 2 files, 12 records", "", "\nverified: all 12 records"},
-		{[]string{"verify", e.root, "--key", e.otherPub}, exitFailed, "archive " + e.root + ": 2 files, 12 records", "", "verification FAILED"},
+		{[]string{"verify", e.root, "--key", e.otherPub}, exitFailed, "archive " + e.root + ": 2 files, 12 records", "",
+			" more checkpoints do not verify with the trusted keys\nhint: the checkpoints are signed by key k1; --key trusts k2: pass the verifier key of k1"},
 		{[]string{"verify", e.root}, exitUsage, "", "govaudit verify: --key is required", ""},
 		{[]string{"verify", "--key", e.pub}, exitUsage, "", "govaudit verify: want one ARCHIVE_DIR, got 0 arguments", ""},
 		{[]string{"verify", "--key", e.pub, missing}, exitUsage, "", "govaudit verify: no archive at " + missing, ""},

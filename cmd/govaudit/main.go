@@ -21,16 +21,21 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/govaudit/govaudit/internal/archive"
+	"github.com/govaudit/govaudit/internal/verify"
 )
 
 // Exit codes.
@@ -322,6 +327,56 @@ func pendingNote(w io.Writer, root string, now time.Time) archive.Pending {
 		"their records appear in verify and query once the exporter seals the file (rotation.max_age, or at shutdown)\n",
 		p.Entries, p.Segments, p.Bytes, now.Sub(p.Oldest).Round(time.Second))
 	return p
+}
+
+// wrongKeyHint returns, when checkpoints of rep failed their signature
+// check, a line naming the keys that signed them (read from at most 16 of
+// the checkpoint files named by the problems) and the keys trusted by
+// --key, so that a wrong key says which key was expected. It returns ""
+// when there is nothing to name.
+func wrongKeyHint(root string, keyFiles []string, rep *verify.Report) string {
+	var signers []string
+	read := 0
+	for _, p := range rep.Problems {
+		if p.Kind != verify.KindCheckpointSig || p.Row >= 0 || read == 16 {
+			continue // checkpoint rows are in data files: their checkpoint files name the same keys
+		}
+		b, err := archive.ReadCheckpointFile(root, p.File)
+		if err != nil {
+			continue
+		}
+		read++
+		var une *note.UnverifiedNoteError
+		if _, err := note.Open(b, note.VerifierList()); errors.As(err, &une) {
+			for _, sig := range une.Note.UnverifiedSigs {
+				if !slices.Contains(signers, sig.Name) {
+					signers = append(signers, sig.Name)
+				}
+			}
+		}
+	}
+	if len(signers) == 0 {
+		return ""
+	}
+	var trusted []string
+	for _, f := range keyFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, err := note.NewVerifier(strings.TrimSpace(line)); err == nil && !slices.Contains(trusted, v.Name()) {
+				trusted = append(trusted, v.Name())
+			}
+		}
+	}
+	hint := fmt.Sprintf("hint: the checkpoints are signed by key %s; --key trusts %s", strings.Join(signers, ", "), strings.Join(trusted, ", "))
+	for _, s := range signers {
+		if slices.Contains(trusted, s) {
+			return hint + fmt.Sprintf(": a key named %s is trusted but its signature does not verify (another key of the same name, or a forged signature)", s)
+		}
+	}
+	return hint + fmt.Sprintf(": pass the verifier key of %s (NAME.pub from govaudit keygen) if you trust it", strings.Join(signers, ", "))
 }
 
 // stringList is a repeatable string flag.

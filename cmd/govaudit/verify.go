@@ -85,7 +85,7 @@ func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	} else {
-		printSummary(stdout, pos[0], rep)
+		printSummary(stdout, pos[0], rep, wrongKeyHint(pos[0], *keys, rep))
 	}
 	if !rep.OK() {
 		return exitFailed
@@ -93,7 +93,10 @@ func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func printSummary(w io.Writer, dir string, rep *verify.Report) {
+// printSummary prints rep. Checkpoints that do not verify with the trusted
+// keys (a wrong --key fails every one) are printed once with a count, then
+// keyHint, which names the signers found and the keys trusted.
+func printSummary(w io.Writer, dir string, rep *verify.Report, keyHint string) {
 	fmt.Fprintf(w, "archive %s: %d files, %d records, %d checkpoints", dir, rep.Files, rep.Records, rep.Checkpoints)
 	if rep.External > 0 {
 		fmt.Fprintf(w, ", %d external checkpoints", rep.External)
@@ -114,8 +117,29 @@ func printSummary(w io.Writer, dir string, rep *verify.Report) {
 		}
 		fmt.Fprintln(w)
 	}
+	sigFails := 0
 	for _, p := range rep.Problems {
+		if p.Kind == verify.KindCheckpointSig {
+			sigFails++
+		}
+	}
+	first := true
+	for _, p := range rep.Problems {
+		if p.Kind != verify.KindCheckpointSig {
+			fmt.Fprintf(w, "FAIL %s\n", p)
+			continue
+		}
+		if !first {
+			continue
+		}
+		first = false
 		fmt.Fprintf(w, "FAIL %s\n", p)
+		if sigFails > 1 {
+			fmt.Fprintf(w, "FAIL %s: %d more checkpoints do not verify with the trusted keys\n", verify.KindCheckpointSig, sigFails-1)
+		}
+		if keyHint != "" {
+			fmt.Fprintln(w, keyHint)
+		}
 	}
 	for _, p := range rep.Warnings {
 		fmt.Fprintf(w, "WARN %s\n", p)
