@@ -68,7 +68,7 @@ func TestValidateDigestKey(t *testing.T) {
 }
 
 // TestValidateSigningKey: `otelcol-govaudit validate` loads the auditsign
-// signing key as start-up does, so it fails, naming signing_key_file, when
+// and auditparquet signing key as start-up does, so it fails, naming signing_key_file, when
 // the key is missing or readable by others, and passes with a 0600 key.
 func TestValidateSigningKey(t *testing.T) {
 	e := newEnv(t)
@@ -76,7 +76,7 @@ func TestValidateSigningKey(t *testing.T) {
 	if err := os.WriteFile(config, []byte(`
 receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:0"}}}}
 processors: {auditsign: {signing_key_file: "${env:KEY}"}}
-exporters: {auditparquet: {directory: "${env:ARCHIVE}"}}
+exporters: {auditparquet: {directory: "${env:ARCHIVE}", signing_key_file: "${env:KEY}"}}
 service: {pipelines: {logs: {receivers: [otlp], processors: [auditsign], exporters: [auditparquet]}}}
 `), 0o644); err != nil {
 		t.Fatal(err)
