@@ -76,7 +76,8 @@ func TestCLI(t *testing.T) {
 		{[]string{"verify", e.root}, exitUsage, "", "govaudit verify: --key is required", ""},
 		{[]string{"verify", "--key", e.pub}, exitUsage, "", "govaudit verify: want one ARCHIVE_DIR, got 0 arguments", ""},
 		{[]string{"verify", "--key", e.pub, missing}, exitUsage, "", "govaudit verify: no archive at " + missing, ""},
-		{[]string{"verify", "--key", e.pub, e.dir}, exitUsage, "", "govaudit verify: no archive at " + e.dir, ""},
+		{[]string{"verify", "--key", e.pub, e.dir}, exitUsage, "", "govaudit verify: no archive at " + e.dir + " (no records/ or checkpoints/ directory); did you mean " + e.root + "?", ""},
+		{[]string{"verify", "--key", e.pub, filepath.Join(e.root, "records")}, exitUsage, "", "govaudit verify: no archive at " + filepath.Join(e.root, "records") + " (no records/ or checkpoints/ directory)", ""},
 		{[]string{"verify", "--key", missing, e.root}, exitUsage, "", "govaudit verify: ", ""},
 
 		{[]string{"query", e.root, "--format", "csv", "--limit", "1"}, exitOK, "time,record_type,origin,epoch,leaf_index", "", "rec-000"},

@@ -30,12 +30,29 @@ func checkArchive(root string) error {
 	if err != nil || !fi.IsDir() {
 		return fmt.Errorf("%w %s", errNoArchive, root)
 	}
-	for _, d := range []string{archive.RecordsDir, archive.CheckpointsDir} {
-		if fi, err := os.Stat(filepath.Join(root, d)); err == nil && fi.IsDir() {
-			return nil
+	if isArchive(root) {
+		return nil
+	}
+	// The parent of an archive (the quickstart's data/ for data/audit):
+	// name the archive below it.
+	if entries, err := os.ReadDir(root); err == nil && len(entries) <= 1000 {
+		for _, e := range entries {
+			if sub := filepath.Join(root, e.Name()); e.IsDir() && isArchive(sub) {
+				return fmt.Errorf("%w %s (no %s/ or %s/ directory); did you mean %s?", errNoArchive, root, archive.RecordsDir, archive.CheckpointsDir, sub)
+			}
 		}
 	}
 	return fmt.Errorf("%w %s (no %s/ or %s/ directory)", errNoArchive, root, archive.RecordsDir, archive.CheckpointsDir)
+}
+
+// isArchive reports whether dir has a records/ or checkpoints/ directory.
+func isArchive(dir string) bool {
+	for _, d := range []string{archive.RecordsDir, archive.CheckpointsDir} {
+		if fi, err := os.Stat(filepath.Join(dir, d)); err == nil && fi.IsDir() {
+			return true
+		}
+	}
+	return false
 }
 
 // readExternal reads the checkpoints kept outside the archive, given by
