@@ -170,6 +170,7 @@ func TestGolden(t *testing.T) {
 		{golden: "openinference.golden.json", traces: "openinference_traces.json"},
 		{golden: "classicml.golden.json", traces: "classicml_traces.json"},
 		{golden: "vercel.golden.json", traces: "vercel_traces.json"},
+		{golden: "vercel_captured.golden.json", traces: "vercel_captured_traces.json"},
 		{golden: "anthropic.golden.json", traces: "anthropic_traces.json"},
 		{golden: "openinference_params.golden.json", traces: "openinference_params_traces.json"},
 		{golden: "duplicate.golden.json", traces: "duplicate_traces.json"},

@@ -124,3 +124,38 @@ func TestOpenInferenceSpanKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestVercelCaptured reads spans captured from the AI SDK itself
+// (testdata/capture): one record per provider call, token sums equal to what
+// the (fake) provider reported, the tool call, attribution on every record.
+func TestVercelCaptured(t *testing.T) {
+	p := newPipeline(t, keyedDefaultConfig())
+	require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, "vercel_captured_traces.json")))
+	var calls, tools int
+	var in, out int64
+	providers := map[string]int{}
+	for _, r := range p.records(t) {
+		assert.Equal(t, "user-vercel-1", r.UserID, r.EventName)
+		assert.Equal(t, "sess-vercel-1", r.SessionID, r.EventName)
+		switch r.Type {
+		case record.TypeInference, record.TypeEmbedding:
+			calls++
+			providers[r.Provider]++
+			if r.InputTokens != nil {
+				in += *r.InputTokens
+			}
+			if r.OutputTokens != nil {
+				out += *r.OutputTokens
+			}
+		case record.TypeToolCall:
+			tools++
+			assert.Equal(t, "refund", r.ToolName)
+			assert.Equal(t, "call_refund_1", r.ToolCallID)
+		}
+	}
+	assert.Equal(t, 6, calls, "six provider calls")
+	assert.Equal(t, 1, tools)
+	assert.Equal(t, map[string]int{"openai": 5, "anthropic": 1}, providers)
+	assert.Equal(t, int64(61+95+21+33+20+8), in)
+	assert.Equal(t, int64(19+14+5+9+7), out)
+}
