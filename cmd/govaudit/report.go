@@ -1,9 +1,12 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sort"
 	"strings"
@@ -13,11 +16,12 @@ import (
 	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
 	"github.com/govaudit/govaudit/internal/verify"
+	"golang.org/x/mod/sumdb/note"
 )
 
 var cmdReport = &command{
 	name:      "report",
-	usageLine: "report --key FILE [--key FILE]... [--since TIME] [--until TIME] [--format markdown|json] ARCHIVE_DIR",
+	usageLine: "report --key FILE [--key FILE]... [--since TIME] [--until TIME] [--format markdown|json|html] ARCHIVE_DIR",
 	short:     "summarise an archive for an audit: integrity, models, decisions, human oversight and lifecycle events",
 	long:      timeHelp,
 	example:   "govaudit report --key ./data/keys/govaudit-dev.pub --since 2026-11-01 --until 2026-11-30 ./data/audit > report.md",
@@ -43,6 +47,8 @@ type Report struct {
 		UnreadableFiles int                `json:"unreadable_files"`
 		Logs            []verify.LogReport `json:"logs"`
 		FirstIssues     []string           `json:"first_issues,omitempty"`
+		// Keys are the trusted keys the archive was checked against.
+		Keys []TrustedKey `json:"keys"`
 	} `json:"integrity"`
 	Records      int            `json:"records"`
 	FirstEvent   string         `json:"first_event,omitempty"`
@@ -59,6 +65,12 @@ type Report struct {
 		DigestOnly int `json:"digest_only"`
 		None       int `json:"none"`
 	} `json:"input_content"`
+	// Daily counts decisions per day (UTC, by event time) and model version.
+	Daily []DailyDecisions `json:"decisions_per_day"`
+	// OversightByModel relates oversight events to the decisions of each
+	// model (see OversightRate).
+	OversightByModel []OversightRate `json:"oversight_by_model"`
+	// Oversight and Lifecycle are in time order (events without a time last).
 	Oversight []EventLine `json:"oversight"`
 	Lifecycle []EventLine `json:"lifecycle"`
 	// Unverified tells, figure by figure, how many of the records counted
@@ -91,8 +103,11 @@ type ModelUsage struct {
 	ModelVersion string `json:"model_version,omitempty"`
 	Records      int    `json:"records"`
 	Errors       int    `json:"errors"`
-	InputTokens  int64  `json:"input_tokens"`
-	OutputTokens int64  `json:"output_tokens"`
+	// Refusals counts decisions whose finish reasons include a refusal
+	// (refusalReasons).
+	Refusals     int   `json:"refusals"`
+	InputTokens  int64 `json:"input_tokens"`
+	OutputTokens int64 `json:"output_tokens"`
 	// Unverified counts the decisions among Records that are not verified.
 	Unverified int `json:"unverified_records,omitempty"`
 }
@@ -106,12 +121,56 @@ type EventLine struct {
 	Model     string `json:"model,omitempty"`
 	Version   string `json:"model_version,omitempty"`
 	Reference string `json:"reference,omitempty"`
-	RecordID  string `json:"record_id"`
+	// DecisionModel, for oversight, is the model of the decision it names
+	// (by record_id or trace_id in reference), when the archive holds it.
+	DecisionModel string `json:"decision_model,omitempty"`
+	RecordID      string `json:"record_id"`
 	// Verified is false for an event whose record is not verified.
 	Verified bool `json:"verified"`
 
 	loc rowLoc // where the record was read, to mark it unverified
 }
+
+// TrustedKey is a verifier key given with --key.
+type TrustedKey struct {
+	File string `json:"file"`
+	Name string `json:"name"`
+	// KeyHash is the note key hash (the 4 bytes that signatures name), in hex.
+	KeyHash string `json:"key_hash"`
+	// SHA256 is the SHA-256 of the verifier key text: its fingerprint.
+	SHA256 string `json:"sha256"`
+}
+
+// DailyDecisions counts the decisions of one model version on one day.
+type DailyDecisions struct {
+	Day          string `json:"day"` // YYYY-MM-DD (UTC); empty for decisions without a time
+	Model        string `json:"model"`
+	ModelVersion string `json:"model_version,omitempty"`
+	Decisions    int    `json:"decisions"`
+	Unverified   int    `json:"unverified_decisions,omitempty"`
+}
+
+// OversightRate relates the oversight of one model to its decisions in
+// the period: reviews and overrides per 1,000 decisions. An oversight
+// event's model is its own (mlevents' model member), else that of the
+// decision it names; events whose model is unknown have Model "".
+type OversightRate struct {
+	Model     string `json:"model"`
+	Decisions int    `json:"decisions"`
+	Reviews   int    `json:"reviews"`
+	Overrides int    `json:"overrides"`
+	// ReviewsPer1000 and OverridesPer1000 are 0 when Decisions is 0.
+	ReviewsPer1000   float64 `json:"reviews_per_1000"`
+	OverridesPer1000 float64 `json:"overrides_per_1000"`
+	// Unverified counts the oversight events among Reviews and Overrides
+	// that are not verified.
+	Unverified int `json:"unverified_events,omitempty"`
+}
+
+// refusalReasons are the finish reasons that mean the model declined:
+// OpenAI's and the OTel GenAI convention's content_filter, Anthropic's
+// refusal.
+var refusalReasons = map[string]bool{"content_filter": true, "refusal": true}
 
 // rowLoc is a row of a data file.
 type rowLoc struct {
@@ -131,7 +190,7 @@ func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 	var f archive.Filter
 	fs.Var(timeValue{&f.Since}, "since", "period start (RFC 3339, or a date: its start, UTC); default: the first record")
 	fs.Var(untilValue{&f.Until}, "until", "period end, exclusive (RFC 3339, or a date: its end, UTC); default: after the last record")
-	format := fs.String("format", "markdown", "output format: markdown or json")
+	format := fs.String("format", "markdown", "output format: markdown, json or html (one self-contained page with charts)")
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
@@ -142,8 +201,8 @@ func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 1 {
 		return c.usageError(stderr, "want one ARCHIVE_DIR, got %d arguments", len(pos))
 	}
-	if *format != "markdown" && *format != "json" {
-		return c.usageError(stderr, "--format %q: want markdown or json", *format)
+	if *format != "markdown" && *format != "json" && *format != "html" {
+		return c.usageError(stderr, "--format %q: want markdown, json or html", *format)
 	}
 	trusted, err := auditlog.LoadVerifiers(*keys...)
 	if err != nil {
@@ -156,6 +215,10 @@ func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 	}
 	checker := verify.NewChecker(trusted)
 	rep := newReport(pos[0])
+	if rep.Integrity.Keys, err = trustedKeys(*keys); err != nil {
+		fmt.Fprintf(stderr, "govaudit report: %v\n", err)
+		return exitUsage
+	}
 	agg := newAggregate(rep, f)
 	if err := scanArchive(pos[0], checker, progress(stderr), agg.addFile); err != nil {
 		fmt.Fprintf(stderr, "govaudit report: %v\n", err)
@@ -173,11 +236,20 @@ func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	agg.finish(v, un, unverified)
+	if err := resolveOversight(pos[0], rep); err != nil {
+		fmt.Fprintf(stderr, "govaudit report: %v\n", err)
+		return exitUsage
+	}
 	rep.Since, rep.Until = timeValue{&f.Since}.String(), timeValue{&f.Until}.String()
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stderr, "govaudit report: %v\n", err)
+			return exitUsage
+		}
+	} else if *format == "html" {
+		if err := writeHTML(stdout, rep); err != nil {
 			fmt.Fprintf(stderr, "govaudit report: %v\n", err)
 			return exitUsage
 		}
@@ -192,7 +264,8 @@ func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 
 func newReport(dir string) *Report {
 	return &Report{Archive: dir, GeneratedAt: time.Now().UTC().Truncate(time.Second),
-		ByType: map[string]int{}, Flags: map[string]int{}, Oversight: []EventLine{}, Lifecycle: []EventLine{}}
+		ByType: map[string]int{}, Flags: map[string]int{}, Oversight: []EventLine{}, Lifecycle: []EventLine{},
+		Daily: []DailyDecisions{}, OversightByModel: []OversightRate{}}
 }
 
 // aggregate accumulates a Report from the data files, file by file.
@@ -200,6 +273,7 @@ type aggregate struct {
 	rep    *Report
 	filter archive.Filter
 	models map[ModelUsage]*ModelUsage
+	daily  map[DailyDecisions]*DailyDecisions // keyed by day, model and version
 	// users and sessions count the records of each.
 	users       map[string]int
 	sessions    map[string]int
@@ -207,7 +281,8 @@ type aggregate struct {
 }
 
 func newAggregate(rep *Report, f archive.Filter) *aggregate {
-	return &aggregate{rep: rep, filter: f, models: map[ModelUsage]*ModelUsage{}, users: map[string]int{}, sessions: map[string]int{}}
+	return &aggregate{rep: rep, filter: f, models: map[ModelUsage]*ModelUsage{}, daily: map[DailyDecisions]*DailyDecisions{},
+		users: map[string]int{}, sessions: map[string]int{}}
 }
 
 // sortedFiles returns the files of rows, sorted.
@@ -289,6 +364,22 @@ func (a *aggregate) addDecision(r *record.Record) {
 	if r.StatusCode == "error" || r.ErrorType != "" {
 		m.Errors++
 	}
+	for _, fr := range r.FinishReasons {
+		if refusalReasons[fr] {
+			m.Refusals++
+			break
+		}
+	}
+	day := DailyDecisions{Model: model, ModelVersion: r.ModelVersion}
+	if t := archive.EventTime(r); t != 0 {
+		day.Day = time.Unix(0, t).UTC().Format(time.DateOnly)
+	}
+	d := a.daily[day]
+	if d == nil {
+		d = &DailyDecisions{Day: day.Day, Model: day.Model, ModelVersion: day.ModelVersion}
+		a.daily[day] = d
+	}
+	d.Decisions++
 	if r.InputTokens != nil {
 		m.InputTokens += *r.InputTokens
 	}
@@ -345,6 +436,11 @@ func (a *aggregate) finish(v *verify.Report, un *aggregate, rows map[string][]in
 			all.Unverified = m.Records
 		}
 	}
+	for key, d := range un.daily {
+		if all := a.daily[key]; all != nil {
+			all.Unverified = d.Decisions
+		}
+	}
 	bad := map[rowLoc]bool{}
 	for f, rs := range rows {
 		for _, r := range rs {
@@ -364,6 +460,30 @@ func (a *aggregate) finish(v *verify.Report, un *aggregate, rows map[string][]in
 	for _, m := range a.models {
 		rep.Models = append(rep.Models, *m)
 	}
+	for _, d := range a.daily {
+		rep.Daily = append(rep.Daily, *d)
+	}
+	sort.Slice(rep.Daily, func(i, j int) bool {
+		x, y := rep.Daily[i], rep.Daily[j]
+		if (x.Day == "") != (y.Day == "") {
+			return y.Day == ""
+		}
+		if x.Day != y.Day {
+			return x.Day < y.Day
+		}
+		return x.Model+"\x00"+x.ModelVersion < y.Model+"\x00"+y.ModelVersion
+	})
+	// Events in time order, whatever the order of the files; RFC 3339 in
+	// UTC sorts as text. Events without a time go last.
+	for _, lines := range [][]EventLine{rep.Oversight, rep.Lifecycle} {
+		sort.SliceStable(lines, func(i, j int) bool {
+			x, y := lines[i].Time, lines[j].Time
+			if (x == "") != (y == "") {
+				return y == ""
+			}
+			return x < y
+		})
+	}
 	sort.Slice(rep.Models, func(i, j int) bool {
 		x, y := rep.Models[i], rep.Models[j]
 		if x.Records != y.Records {
@@ -371,6 +491,135 @@ func (a *aggregate) finish(v *verify.Report, un *aggregate, rows map[string][]in
 		}
 		return x.Provider+x.Model+x.ModelVersion < y.Provider+y.Model+y.ModelVersion
 	})
+}
+
+// trustedKeys describes the verifier keys in the files given with --key.
+func trustedKeys(files []string) ([]TrustedKey, error) {
+	var keys []TrustedKey
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			v, err := note.NewVerifier(line)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+			sum := sha256.Sum256([]byte(line))
+			keys = append(keys, TrustedKey{File: file, Name: v.Name(), KeyHash: fmt.Sprintf("%08x", v.KeyHash()),
+				SHA256: hex.EncodeToString(sum[:])})
+		}
+	}
+	return keys, nil
+}
+
+// Oversight event names (mlevents, docs/ml-events.md).
+const (
+	eventReviewed   = "decision.reviewed"
+	eventOverridden = "decision.overridden"
+)
+
+// resolveOversight finds, for each oversight event that names no model,
+// the model of the decision it names (reference: a record_id, or a trace
+// id), reading the archive's data files again only if there is such an
+// event: holding every decision's id in memory would not be bounded. Then
+// it computes rep.OversightByModel.
+func resolveOversight(root string, rep *Report) error {
+	wanted := map[string]string{} // record_id or trace_id -> model
+	for _, e := range rep.Oversight {
+		if e.Model == "" && e.Reference != "" {
+			wanted[e.Reference] = ""
+		}
+	}
+	if len(wanted) > 0 {
+		files, err := archive.DataFiles(root)
+		if err != nil {
+			return err
+		}
+		if err := forEachDecoded(root, files, runtime.GOMAXPROCS(0), func(_ int, f verify.File) {
+			for i := range f.Rows {
+				r := &f.Rows[i]
+				if !decisionTypes[r.Type] || r.IsDuplicate() {
+					continue
+				}
+				model := r.ResponseModel
+				if model == "" {
+					model = r.RequestModel
+				}
+				for _, k := range []string{r.ID, r.TraceID} {
+					if m, ok := wanted[k]; ok && m == "" && k != "" {
+						wanted[k] = model
+					}
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		for i := range rep.Oversight {
+			if e := &rep.Oversight[i]; e.Model == "" {
+				e.DecisionModel = wanted[e.Reference]
+			}
+		}
+	}
+	rates := map[string]*OversightRate{}
+	get := func(model string) *OversightRate {
+		o := rates[model]
+		if o == nil {
+			o = &OversightRate{Model: model}
+			rates[model] = o
+		}
+		return o
+	}
+	for _, m := range rep.Models {
+		get(m.Model).Decisions += m.Records
+	}
+	for _, e := range rep.Oversight {
+		model := e.Model
+		if model == "" {
+			model = e.DecisionModel
+		}
+		o := get(model)
+		switch e.Event {
+		case eventReviewed:
+			o.Reviews++
+		case eventOverridden:
+			o.Overrides++
+		default:
+			continue
+		}
+		if !e.Verified {
+			o.Unverified++
+		}
+	}
+	rep.OversightByModel = rep.OversightByModel[:0]
+	for _, o := range rates {
+		if o.Decisions > 0 {
+			o.ReviewsPer1000 = 1000 * float64(o.Reviews) / float64(o.Decisions)
+			o.OverridesPer1000 = 1000 * float64(o.Overrides) / float64(o.Decisions)
+		}
+		rep.OversightByModel = append(rep.OversightByModel, *o)
+	}
+	sort.Slice(rep.OversightByModel, func(i, j int) bool {
+		x, y := rep.OversightByModel[i], rep.OversightByModel[j]
+		if x.Decisions != y.Decisions {
+			return x.Decisions > y.Decisions
+		}
+		return x.Model < y.Model
+	})
+	return nil
+}
+
+// rate is n/total as a percentage with one decimal, "—" when total is 0.
+func rate(n, total int) string {
+	if total == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(total))
 }
 
 func eventLine(r *record.Record, loc rowLoc) EventLine {
@@ -417,6 +666,10 @@ func writeMarkdown(w io.Writer, r *Report) {
 		}
 		fmt.Fprintln(w, " Figures below that include records which are not verified say so: \"(N unverified)\".")
 	}
+	fmt.Fprintln(w, "\n| trusted key | key hash | SHA-256 fingerprint | file |\n|---|---|---|---|")
+	for _, k := range r.Integrity.Keys {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", dash(k.Name), k.KeyHash, k.SHA256, dash(k.File))
+	}
 	fmt.Fprintln(w, "\n| log (origin/epoch) | records | covered | not covered | checkpointed size | keys |\n|---|---|---|---|---|---|")
 	for _, l := range r.Integrity.Logs {
 		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %s |\n", auditlog.LogID(l.Origin, l.Epoch), l.Leaves, l.Covered, l.Uncovered,
@@ -442,10 +695,24 @@ func writeMarkdown(w io.Writer, r *Report) {
 		fmt.Fprintf(w, "| %s | %d%s |\n", t, r.ByType[t], mark(u.ByType[t]))
 	}
 
-	fmt.Fprintln(w, "\n## Models\n\n| provider | model | version | decisions | errors | input tokens | output tokens |\n|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "\n## Models\n\n| provider | model | version | decisions | errors | error rate | refusals | refusal rate | input tokens | output tokens |\n|---|---|---|---|---|---|---|---|---|---|")
 	for _, m := range r.Models {
-		fmt.Fprintf(w, "| %s | %s | %s | %d%s | %d | %d | %d |\n", dash(m.Provider), dash(m.Model), dash(m.ModelVersion),
-			m.Records, mark(m.Unverified), m.Errors, m.InputTokens, m.OutputTokens)
+		fmt.Fprintf(w, "| %s | %s | %s | %d%s | %d | %s | %d | %s | %d | %d |\n", dash(m.Provider), dash(m.Model), dash(m.ModelVersion),
+			m.Records, mark(m.Unverified), m.Errors, rate(m.Errors, m.Records), m.Refusals, rate(m.Refusals, m.Records),
+			m.InputTokens, m.OutputTokens)
+	}
+	if len(r.Daily) > 0 {
+		fmt.Fprintln(w, "\n### Decisions per day\n\n| day (UTC) | model | version | decisions |\n|---|---|---|---|")
+		for _, d := range r.Daily {
+			fmt.Fprintf(w, "| %s | %s | %s | %d%s |\n", dash(d.Day), dash(d.Model), dash(d.ModelVersion), d.Decisions, mark(d.Unverified))
+		}
+	}
+	if len(r.OversightByModel) > 0 {
+		fmt.Fprintln(w, "\n### Oversight per 1,000 decisions\n\n| model | decisions | reviews | per 1,000 | overrides | per 1,000 |\n|---|---|---|---|---|---|")
+		for _, o := range r.OversightByModel {
+			fmt.Fprintf(w, "| %s | %d | %d%s | %.1f | %d | %.1f |\n", dash(o.Model), o.Decisions, o.Reviews, mark(o.Unverified),
+				o.ReviewsPer1000, o.Overrides, o.OverridesPer1000)
+		}
 	}
 	fmt.Fprintf(w, "\nInput content of decisions: %d%s raw or redacted, %d%s as keyed digest only, %d%s not captured.\n",
 		r.Content.Raw, mark(u.Content.Raw), r.Content.DigestOnly, mark(u.Content.DigestOnly), r.Content.None, mark(u.Content.None))
