@@ -172,6 +172,7 @@ func TestGolden(t *testing.T) {
 		{golden: "vercel.golden.json", traces: "vercel_traces.json"},
 		{golden: "vercel_captured.golden.json", traces: "vercel_captured_traces.json"},
 		{golden: "anthropic.golden.json", traces: "anthropic_traces.json"},
+		{golden: "anthropic_captured.golden.json", traces: "anthropic_captured_traces.json"},
 		{golden: "openinference_params.golden.json", traces: "openinference_params_traces.json"},
 		{golden: "duplicate.golden.json", traces: "duplicate_traces.json"},
 		{golden: "openinference_langchain.golden.json", traces: "openinference_langchain_traces.json"},

@@ -172,3 +172,36 @@ func TestSameCall(t *testing.T) {
 		})
 	}
 }
+
+// TestDuplicatesCaptured reads spans captured from @anthropic-ai/sdk 1.14
+// under Traceloop's and OpenInference's instrumentation (testdata/capture):
+// each call has two records, one flagged, and the records that count hold
+// the tokens the (fake) API reported once.
+func TestDuplicatesCaptured(t *testing.T) {
+	p := newPipeline(t, keyedDefaultConfig())
+	require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, "anthropic_captured_traces.json")))
+	recs := p.records(t)
+	require.Len(t, recs, 4, "two instrumentations, two calls; the app's HTTP spans have no ML meaning")
+	var counted, flagged int
+	var in, out int64
+	for i := range recs {
+		r := &recs[i]
+		assert.Equal(t, "anthropic", r.Provider)
+		assert.Equal(t, "claude-3-5-haiku-latest", r.RequestModel)
+		assert.Equal(t, "claude-3-5-haiku-20241022", r.ResponseModel)
+		assert.Equal(t, []string{"stop"}, r.FinishReasons, r.EventName)
+		assert.Equal(t, "u-dup", r.UserID)
+		if r.IsDuplicate() {
+			flagged++
+			assert.Equal(t, "anthropic.messages.create", r.EventName, "the SDK's span is the inner one")
+			continue
+		}
+		counted++
+		in += *r.InputTokens
+		out += *r.OutputTokens
+	}
+	assert.Equal(t, 2, counted)
+	assert.Equal(t, 2, flagged)
+	assert.Equal(t, int64(2*88), in)
+	assert.Equal(t, int64(2*20), out)
+}

@@ -68,6 +68,10 @@ func (b *builder) mapGenAI() record.Type {
 	if len(r.FinishReasons) == 0 {
 		r.FinishReasons = b.stringList("gen_ai.response.finish_reasons")
 	}
+	if len(r.FinishReasons) == 0 {
+		// @anthropic-ai/sdk's own span (1.x) records the stop reason only here.
+		r.FinishReasons = b.stringList("anthropic.message.stop_reason")
+	}
 
 	// Every gen_ai.request.* but the model is an invocation parameter:
 	// temperature, top_p, top_k, max_tokens, frequency_penalty,
