@@ -3,7 +3,9 @@
 // tracer provider is registered) under a second instrumentation, given as the
 // first argument: "traceloop" (@traceloop/instrumentation-anthropic) or
 // "openinference" (@arizeai/openinference-instrumentation-anthropic). The API
-// is a fake on 127.0.0.1. Writes OTLP/JSON to stdout.
+// is a fake on 127.0.0.1. Writes OTLP/JSON to stdout; with no argument, both
+// runs, each in its own process (an instrumentation cannot be undone),
+// merged into one document.
 const http = require('node:http');
 const { trace, context } = require('@opentelemetry/api');
 const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
@@ -11,8 +13,18 @@ const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = requi
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 const { JsonTraceSerializer } = require('@opentelemetry/otlp-transformer');
 
+// The SDK records prompts and responses on its span only when asked to:
+// the fail-closed tests need them there.
+process.env.ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE ??= 'content';
+
 const MARK = 'jane@example.com';
 const which = process.argv[2];
+if (!which) {
+  const { execFileSync } = require('node:child_process');
+  const runs = ['traceloop', 'openinference'].map((w) => JSON.parse(execFileSync(process.execPath, [__filename, w])));
+  process.stdout.write(JSON.stringify({ resourceSpans: runs.flatMap((r) => r.resourceSpans) }, null, 1));
+  return;
+}
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({
