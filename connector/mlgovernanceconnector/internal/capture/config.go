@@ -218,9 +218,11 @@ func DefaultAllowedAttributes() []string {
 		"gen_ai.system", "gen_ai.openai.api_base", "llm.system", "llm.provider",
 		"gen_ai.tool.type", "gen_ai.evaluation.name", "gen_ai.request.encoding_formats", "gen_ai.output.type",
 		"openinference.span.kind", "openinference.project.name", "input.mime_type", "output.mime_type",
-		"llm.invocation_parameters.model",
+		"llm.invocation_parameters.model", "embedding.invocation_parameters.model",
+		"llm.model_name", "llm.request.model_name", "llm.response.model_name",
+		"anthropic.request.id", "anthropic.message.stop_reason",
 		"traceloop.span.kind", "traceloop.workflow.name", "traceloop.entity.name", "traceloop.entity.path",
-		"ai.operationId", "ai.model.provider", "ai.model.id", "ai.response.model",
+		"ai.operationId", "ai.model.provider", "ai.model.id", "ai.response.model", "ai.settings.*",
 	}
 }
 
