@@ -11,6 +11,7 @@
 //	index/origin=<origin>/date=<YYYY-MM-DD>/<name>.json        audit index of each data file (derived)
 //	checkpoints/<origin>/<epoch>/<size>                        every signed checkpoint (write-once)
 //	checkpoints/<origin>/latest                                the newest checkpoint of origin (replaced atomically)
+//	manifests/<origin>/<seq>                                   signed manifest of each seal (write-once; see Manifest)
 //	wal/origin=<origin>/<name>.wal                             the writer's write-ahead log (not part of the archive)
 //
 // <origin> is a collector origin (see auditlog.ValidOrigin), <epoch> and
@@ -32,6 +33,11 @@
 //
 // Checkpoint files hold the signed note text byte for byte, so any C2SP
 // tlog-checkpoint tool can read them.
+//
+// Every file under records/, index/ and checkpoints/<origin>/<epoch>/ is
+// listed, with its SHA-256 and size, by the signed manifest of the seal that
+// wrote it; the manifests of an origin are chained (see Manifest). latest is
+// not listed: it is replaced at every seal.
 //
 // # Indexes
 //

@@ -1,7 +1,6 @@
 package archive
 
 import (
-	"bytes"
 	"io"
 
 	"github.com/parquet-go/parquet-go"
@@ -9,12 +8,11 @@ import (
 	"github.com/govaudit/govaudit/internal/record"
 )
 
-// WriteRows writes rows as one data file. Every data file has exactly this
-// encoding — record.WriterOptions, one Write of all rows, one Close — and
-// parquet-go's output is a deterministic function of the rows, so a
-// verifier can re-encode a file's rows and compare bytes (SameEncoding):
-// a changed byte anywhere in a file, even one no decoder looks at (page
-// statistics, bloom filters, footer metadata), is then evidence of tampering.
+// WriteRows writes rows as one data file with record.WriterOptions, one
+// Write of all rows and one Close. Verification does not depend on these
+// bytes: a data file is checked by the SHA-256 its signed manifest lists
+// (see Manifest) and by its rows' leaf hashes, so a later parquet-go or other
+// writer options may write other bytes for the same rows.
 func WriteRows(w io.Writer, rows []record.Record) error {
 	pw := parquet.NewGenericWriter[record.Record](w, record.WriterOptions()...)
 	if _, err := pw.Write(rows); err != nil {
@@ -26,14 +24,3 @@ func WriteRows(w io.Writer, rows []record.Record) error {
 // DecodeFile decodes the bytes of a data file (name is used in errors only);
 // see ReadFile.
 func DecodeFile(name string, data []byte) ([]record.Record, error) { return readParquet(name, data) }
-
-// SameEncoding reports whether data is byte for byte the encoding of rows by
-// WriteRows.
-func SameEncoding(data []byte, rows []record.Record) bool {
-	var buf bytes.Buffer
-	buf.Grow(len(data))
-	if err := WriteRows(&buf, rows); err != nil {
-		return false
-	}
-	return bytes.Equal(buf.Bytes(), data)
-}

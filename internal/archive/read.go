@@ -51,7 +51,7 @@ func ReadRows(root, rel string) ([]record.Record, error) {
 // file would otherwise make parquet-go allocate gigabytes, which is fatal,
 // not a panic); then parquet-go decodes it, skipping the page index and
 // Bloom filters, which a reader of rows does not need (verify still checks
-// their bytes: see SameEncoding).
+// their bytes: by the SHA-256 its signed manifest lists).
 func readParquet(name string, data []byte) (rows []record.Record, err error) {
 	// parquet-go may panic on malformed input; a reader of untrusted
 	// archives must turn that into an error naming the file.
