@@ -170,8 +170,11 @@ func (c *traceCache) remember(trace pcommon.TraceID, a attribution) {
 }
 
 // maxCallsPerTrace bounds the model calls remembered per trace (an agent
-// loop may make hundreds); the oldest are forgotten first.
-const maxCallsPerTrace = 256
+// loop may make hundreds); the oldest are forgotten first. The two spans of
+// one call end within milliseconds of each other, so recent calls are the
+// ones that matter. A call is about 200 bytes: with the default 10000
+// traces, at most about 64 MiB.
+const maxCallsPerTrace = 32
 
 // modelCalls returns a copy of the model calls remembered for trace.
 func (c *traceCache) modelCalls(trace pcommon.TraceID) []modelCall {

@@ -2,10 +2,12 @@ package mlgovernanceconnector
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/govaudit/govaudit/internal/record"
@@ -204,4 +206,21 @@ func TestDuplicatesCaptured(t *testing.T) {
 	assert.Equal(t, 2, flagged)
 	assert.Equal(t, int64(2*88), in)
 	assert.Equal(t, int64(2*20), out)
+}
+
+func TestTraceCacheBoundsCalls(t *testing.T) {
+	c, err := newTraceCache(2)
+	require.NoError(t, err)
+	trace := pcommon.TraceID{1}
+	for i := 0; i < maxCallsPerTrace+8; i++ {
+		c.rememberCalls(trace, []modelCall{{span: pcommon.SpanID{byte(i)}, id: fmt.Sprint(i)}})
+	}
+	calls := c.modelCalls(trace)
+	require.Len(t, calls, maxCallsPerTrace)
+	assert.Equal(t, "8", calls[0].id, "the oldest are forgotten first")
+	c.remember(trace, attribution{user: "u"})
+	assert.Len(t, c.modelCalls(trace), maxCallsPerTrace, "attribution and calls share the entry")
+	var nilCache *traceCache
+	nilCache.rememberCalls(trace, calls)
+	assert.Nil(t, nilCache.modelCalls(trace))
 }
