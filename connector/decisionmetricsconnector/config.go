@@ -6,6 +6,8 @@ import (
 	"math"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/drift"
 )
 
 // Config is the configuration of the decisionmetrics connector.
@@ -29,6 +31,11 @@ type Config struct {
 	// decision's model when it does not name the model itself.
 	// 0 disables the cache. 0 ≤ DecisionCacheSize ≤ 10000000. Default 100000.
 	DecisionCacheSize int `mapstructure:"decision_cache_size"`
+
+	// Drift configures the drift statistic govaudit.drift.psi (PSI of each
+	// model version's recent scores, token counts, outcomes and predictions
+	// against its first ones; see internal/drift).
+	Drift drift.Config `mapstructure:"drift"`
 }
 
 var _ component.Config = (*Config)(nil)
@@ -62,5 +69,7 @@ func (c *Config) Validate() error {
 	if c.DecisionCacheSize < 0 || c.DecisionCacheSize > maxDecisionCacheSize {
 		errs = append(errs, fmt.Errorf("decision_cache_size: %d, want 0 to %d", c.DecisionCacheSize, maxDecisionCacheSize))
 	}
+	// Drift validates itself: the collector validates nested configs and
+	// prefixes their errors with "drift: ".
 	return errors.Join(errs...)
 }

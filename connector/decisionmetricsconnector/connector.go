@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/drift"
 	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/metadata"
 	"github.com/govaudit/govaudit/internal/record"
 )
@@ -28,6 +29,17 @@ const (
 	metricTokens    = "govaudit.tokens"
 	metricErrors    = "govaudit.decision.errors"
 	metricOversight = "govaudit.oversight"
+	metricDriftPSI  = "govaudit.drift.psi"
+)
+
+// Drift features: what of a decision is compared with its model version's
+// reference (internal/drift).
+const (
+	featureScore        = "score"         // classic-ML score (number)
+	featureInputTokens  = "input_tokens"  // number
+	featureOutputTokens = "output_tokens" // number
+	featureOutcome      = "outcome"       // the outcome label: finish reason, error or ok (category)
+	featurePrediction   = "prediction"    // classic-ML predicted class (category)
 )
 
 // Label names.
@@ -42,6 +54,7 @@ const (
 	labelTokenType     = "token_type"
 	labelModel         = "model"
 	labelAction        = "action"
+	labelFeature       = "feature"
 )
 
 // otherValue replaces a label value beyond max_label_values.
@@ -122,13 +135,21 @@ type decisionConnector struct {
 	series map[string]*series
 	limits map[string]map[string]struct{} // label -> values kept
 	cache  *decisionCache
+	drift  map[driftKey]*drift.Tracker
+	// driftTouched are the trackers the current batch changed.
+	driftTouched map[driftKey]struct{}
 }
+
+// driftKey names one drift tracker; model and version are label values
+// (bounded by max_label_values).
+type driftKey struct{ model, version, feature string }
 
 func newConnector(cfg *Config, set component.TelemetrySettings, tb *metadata.TelemetryBuilder, next consumer.Metrics) *decisionConnector {
 	return &decisionConnector{
 		cfg: cfg, logger: set.Logger, telemetry: tb, next: next, now: time.Now,
 		series: map[string]*series{}, limits: map[string]map[string]struct{}{},
 		cache: newDecisionCache(cfg.DecisionCacheSize),
+		drift: map[driftKey]*drift.Tracker{}, driftTouched: map[driftKey]struct{}{},
 	}
 }
 
@@ -262,7 +283,36 @@ func (c *decisionConnector) addDecision(r *record.Record, now pcommon.Timestamp,
 		s.buckets[sort.SearchFloat64s(c.cfg.LatencyBuckets, d)]++
 		touched[s] = struct{}{}
 	}
+	if c.cfg.Drift.Enabled {
+		model, version := c.limit(labelRequestModel, r.RequestModel), c.limit(labelModelVersion, r.ModelVersion)
+		if r.Score != nil {
+			c.tracker(model, version, featureScore).AddNumber(*r.Score)
+		}
+		if r.InputTokens != nil {
+			c.tracker(model, version, featureInputTokens).AddNumber(float64(*r.InputTokens))
+		}
+		if r.OutputTokens != nil {
+			c.tracker(model, version, featureOutputTokens).AddNumber(float64(*r.OutputTokens))
+		}
+		c.tracker(model, version, featureOutcome).AddCategory(outcome)
+		if r.Prediction != "" {
+			c.tracker(model, version, featurePrediction).AddCategory(r.Prediction)
+		}
+	}
 	return true
+}
+
+// tracker returns the drift tracker of a model version's feature and marks
+// it changed by the batch. Requires c.mu.
+func (c *decisionConnector) tracker(model, version, feature string) *drift.Tracker {
+	k := driftKey{model, version, feature}
+	t := c.drift[k]
+	if t == nil {
+		t = drift.NewTracker(c.cfg.Drift)
+		c.drift[k] = t
+	}
+	c.driftTouched[k] = struct{}{}
+	return t
 }
 
 // inc adds n to the sum series of def with the given label values.
@@ -317,6 +367,7 @@ func (c *decisionConnector) build(touched map[*series]struct{}, now pcommon.Time
 	if len(touched) == 0 {
 		return md
 	}
+	defer clear(c.driftTouched)
 	byDef := map[*metricDef][]*series{}
 	for s := range touched {
 		byDef[s.def] = append(byDef[s.def], s)
@@ -359,7 +410,39 @@ func (c *decisionConnector) build(touched map[*series]struct{}, now pcommon.Time
 			dp.SetIntValue(int64(s.count))
 		}
 	}
+	c.buildDrift(sm, now)
 	return md
+}
+
+// buildDrift adds the PSI of every drift tracker the batch changed whose
+// reference and window are complete.
+func (c *decisionConnector) buildDrift(sm pmetric.ScopeMetrics, now pcommon.Timestamp) {
+	var keys []driftKey
+	for k := range c.driftTouched {
+		if _, ok := c.drift[k].PSI(); ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		x, y := keys[i], keys[j]
+		return x.model+"\x00"+x.version+"\x00"+x.feature < y.model+"\x00"+y.version+"\x00"+y.feature
+	})
+	m := sm.Metrics().AppendEmpty()
+	m.SetName(metricDriftPSI)
+	m.SetDescription("Population Stability Index of a model version's latest values of a feature against its first ones (drift.window_size against drift.reference_size values), by request_model, model_version and feature.")
+	g := m.SetEmptyGauge()
+	for _, k := range keys {
+		psi, _ := c.drift[k].PSI()
+		dp := g.DataPoints().AppendEmpty()
+		dp.Attributes().PutStr(labelRequestModel, k.model)
+		dp.Attributes().PutStr(labelModelVersion, k.version)
+		dp.Attributes().PutStr(labelFeature, k.feature)
+		dp.SetTimestamp(now)
+		dp.SetDoubleValue(psi)
+	}
 }
 
 func (s *series) labels(m pcommon.Map) {

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/drift"
 	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/metadata"
 	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/metadatatest"
 	"github.com/govaudit/govaudit/internal/record"
@@ -86,6 +87,11 @@ func flatten(t *testing.T, mds []pmetric.Metrics) map[string]string {
 							dp := m.Histogram().DataPoints().At(d)
 							out[key(dp.Attributes())] = fmt.Sprintf("count=%d sum=%g bounds=%v buckets=%v",
 								dp.Count(), dp.Sum(), dp.ExplicitBounds().AsRaw(), dp.BucketCounts().AsRaw())
+						}
+					case pmetric.MetricTypeGauge:
+						for d := 0; d < m.Gauge().DataPoints().Len(); d++ {
+							dp := m.Gauge().DataPoints().At(d)
+							out[key(dp.Attributes())] = fmt.Sprint(dp.DoubleValue())
 						}
 					default:
 						t.Fatalf("metric %s: unexpected type %v", m.Name(), m.Type())
@@ -243,4 +249,39 @@ func TestDownstreamErrorNotReturned(t *testing.T) {
 	require.NoError(t, err)
 	r := rec("d1", record.TypeInference)
 	assert.NoError(t, c.ConsumeLogs(context.Background(), logsOf(r)))
+}
+
+// TestDriftPSI: a model version whose outcomes move from half stop, half
+// length (its first 100 decisions) to 80% stop gets the known PSI
+// 0.3·ln(0.8/0.5) - 0.3·ln(0.2/0.5); its output tokens, unchanged, get 0.
+func TestDriftPSI(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Drift = drift.Config{Enabled: true, ReferenceSize: 100, WindowSize: 100, Bins: 10}
+	c, sink := newTestConnector(t, cfg, connectortest.NewNopSettings(metadata.Type))
+	batch := func(first int, reason func(i int) string) plog.Logs {
+		var recs []record.Record
+		for i := 0; i < 100; i++ {
+			r := rec(fmt.Sprint("d", first+i), record.TypeInference)
+			r.Provider, r.RequestModel, r.ModelVersion = "openai", "gpt-4o", "7"
+			r.FinishReasons = []string{reason(i)}
+			r.OutputTokens = i64(int64(i))
+			recs = append(recs, r)
+		}
+		return logsOf(recs...)
+	}
+	require.NoError(t, c.ConsumeLogs(context.Background(), batch(0, func(i int) string { return []string{"stop", "length"}[i%2] })))
+	for k := range flatten(t, sink.AllMetrics()) {
+		assert.NotContains(t, k, "drift", "PSI before a whole window")
+	}
+	sink.Reset()
+	require.NoError(t, c.ConsumeLogs(context.Background(), batch(100, func(i int) string {
+		if i%5 == 0 {
+			return "length"
+		}
+		return "stop"
+	})))
+	got := flatten(t, sink.AllMetrics())
+	assert.Equal(t, "0.4158883083359672", got["govaudit.drift.psi{feature=outcome,model_version=7,request_model=gpt-4o}"])
+	assert.Equal(t, "0", got["govaudit.drift.psi{feature=output_tokens,model_version=7,request_model=gpt-4o}"])
+	assert.NotContains(t, got, "govaudit.drift.psi{feature=score,model_version=7,request_model=gpt-4o}")
 }

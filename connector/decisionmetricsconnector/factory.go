@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
 
+	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/drift"
 	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/metadata"
 )
 
@@ -33,6 +34,7 @@ func createDefaultConfig() component.Config {
 		MaxLabelValues:    defaultMaxLabelValues,
 		LatencyBuckets:    append([]float64(nil), defaultLatencyBuckets...),
 		DecisionCacheSize: defaultDecisionCacheSize,
+		Drift:             drift.DefaultConfig(),
 	}
 }
 
