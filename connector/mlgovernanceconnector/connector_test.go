@@ -176,6 +176,7 @@ func TestGolden(t *testing.T) {
 		{golden: "openinference_params.golden.json", traces: "openinference_params_traces.json"},
 		{golden: "duplicate.golden.json", traces: "duplicate_traces.json"},
 		{golden: "openinference_langchain.golden.json", traces: "openinference_langchain_traces.json"},
+		{golden: "openinference_langchain_captured.golden.json", traces: "openinference_langchain_captured_traces.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

@@ -159,3 +159,23 @@ func TestVercelCaptured(t *testing.T) {
 	assert.Equal(t, int64(61+95+21+33+20+8), in)
 	assert.Equal(t, int64(19+14+5+9+7), out)
 }
+
+// TestLangChainCaptured reads spans captured from LangChain JS under
+// OpenInference (testdata/capture): a prompt template | model | parser
+// sequence is one decision, with the provider only in metadata.ls_provider.
+func TestLangChainCaptured(t *testing.T) {
+	p := newPipeline(t, keyedDefaultConfig())
+	require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, "openinference_langchain_captured_traces.json")))
+	recs := p.records(t)
+	require.Len(t, recs, 1, "RunnableSequence and StrOutputParser (CHAIN) and ChatPromptTemplate (PROMPT) are not decisions")
+	r := recs[0]
+	assert.Equal(t, record.TypeInference, r.Type)
+	assert.Equal(t, "ChatOpenAI", r.EventName)
+	assert.Equal(t, "openai", r.Provider, "from metadata ls_provider")
+	assert.Equal(t, "gpt-4.1-mini", r.RequestModel)
+	assert.Equal(t, []string{"stop"}, r.FinishReasons)
+	assert.Equal(t, "user-lc", r.UserID)
+	assert.Equal(t, "sess-lc", r.SessionID)
+	require.NotNil(t, r.InputTokens)
+	assert.Equal(t, int64(14), *r.InputTokens)
+}
