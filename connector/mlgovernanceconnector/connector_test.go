@@ -166,6 +166,7 @@ func TestGolden(t *testing.T) {
 		logs   string
 	}{
 		{golden: "genai.golden.json", traces: "genai_traces.json", logs: "genai_logs.json"},
+		{golden: "genai_openai_captured.golden.json", traces: "genai_openai_captured_traces.json"},
 		{golden: "openllmetry.golden.json", traces: "openllmetry_traces.json"},
 		{golden: "openinference.golden.json", traces: "openinference_traces.json"},
 		{golden: "classicml.golden.json", traces: "classicml_traces.json"},

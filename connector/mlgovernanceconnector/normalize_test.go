@@ -179,3 +179,26 @@ func TestLangChainCaptured(t *testing.T) {
 	require.NotNil(t, r.InputTokens)
 	assert.Equal(t, int64(14), *r.InputTokens)
 }
+
+// TestOpenAIStreamCaptured reads spans captured from the openai package under
+// @opentelemetry/instrumentation-openai (testdata/capture): a streaming chat
+// completion reports its usage in the last chunk, which the span carries.
+func TestOpenAIStreamCaptured(t *testing.T) {
+	p := newPipeline(t, keyedDefaultConfig())
+	require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, "genai_openai_captured_traces.json")))
+	recs := p.records(t)
+	require.Len(t, recs, 2)
+	chat, emb := recs[0], recs[1]
+	assert.Equal(t, record.TypeInference, chat.Type)
+	assert.Equal(t, "openai", chat.Provider)
+	assert.Equal(t, "gpt-4o-mini", chat.RequestModel)
+	assert.Equal(t, "gpt-4o-mini-2024-07-18", chat.ResponseModel)
+	assert.Equal(t, []string{"stop"}, chat.FinishReasons)
+	require.NotNil(t, chat.InputTokens)
+	assert.Equal(t, int64(42), *chat.InputTokens)
+	assert.Equal(t, int64(17), *chat.OutputTokens)
+	assert.Equal(t, "u-1842", chat.UserID)
+	assert.Equal(t, "s-77", chat.SessionID)
+	assert.Equal(t, record.TypeEmbedding, emb.Type)
+	assert.Equal(t, int64(6), *emb.InputTokens)
+}
