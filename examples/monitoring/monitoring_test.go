@@ -1,8 +1,10 @@
-// Package monitoring holds the example Prometheus alerting rules for
-// govaudit's decision metrics; its test runs their promtool unit tests.
+// Package monitoring holds the example Prometheus alerting rules and
+// Grafana dashboard for govaudit's decision metrics; its tests run the
+// rules' promtool unit tests and check the metric names.
 package monitoring
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"regexp"
@@ -25,10 +27,11 @@ func TestAlertRules(t *testing.T) {
 	}
 }
 
-// TestAlertMetricsDocumented: every metric the rules query is one the
-// decisionmetrics connector documents, so a renamed metric cannot leave an
-// alert that never fires.
-func TestAlertMetricsDocumented(t *testing.T) {
+// TestMetricsDocumented: every metric the rules and the dashboard query is
+// one the decisionmetrics connector documents, and every recorded series
+// the dashboard uses is recorded by the rules, so a renamed metric cannot
+// leave an alert that never fires or an empty panel.
+func TestMetricsDocumented(t *testing.T) {
 	rules, err := os.ReadFile("alerts.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -37,13 +40,45 @@ func TestAlertMetricsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := regexp.MustCompile(`\bgovaudit_[a-z_]+`).FindAllString(string(rules), -1)
-	if len(names) == 0 {
-		t.Fatal("no govaudit metric in alerts.yaml")
+	b, err := os.ReadFile("grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, name := range names {
-		if !strings.Contains(string(readme), "`"+name+"`") {
-			t.Errorf("alerts.yaml queries %s, which the connector README does not list", name)
+	var dashboard struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &dashboard); err != nil {
+		t.Fatalf("grafana-dashboard.json: %v", err)
+	}
+	exprs := map[string]string{"alerts.yaml": string(rules)}
+	for _, p := range dashboard.Panels {
+		for _, target := range p.Targets {
+			exprs["dashboard panel "+p.Title] += target.Expr + "\n"
+		}
+	}
+	if len(exprs) < 2 {
+		t.Fatal("no dashboard panel queries")
+	}
+	metric := regexp.MustCompile(`\bgovaudit_[a-z_]+`)
+	recorded := regexp.MustCompile(`govaudit:[a-z0-9_:]+`)
+	for where, text := range exprs {
+		names := metric.FindAllString(text, -1)
+		for _, name := range names {
+			name = strings.TrimSuffix(name, "_bucket")
+			if !strings.Contains(string(readme), "`"+name+"`") {
+				t.Errorf("%s queries %s, which the connector README does not list", where, name)
+			}
+		}
+		for _, name := range recorded.FindAllString(text, -1) {
+			if !strings.Contains(string(rules), "record: "+name+"\n") {
+				t.Errorf("%s uses %s, which alerts.yaml does not record", where, name)
+			}
+		}
+		if len(names) == 0 && len(recorded.FindAllString(text, -1)) == 0 {
+			t.Errorf("%s queries no govaudit metric", where)
 		}
 	}
 }
