@@ -200,6 +200,7 @@ func (c *decisionConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error
 		}
 	}
 	md := c.build(touched, now)
+	clear(c.driftTouched)
 	c.mu.Unlock()
 
 	if notRecord > 0 {
@@ -367,7 +368,6 @@ func (c *decisionConnector) build(touched map[*series]struct{}, now pcommon.Time
 	if len(touched) == 0 {
 		return md
 	}
-	defer clear(c.driftTouched)
 	byDef := map[*metricDef][]*series{}
 	for s := range touched {
 		byDef[s.def] = append(byDef[s.def], s)
