@@ -178,6 +178,7 @@ func TestGolden(t *testing.T) {
 		{golden: "duplicate.golden.json", traces: "duplicate_traces.json"},
 		{golden: "openinference_langchain.golden.json", traces: "openinference_langchain_traces.json"},
 		{golden: "openinference_langchain_captured.golden.json", traces: "openinference_langchain_captured_traces.json"},
+		{golden: "openinference_agents_captured.golden.json", traces: "openinference_agents_captured_traces.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

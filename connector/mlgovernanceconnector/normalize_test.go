@@ -202,3 +202,31 @@ func TestOpenAIStreamCaptured(t *testing.T) {
 	assert.Equal(t, record.TypeEmbedding, emb.Type)
 	assert.Equal(t, int64(6), *emb.InputTokens)
 }
+
+// TestOpenAIAgentsCaptured reads spans captured from the OpenAI Agents SDK
+// under OpenInference (testdata/capture): the agent's name is only in
+// graph.node.id; the turn and workflow CHAIN spans are not decisions.
+func TestOpenAIAgentsCaptured(t *testing.T) {
+	p := newPipeline(t, keyedDefaultConfig())
+	require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, "openinference_agents_captured_traces.json")))
+	var kinds []string
+	var in int64
+	for _, r := range p.records(t) {
+		kinds = append(kinds, string(r.Type)+":"+r.EventName)
+		switch r.Type {
+		case record.TypeInference:
+			assert.Equal(t, "openai", r.Provider)
+			assert.Equal(t, "gpt-4.1", r.ResponseModel)
+			in += *r.InputTokens
+		case record.TypeToolCall:
+			assert.Equal(t, "refund", r.ToolName)
+			assert.NotEmpty(t, r.ToolArgumentsDigest)
+			assert.NotEmpty(t, r.ToolResultDigest)
+		}
+		if r.EventName == "Support agent" {
+			assert.Equal(t, "Support agent", r.AgentName, "from graph.node.id")
+		}
+	}
+	assert.ElementsMatch(t, []string{"inference:generation", "tool_call:refund", "inference:generation", "agent:Support agent", "agent:support"}, kinds)
+	assert.Equal(t, int64(120+140), in)
+}
