@@ -76,8 +76,8 @@ func TestCLI(t *testing.T) {
 		{[]string{"verify", e.root}, exitUsage, "", "govaudit verify: --key is required", ""},
 		{[]string{"verify", "--key", e.pub}, exitUsage, "", "govaudit verify: want one ARCHIVE_DIR, got 0 arguments", ""},
 		{[]string{"verify", "--key", e.pub, missing}, exitUsage, "", "govaudit verify: no archive at " + missing, ""},
-		{[]string{"verify", "--key", e.pub, e.dir}, exitUsage, "", "govaudit verify: no archive at " + e.dir + " (no records/ or checkpoints/ directory); did you mean " + e.root + "?", ""},
-		{[]string{"verify", "--key", e.pub, filepath.Join(e.root, "records")}, exitUsage, "", "govaudit verify: no archive at " + filepath.Join(e.root, "records") + " (no records/ or checkpoints/ directory)", ""},
+		{[]string{"verify", "--key", e.pub, e.dir}, exitUsage, "", "govaudit verify: no archive at " + e.dir + " (no records/, checkpoints/ or wal/ directory); did you mean " + e.root + "?", ""},
+		{[]string{"verify", "--key", e.pub, filepath.Join(e.root, "records")}, exitUsage, "", "govaudit verify: no archive at " + filepath.Join(e.root, "records") + " (no records/, checkpoints/ or wal/ directory)", ""},
 		{[]string{"verify", "--key", missing, e.root}, exitUsage, "", "govaudit verify: ", ""},
 
 		{[]string{"query", e.root, "--format", "csv", "--limit", "1"}, exitOK, "time,record_type,origin,epoch,leaf_index", "", "rec-000"},
@@ -213,15 +213,23 @@ func TestPending(t *testing.T) {
 	os.WriteFile(seg, b, 0o600)
 
 	_, _, errs := runCmd(t, "query", e.root, "--user", "alice")
-	if want := "note: 2 acknowledged batches (1 write-ahead log segments, "; !strings.HasPrefix(errs, want) ||
+	if want := "note: 2 batch(es) of records acknowledged but not sealed yet (write-ahead log: 1 segment(s), "; !strings.HasPrefix(errs, want) ||
 		!strings.Contains(errs, "oldest opened 1m30s ago") {
 		t.Errorf("query: stderr %q, want %q… oldest opened 1m30s ago", errs, want)
 	}
 	_, out, errs := runCmd(t, "verify", "--json", "--key", e.pub, e.root)
 	var rep struct{ Pending archive.Pending }
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Pending.Entries != 2 || rep.Pending.Segments != 1 ||
-		!strings.HasPrefix(errs, "note: 2 acknowledged batches") {
+		!strings.HasPrefix(errs, "note: 2 batch(es) of records acknowledged") {
 		t.Errorf("verify --json: pending %+v (%v), stderr %q", rep.Pending, err, errs)
+	}
+	// An archive whose first file is not sealed yet holds only wal/: not
+	// "no archive", but nothing verified yet and the note.
+	walOnly := filepath.Join(e.dir, "fresh")
+	os.MkdirAll(filepath.Join(walOnly, filepath.Dir(filepath.FromSlash(archive.WALPath("host-a", opened)))), 0o700)
+	os.WriteFile(filepath.Join(walOnly, filepath.FromSlash(archive.WALPath("host-a", opened))), b, 0o600)
+	if code, out, errs := runCmd(t, "query", walOnly); code != exitOK || !strings.HasPrefix(out, "time ") || !strings.HasPrefix(errs, "note: 2 batch(es)") {
+		t.Errorf("query of a WAL-only archive: exit %d\n%s%s", code, out, errs)
 	}
 	// No WAL, no note.
 	os.RemoveAll(filepath.Join(e.root, archive.WALDir))

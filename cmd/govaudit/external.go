@@ -23,7 +23,7 @@ const maxExternalCheckpoint = 64 << 10
 var errNoArchive = errors.New("no archive at")
 
 // checkArchive returns an error unless root is a directory holding an
-// archive: a records/ or checkpoints/ directory. An empty or mistyped path
+// archive: a records/, checkpoints/ or wal/ directory. An empty or mistyped path
 // must not verify as an empty archive.
 func checkArchive(root string) error {
 	fi, err := os.Stat(root)
@@ -38,16 +38,17 @@ func checkArchive(root string) error {
 	if entries, err := os.ReadDir(root); err == nil && len(entries) <= 1000 {
 		for _, e := range entries {
 			if sub := filepath.Join(root, e.Name()); e.IsDir() && isArchive(sub) {
-				return fmt.Errorf("%w %s (no %s/ or %s/ directory); did you mean %s?", errNoArchive, root, archive.RecordsDir, archive.CheckpointsDir, sub)
+				return fmt.Errorf("%w %s (no %s/, %s/ or %s/ directory); did you mean %s?", errNoArchive, root, archive.RecordsDir, archive.CheckpointsDir, archive.WALDir, sub)
 			}
 		}
 	}
-	return fmt.Errorf("%w %s (no %s/ or %s/ directory)", errNoArchive, root, archive.RecordsDir, archive.CheckpointsDir)
+	return fmt.Errorf("%w %s (no %s/, %s/ or %s/ directory)", errNoArchive, root, archive.RecordsDir, archive.CheckpointsDir, archive.WALDir)
 }
 
-// isArchive reports whether dir has a records/ or checkpoints/ directory.
+// isArchive reports whether dir has a records/, checkpoints/ or wal/
+// directory (an archive whose first file is not sealed yet has only wal/).
 func isArchive(dir string) bool {
-	for _, d := range []string{archive.RecordsDir, archive.CheckpointsDir} {
+	for _, d := range []string{archive.RecordsDir, archive.CheckpointsDir, archive.WALDir} {
 		if fi, err := os.Stat(filepath.Join(dir, d)); err == nil && fi.IsDir() {
 			return true
 		}

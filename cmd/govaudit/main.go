@@ -323,9 +323,9 @@ func pendingNote(w io.Writer, root string, now time.Time) archive.Pending {
 	if p.Segments == 0 {
 		return p
 	}
-	fmt.Fprintf(w, "note: %d acknowledged batches (%d write-ahead log segments, %d bytes, oldest opened %s ago) are not sealed yet; "+
-		"their records appear in verify and query once the exporter seals the file (rotation.max_age, or at shutdown)\n",
-		p.Entries, p.Segments, p.Bytes, now.Sub(p.Oldest).Round(time.Second))
+	fmt.Fprintf(w, "note: %d batch(es) of records acknowledged but not sealed yet (write-ahead log: %d segment(s), %d bytes, oldest opened %s ago); "+
+		"verify and query see them once the exporter seals their file (rotation max_age, or at shutdown)\n",
+		p.Entries, p.Segments, p.Bytes, max(now.Sub(p.Oldest), 0).Round(time.Second))
 	return p
 }
 
