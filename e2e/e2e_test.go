@@ -154,6 +154,9 @@ func startCollector(t *testing.T, e *env) *collector {
 	}
 	c := &collector{t: t, cmd: cmd, done: make(chan error, 1), logf: logf}
 	go func() { c.done <- cmd.Wait() }()
+	// A test that fails before stopping its collector must not leave it
+	// running (Kill after the process was reaped is a no-op).
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get("http://" + health + "/")
