@@ -13,6 +13,7 @@ import (
 
 	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/record"
+	"github.com/govaudit/govaudit/internal/verify"
 )
 
 // cliEnv is an archive of 12 records in two data files (writeArchive),
@@ -70,9 +71,11 @@ func TestCLI(t *testing.T) {
 		{[]string{"keygen", "--name", "x", "extra"}, exitUsage, "", `govaudit keygen: unexpected argument "extra"`, ""},
 		{[]string{"keygen", "--bogus"}, exitUsage, "", "flag provided but not defined: -bogus", ""},
 
-		{[]string{"verify", "--key", e.pub, e.root}, exitOK, "archive " + e.root + ": 2 files, 12 records", "", "\nverified: all 12 records"},
-		{[]string{"verify", e.root, "--key", e.otherPub}, exitFailed, "archive " + e.root + ": 2 files, 12 records", "",
+		{[]string{"verify", "--key", e.pub, e.root}, exitOK, "archive " + e.root + ": 2 files, 12 records, 3 checkpoints, 1 manifests (7 files digested)", "", "\nverified: all 12 records"},
+		{[]string{"verify", e.root, "--key", e.otherPub}, exitFailed, "archive " + e.root + ": 2 files, 12 records, 0 checkpoints, 0 manifests (0 files digested)", "",
 			" more checkpoints do not verify with the trusted keys\nhint: the checkpoints are signed by key k1; --key trusts k2: pass the verifier key of k1"},
+		{[]string{"verify", e.root, "--key", e.otherPub}, exitFailed, "archive ", "",
+			"\nFAIL uncovered_file: 6 more files are listed by no manifest that verifies with the trusted keys\n"},
 		{[]string{"verify", e.root}, exitUsage, "", "govaudit verify: --key is required", ""},
 		{[]string{"verify", "--key", e.pub}, exitUsage, "", "govaudit verify: want one ARCHIVE_DIR, got 0 arguments", ""},
 		{[]string{"verify", "--key", e.pub, missing}, exitUsage, "", "govaudit verify: no archive at " + missing, ""},
@@ -271,5 +274,41 @@ func TestProofJSON(t *testing.T) {
 	os.WriteFile(v1, b, 0o644)
 	if code, out, _ := runCmd(t, "verify-proof", "--key", e.pub, v1); code != exitOK {
 		t.Errorf("v1 proof: exit %d %s", code, out)
+	}
+}
+
+// TestSummaryCollapse: under a wrong key (no manifest verifies) the
+// summary prints uncovered_file once with a count, as it does signature
+// failures; when manifests verify, each uncovered file keeps its own line.
+func TestSummaryCollapse(t *testing.T) {
+	uncovered := func(f string) verify.Problem {
+		return verify.Problem{Kind: verify.KindUncoveredFile, File: f, Row: -1, Message: "file is listed by no manifest"}
+	}
+	sig := verify.Problem{Kind: verify.KindManifestSignature, File: "manifests/o/0", Row: -1, Message: "manifest does not verify"}
+	for _, c := range []struct {
+		name     string
+		rep      verify.Report
+		want     []string
+		wantNone string
+	}{
+		{"wrong key", verify.Report{Files: 2, Problems: []verify.Problem{sig, sig, uncovered("a"), uncovered("b"), uncovered("c")}},
+			[]string{"archive A: 2 files, 0 records, 0 checkpoints, 0 manifests (0 files digested)\n",
+				"\nFAIL manifest_signature: manifest does not verify [manifests/o/0]\nFAIL manifest_signature: 1 more manifests do not verify with the trusted keys\n",
+				"\nFAIL uncovered_file: file is listed by no manifest [a]\nFAIL uncovered_file: 2 more files are listed by no manifest that verifies with the trusted keys\n"},
+			"[b]"},
+		{"stray files", verify.Report{Files: 2, Manifests: 3, DigestedFiles: 9, Problems: []verify.Problem{uncovered("a"), uncovered("b")}},
+			[]string{": 2 files, 0 records, 0 checkpoints, 3 manifests (9 files digested)\n", "[a]\nFAIL uncovered_file: file is listed by no manifest [b]\n"},
+			" more "},
+	} {
+		var b strings.Builder
+		printSummary(&b, "A", &c.rep, "")
+		for _, w := range c.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s: summary\n%s\nwant it to contain %q", c.name, b.String(), w)
+			}
+		}
+		if strings.Contains(b.String(), c.wantNone) {
+			t.Errorf("%s: summary\n%s\nwant no %q", c.name, b.String(), c.wantNone)
+		}
 	}
 }

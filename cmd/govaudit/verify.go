@@ -93,11 +93,15 @@ func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// printSummary prints rep. Checkpoints that do not verify with the trusted
-// keys (a wrong --key fails every one) are printed once with a count, then
-// keyHint, which names the signers found and the keys trusted.
+// printSummary prints rep. Checkpoints and manifests that do not verify
+// with the trusted keys (a wrong --key fails every one) are printed once
+// with a count, the checkpoints then keyHint, which names the signers found
+// and the keys trusted. When no manifest verifies, every file is uncovered
+// for that one reason: uncovered_file is printed once with a count too.
+// --json lists every problem.
 func printSummary(w io.Writer, dir string, rep *verify.Report, keyHint string) {
-	fmt.Fprintf(w, "archive %s: %d files, %d records, %d checkpoints", dir, rep.Files, rep.Records, rep.Checkpoints)
+	fmt.Fprintf(w, "archive %s: %d files, %d records, %d checkpoints, %d manifests (%d files digested)",
+		dir, rep.Files, rep.Records, rep.Checkpoints, rep.Manifests, rep.DigestedFiles)
 	if rep.External > 0 {
 		fmt.Fprintf(w, ", %d external checkpoints", rep.External)
 	}
@@ -117,27 +121,34 @@ func printSummary(w io.Writer, dir string, rep *verify.Report, keyHint string) {
 		}
 		fmt.Fprintln(w)
 	}
-	sigFails := 0
+	count := map[string]int{}
 	for _, p := range rep.Problems {
-		if p.Kind == verify.KindCheckpointSig {
-			sigFails++
-		}
+		count[p.Kind]++
 	}
-	first := true
+	// collapsed: the kinds printed once, then "<n> more <what>".
+	collapsed := map[string]string{
+		verify.KindCheckpointSig:     "checkpoints do not verify with the trusted keys",
+		verify.KindManifestSignature: "manifests do not verify with the trusted keys",
+	}
+	if rep.Manifests == 0 && count[verify.KindManifestSignature] > 0 {
+		collapsed[verify.KindUncoveredFile] = "files are listed by no manifest that verifies with the trusted keys"
+	}
+	printed := map[string]bool{}
 	for _, p := range rep.Problems {
-		if p.Kind != verify.KindCheckpointSig {
+		what, ok := collapsed[p.Kind]
+		if !ok {
 			fmt.Fprintf(w, "FAIL %s\n", p)
 			continue
 		}
-		if !first {
+		if printed[p.Kind] {
 			continue
 		}
-		first = false
+		printed[p.Kind] = true
 		fmt.Fprintf(w, "FAIL %s\n", p)
-		if sigFails > 1 {
-			fmt.Fprintf(w, "FAIL %s: %d more checkpoints do not verify with the trusted keys\n", verify.KindCheckpointSig, sigFails-1)
+		if n := count[p.Kind]; n > 1 {
+			fmt.Fprintf(w, "FAIL %s: %d more %s\n", p.Kind, n-1, what)
 		}
-		if keyHint != "" {
+		if p.Kind == verify.KindCheckpointSig && keyHint != "" {
 			fmt.Fprintln(w, keyHint)
 		}
 	}
