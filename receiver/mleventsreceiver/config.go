@@ -30,11 +30,13 @@ type Config struct {
 	// MLflow configures the MLflow model-registry webhook endpoint.
 	MLflow MLflowConfig `mapstructure:"mlflow"`
 
-	// MaxAttributesSize caps, in bytes, the canonical JSON kept in a record's
-	// attributes (event envelope plus data). Above it the event data is
-	// replaced by its SHA-256 digest and size, and the record is flagged
-	// "truncated". 1024 <= max_attributes_size <= 16 MiB; default 65536.
-	MaxAttributesSize int `mapstructure:"max_attributes_size"`
+	// MaxAttributesBytes caps, in bytes, the canonical JSON kept in a
+	// record's attributes (event envelope plus data). Above it the event data
+	// is replaced by its SHA-256 digest and size, and the record is flagged
+	// "truncated". 1024 <= max_attributes_bytes <= 16 MiB; default 65536.
+	// The key was max_attributes_size before; that name is still accepted
+	// (deprecated, logged at start).
+	MaxAttributesBytes int `mapstructure:"max_attributes_bytes"`
 
 	// MaxEventsPerRequest caps the events of one CloudEvents batch. A longer
 	// batch is refused whole with 413 as soon as event max+1 is met, before
@@ -52,6 +54,10 @@ type Config struct {
 	// closed: anyone who reaches the port could write governance records).
 	// Start logs a warning when it is set. Default false.
 	InsecureAllowUnauthenticated bool `mapstructure:"insecure_allow_unauthenticated"`
+
+	// deprecatedAttributesSize records that the configuration set
+	// max_attributes_bytes by its deprecated name, for the start-up warning.
+	deprecatedAttributesSize bool
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -92,12 +98,22 @@ var (
 // Unmarshal decodes the whole configuration. Without it the Unmarshal method
 // promoted from the squashed confighttp.ServerConfig would be called on
 // Config and decode only the server settings, dropping cloudevents, mlflow
-// and max_attributes_size; confmap runs the embedded Unmarshal itself.
+// and max_attributes_bytes; confmap runs the embedded Unmarshal itself.
 //
 // confighttp decodes with WithIgnoreUnused, which would let a misspelt key
 // pass silently, so Unmarshal also rejects unknown top-level keys and
 // unknown keys in the cloudevents and mlflow sections.
 func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if conf.IsSet(deprecatedAttributesSizeKey) {
+		if conf.IsSet(attributesBytesKey) {
+			return fmt.Errorf("%s: deprecated name of %s, set only %s", deprecatedAttributesSizeKey, attributesBytesKey, attributesBytesKey)
+		}
+		m := conf.ToStringMap()
+		m[attributesBytesKey] = m[deprecatedAttributesSizeKey]
+		delete(m, deprecatedAttributesSizeKey)
+		conf = confmap.NewFromStringMap(m)
+		cfg.deprecatedAttributesSize = true
+	}
 	var unknown []string
 	for _, k := range conf.AllKeys() {
 		top, _, _ := strings.Cut(k, confmap.KeyDelimiter)
@@ -120,6 +136,13 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 	}
 	return conf.Unmarshal(cfg)
 }
+
+// attributesBytesKey was named deprecatedAttributesSizeKey before; Unmarshal
+// accepts the old name.
+const (
+	attributesBytesKey          = "max_attributes_bytes"
+	deprecatedAttributesSizeKey = "max_attributes_size"
+)
 
 // topLevelKeys holds the mapstructure keys of Config, including those of the
 // squashed structs.
@@ -148,8 +171,8 @@ var topLevelKeys = func() map[string]bool {
 
 // Bounds of the validated settings.
 const (
-	minAttributesSize     = 1024
-	maxAttributesSize     = 16 << 20
+	minAttributesBytes    = 1024
+	maxAttributesBytes    = 16 << 20
 	maxTimestampTolerance = 24 * time.Hour
 	maxEventsPerRequest   = 10000
 )
@@ -159,7 +182,7 @@ var (
 	errNothingEnabled    = errors.New("cloudevents::enabled and mlflow::enabled are both false: the receiver would serve nothing")
 	errSamePath          = errors.New("cloudevents::path and mlflow::path must differ")
 	errTimestampTolRange = fmt.Errorf("mlflow::timestamp_tolerance must be > 0 and <= %s", maxTimestampTolerance)
-	errAttributesSize    = fmt.Errorf("max_attributes_size must be between %d and %d", minAttributesSize, maxAttributesSize)
+	errAttributesBytes   = fmt.Errorf("max_attributes_bytes must be between %d and %d", minAttributesBytes, maxAttributesBytes)
 	errEventsPerRequest  = fmt.Errorf("max_events_per_request must be between 1 and %d", maxEventsPerRequest)
 	errOpenCloudEvents   = errors.New("auth: required when endpoint is not a loopback address and cloudevents::enabled " +
 		"(set auth::authenticator, or insecure_allow_unauthenticated: true to accept unauthenticated events)")
@@ -192,8 +215,8 @@ func (cfg *Config) Validate() error {
 	if cfg.MLflow.TimestampTolerance <= 0 || cfg.MLflow.TimestampTolerance > maxTimestampTolerance {
 		errs = append(errs, errTimestampTolRange)
 	}
-	if cfg.MaxAttributesSize < minAttributesSize || cfg.MaxAttributesSize > maxAttributesSize {
-		errs = append(errs, errAttributesSize)
+	if cfg.MaxAttributesBytes < minAttributesBytes || cfg.MaxAttributesBytes > maxAttributesBytes {
+		errs = append(errs, errAttributesBytes)
 	}
 	if cfg.MaxEventsPerRequest < 1 || cfg.MaxEventsPerRequest > maxEventsPerRequest {
 		errs = append(errs, errEventsPerRequest)

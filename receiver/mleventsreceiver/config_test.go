@@ -35,7 +35,7 @@ func TestLoadConfig(t *testing.T) {
 			expected: func(c *Config) {
 				c.NetAddr.Endpoint = "0.0.0.0:9999"
 				c.MaxRequestBodySize = 1 << 20
-				c.MaxAttributesSize = 4096
+				c.MaxAttributesBytes = 4096
 				c.MaxEventsPerRequest = 50
 				c.Auth = configoptional.Some(confighttp.AuthConfig{
 					Config: configauth.Config{AuthenticatorID: component.MustNewID("bearertokenauth")},
@@ -79,7 +79,16 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "same_path"), wantErr: "cloudevents::path and mlflow::path must differ"},
 		{id: component.NewIDWithName(metadata.Type, "nothing_enabled"), wantErr: "cloudevents::enabled and mlflow::enabled are both false: the receiver would serve nothing"},
 		{id: component.NewIDWithName(metadata.Type, "zero_tolerance"), wantErr: "mlflow::timestamp_tolerance must be > 0 and <= 24h0m0s"},
-		{id: component.NewIDWithName(metadata.Type, "small_attributes"), wantErr: "max_attributes_size must be between 1024 and 16777216"},
+		{id: component.NewIDWithName(metadata.Type, "small_attributes"), wantErr: "max_attributes_bytes must be between 1024 and 16777216"},
+		{
+			id: component.NewIDWithName(metadata.Type, "deprecated_size"), // the old name of max_attributes_bytes
+			expected: func(c *Config) {
+				c.MaxAttributesBytes = 4096
+				c.deprecatedAttributesSize = true
+			},
+		},
+		{id: component.NewIDWithName(metadata.Type, "deprecated_size_small"), wantErr: "max_attributes_bytes must be between 1024 and 16777216"},
+		{id: component.NewIDWithName(metadata.Type, "both_sizes"), unmarshalErr: "max_attributes_size: deprecated name of max_attributes_bytes, set only max_attributes_bytes"},
 		{id: component.NewIDWithName(metadata.Type, "no_events"), wantErr: "max_events_per_request must be between 1 and 10000"},
 		{id: component.NewIDWithName(metadata.Type, "too_many_events"), wantErr: "max_events_per_request must be between 1 and 10000"},
 		{id: component.NewIDWithName(metadata.Type, "typo"), unmarshalErr: "'mleventsreceiver.MLflowConfig' has invalid keys: secrett"},
@@ -116,7 +125,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.True(t, cfg.CloudEvents.Enabled)
 	assert.True(t, cfg.MLflow.Enabled)
 	assert.Equal(t, 5*time.Minute, cfg.MLflow.TimestampTolerance)
-	assert.Equal(t, 65536, cfg.MaxAttributesSize)
+	assert.Equal(t, 65536, cfg.MaxAttributesBytes)
 	assert.Equal(t, 1000, cfg.MaxEventsPerRequest)
 	assert.Empty(t, string(cfg.MLflow.Secret))
 	require.NoError(t, confmap.Validate(cfg))

@@ -37,7 +37,7 @@ const maxIdentifierLen = 1024
 // maxEnvelopeValue caps each string attribute of the event envelope kept in
 // a record's attributes (subject, extensions): longer ones are cut and the
 // record flagged truncated:attributes, so that one huge attribute does not
-// push the whole envelope out of max_attributes_size.
+// push the whole envelope out of max_attributes_bytes.
 const maxEnvelopeValue = 4096
 
 // An eventKind describes one event of govaudit's vocabulary: the record type

@@ -19,7 +19,7 @@ const (
 	defaultCloudEventsPath    = "/v1/events"
 	defaultMLflowPath         = "/v1/mlflow"
 	defaultTimestampTolerance = 5 * time.Minute
-	defaultMaxAttributesSize  = 64 << 10
+	defaultMaxAttributesBytes = 64 << 10
 	// defaultMaxEventsPerRequest keeps a full 20 MiB batch of small events
 	// within a few times its size in memory (BenchmarkLargeBatchMemory),
 	// while a batch of registry or review events rarely holds more than a
@@ -50,11 +50,14 @@ func createDefaultConfig() component.Config {
 			Path:               defaultMLflowPath,
 			TimestampTolerance: defaultTimestampTolerance,
 		},
-		MaxAttributesSize:   defaultMaxAttributesSize,
+		MaxAttributesBytes:  defaultMaxAttributesBytes,
 		MaxEventsPerRequest: defaultMaxEventsPerRequest,
 	}
 }
 
 func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
+	if cfg.(*Config).deprecatedAttributesSize {
+		set.Logger.Warn(deprecatedAttributesSizeKey + " is deprecated: rename it " + attributesBytesKey)
+	}
 	return newReceiver(cfg.(*Config), set, next)
 }

@@ -7,8 +7,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/govaudit/govaudit/receiver/mleventsreceiver/internal/metadata"
 )
@@ -52,4 +55,18 @@ func TestAuthExtensionMissing(t *testing.T) {
 	require.NoError(t, err)
 	assert.ErrorContains(t, rcv.Start(context.Background(), componenttest.NewNopHost()), `failed to resolve authenticator "tokenauth"`)
 	assert.NoError(t, rcv.Shutdown(context.Background()))
+}
+
+// TestDeprecatedAttributesSize: the old key max_attributes_size still sets
+// max_attributes_bytes, and creating the receiver warns to rename it.
+func TestDeprecatedAttributesSize(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, confmap.NewFromStringMap(map[string]any{"max_attributes_size": 2048}).Unmarshal(cfg))
+	assert.Equal(t, 2048, cfg.MaxAttributesBytes)
+	core, logs := observer.New(zap.WarnLevel)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	_, err := NewFactory().CreateLogs(context.Background(), set, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	assert.Equal(t, 1, logs.FilterMessage("max_attributes_size is deprecated: rename it max_attributes_bytes").Len())
 }

@@ -197,7 +197,7 @@ func (r *mleventsReceiver) cloudEventRecords(req *http.Request) ([]record.Record
 		if e != nil {
 			id = e.str("id")
 			if err == nil {
-				rec, err = e.toRecord(now, r.cfg.MaxAttributesSize)
+				rec, err = e.toRecord(now, r.cfg.MaxAttributesBytes)
 			}
 		}
 		if err != nil {
@@ -324,7 +324,7 @@ func (r *mleventsReceiver) mlflowRecord(req *http.Request) (record.Record, []byt
 			return record.Record{}, nil, herr
 		}
 	}
-	rec, err := parseMLflow(body, req.Header.Get(headerMLflowDeliveryID), now, r.cfg.MaxAttributesSize)
+	rec, err := parseMLflow(body, req.Header.Get(headerMLflowDeliveryID), now, r.cfg.MaxAttributesBytes)
 	if err != nil {
 		return record.Record{}, nil, &httpError{status: http.StatusBadRequest, msg: "invalid MLflow webhook: " + err.Error()}
 	}

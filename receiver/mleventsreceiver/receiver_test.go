@@ -543,7 +543,7 @@ func TestPipelineRefusal(t *testing.T) {
 
 func TestTruncatedAttributes(t *testing.T) {
 	sink := new(consumertest.LogsSink)
-	url := startReceiver(t, sink, time.Time{}, func(c *Config) { c.MaxAttributesSize = 1024 })
+	url := startReceiver(t, sink, time.Time{}, func(c *Config) { c.MaxAttributesBytes = 1024 })
 	data := `{"actor":"bob","target":"collector.capture_policy","new_value":"` + strings.Repeat("x", 2000) + `"}`
 	body := []byte(`{"specversion":"1.0","id":"big","source":"/s","type":"dev.govaudit.config.changed","data":` + data + `}`)
 
