@@ -105,7 +105,7 @@ func TestCrashRecovery(t *testing.T) {
 		Uncovered uint64
 		Problems  []map[string]any
 		Logs      []struct {
-			Epoch     uint64
+			Epoch     uint64 `json:",string"` // a decimal string, as in the record's JSON form
 			Leaves    uint64
 			Covered   uint64
 			Uncovered uint64

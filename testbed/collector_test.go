@@ -437,7 +437,7 @@ func verifyArchive(t *testing.T, pub, dir string) (uint64, bool, string) {
 		Warnings []json.RawMessage `json:"warnings"`
 		Logs     []struct {
 			Leaves   uint64 `json:"leaves"`
-			Verified uint64 `json:"verified_size"`
+			Verified uint64 `json:"verified_size,string"` // a decimal string
 		} `json:"logs"`
 	}
 	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {

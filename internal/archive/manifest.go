@@ -253,6 +253,19 @@ func parseFileLine(origin, l string) (Digest, error) {
 	return d, nil
 }
 
+// OriginOf returns the origin a path of the archive belongs to: a data
+// file, its index, a checkpoint file or latest pointer, or a manifest.
+func OriginOf(p string) (string, error) {
+	switch {
+	case strings.HasPrefix(p, ManifestsDir+"/"):
+		o, _, err := ParseManifestPath(p)
+		return o, err
+	case strings.HasPrefix(p, CheckpointsDir+"/") && path.Base(p) == LatestName && strings.Count(p, "/") == 2:
+		return strings.Split(p, "/")[1], nil
+	}
+	return coveredOrigin(p)
+}
+
 // coveredOrigin returns the origin of a path a manifest may list: a data
 // file, its index or a checkpoint file.
 func coveredOrigin(p string) (string, error) {

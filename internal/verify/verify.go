@@ -153,13 +153,16 @@ type Problem struct {
 	Message string `json:"message"`
 	File    string `json:"file,omitempty"`
 	// Row is the 0-based row in File; -1 when not about one row.
-	Row       int     `json:"row"`
-	Origin    string  `json:"origin,omitempty"`
-	Epoch     uint64  `json:"epoch,omitempty"`
-	LeafIndex *uint64 `json:"leaf_index,omitempty"`
+	Row    int    `json:"row"`
+	Origin string `json:"origin,omitempty"`
+	// Epoch and the leaf indexes are decimal strings in JSON, as in the
+	// record's JSON form (record.JSONUint64): a 19-digit epoch is not a
+	// float64.
+	Epoch     uint64  `json:"epoch,omitempty,string"`
+	LeafIndex *uint64 `json:"leaf_index,omitempty,string"`
 	// LeafBegin and LeafEnd bound a range of leaves, half-open [begin, end).
-	LeafBegin *uint64 `json:"leaf_begin,omitempty"`
-	LeafEnd   *uint64 `json:"leaf_end,omitempty"`
+	LeafBegin *uint64 `json:"leaf_begin,omitempty,string"`
+	LeafEnd   *uint64 `json:"leaf_end,omitempty,string"`
 }
 
 func (p Problem) String() string {
@@ -175,13 +178,16 @@ func (p Problem) String() string {
 }
 
 // LogReport summarises one (origin, epoch) log.
+//
+// In JSON, the epoch, verified_size and covered_by_epoch are decimal
+// strings (as in the record's JSON form); the counts are numbers.
 type LogReport struct {
 	Origin string `json:"origin"`
-	Epoch  uint64 `json:"epoch"`
+	Epoch  uint64 `json:"epoch,string"`
 	// Leaves is the number of distinct leaves found.
 	Leaves uint64 `json:"leaves"`
 	// Verified is the size of the largest checkpoint whose root matched.
-	Verified uint64 `json:"verified_size"`
+	Verified uint64 `json:"verified_size,string"`
 	// Covered counts the leaves covered by a verified checkpoint or, for an
 	// epoch cut short, by the next epoch's link; Uncovered the others.
 	// Covered + Uncovered = Leaves.
@@ -189,7 +195,7 @@ type LogReport struct {
 	Uncovered uint64 `json:"uncovered"`
 	// LinkedBy is the later epoch whose start record covers this whole
 	// epoch with a matching tree head; 0 if none does.
-	LinkedBy    uint64 `json:"covered_by_epoch,omitempty"`
+	LinkedBy    uint64 `json:"covered_by_epoch,omitempty,string"`
 	Checkpoints int    `json:"checkpoints"`
 	// KeyNames are the names of the keys that signed its checkpoints.
 	KeyNames []string `json:"key_names,omitempty"`
@@ -215,6 +221,9 @@ type Report struct {
 	// (an epoch that names no predecessor: the collector lost its state).
 	Problems []Problem `json:"problems"`
 	Warnings []Problem `json:"warnings"`
+	// Scope is what a limited run (Checker.SetScope) checked; nil when the
+	// whole archive was. OK then means "verified for this scope" only.
+	Scope *ScopeReport `json:"scope,omitempty"`
 }
 
 // OK reports whether the archive verified: no problem, and every record
@@ -294,6 +303,7 @@ type logState struct {
 // A Checker verifies an archive fed to it file by file; see the package doc.
 type Checker struct {
 	trusted note.Verifiers
+	scope   Scope
 	rep     *Report
 	files   []string // paths of the files seen, for problem locations
 	logs    map[logKey]*logState
@@ -405,6 +415,9 @@ func (c *Checker) AddExternal(e ExternalCheckpoint) {
 			Message: fmt.Sprintf("external checkpoint does not verify with the trusted keys: %v", err)})
 		return
 	}
+	if !c.scope.HasOrigin(cp.Origin) {
+		return // another origin's: outside the scope (Report.Scope says so)
+	}
 	c.rep.External++
 	c.ext = append(c.ext, signed{cp: cp, file: e.Path, row: -1, src: srcExternal})
 }
@@ -465,15 +478,20 @@ func (c *checker) checkFile(fi int32, f File) {
 			continue
 		}
 		c.rep.Records++
-		if err := r.Validate(); err != nil {
-			c.problem(Problem{Kind: KindInvalidRecord, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
-				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("record %s: %v", r.ID, err)})
-		}
-		h := r.ComputeLeafHash()
-		if !bytes.Equal(h, r.LeafHash) {
-			c.problem(Problem{Kind: KindModifiedRecord, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
-				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("record %s at leaf %d no longer matches its leaf hash (stored %x, computed %x)",
-					r.ID, r.LeafIndex, r.LeafHash, h)})
+		var h []byte
+		if c.rep.Scope != nil && !c.scope.inPeriod(r) && r.LeafIndex != 0 {
+			// Outside the period: the stored leaf hash, whose bytes the
+			// file's signed digest covers, goes into the tree as is.
+			c.rep.Scope.RowsHashOnly++
+			if len(r.LeafHash) != 32 {
+				c.problem(Problem{Kind: KindInvalidRecord, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
+					LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("record %s: stored leaf hash of %d bytes", r.ID, len(r.LeafHash))})
+				c.strayRows = append(c.strayRows, leafLoc{file: fi, row: int32(i)})
+				continue
+			}
+			h = r.LeafHash
+		} else if h = c.checkRow(f.Path, i, r); c.rep.Scope != nil {
+			c.rep.Scope.RowsChecked++
 		}
 		if r.LeafIndex == math.MaxUint64 {
 			// A tree of 2^64 leaves has no size: the index cannot be real.
@@ -506,6 +524,22 @@ func (c *checker) checkFile(fi int32, f File) {
 		}
 		l.leaves[r.LeafIndex] = lf
 	}
+}
+
+// checkRow validates record r (row i of path) and recomputes its leaf
+// hash from its content, reporting a difference; it returns the computed hash.
+func (c *checker) checkRow(path string, i int, r *record.Record) []byte {
+	if err := r.Validate(); err != nil {
+		c.problem(Problem{Kind: KindInvalidRecord, File: path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
+			LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("record %s: %v", r.ID, err)})
+	}
+	h := r.ComputeLeafHash()
+	if !bytes.Equal(h, r.LeafHash) {
+		c.problem(Problem{Kind: KindModifiedRecord, File: path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
+			LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("record %s at leaf %d no longer matches its leaf hash (stored %x, computed %x)",
+				r.ID, r.LeafIndex, r.LeafHash, h)})
+	}
+	return h
 }
 
 func openErrKind(err error) string {
