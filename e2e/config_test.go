@@ -62,7 +62,7 @@ func TestValidateDigestKey(t *testing.T) {
 	cmd := exec.Command(filepath.Join(e.bin, "otelcol-govaudit"), "validate", "--config", "../examples/quickstart.yaml")
 	cmd.Env = append(os.Environ(), "GOVAUDIT_DATA="+e.data)
 	out, err := cmd.CombinedOutput()
-	if want := "digest_key.file: open " + digest + ": no such file or directory"; err == nil || !strings.Contains(string(out), want) {
+	if want := "digest_key::file: open " + digest + ": no such file or directory"; err == nil || !strings.Contains(string(out), want) {
 		t.Errorf("validate: %v, want an error naming %q\n%s", err, want, out)
 	}
 }

@@ -32,7 +32,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{
 			id:       component.NewID(metadata.Type),
-			errorMsg: "capture: digest_key: no digest key configured, but input (digest), output (digest), system_instructions (digest), tool_arguments (digest), tool_result (digest), retrieval_documents (digest), unmapped_attributes (digest) need one: set digest_key.file or digest_key.value",
+			errorMsg: "capture: digest_key: no digest key configured, but input (digest), output (digest), system_instructions (digest), tool_arguments (digest), tool_result (digest), retrieval_documents (digest), unmapped_attributes (digest) need one: set digest_key::file or digest_key::value",
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "keyed"),
@@ -86,7 +86,7 @@ func TestLoadConfig(t *testing.T) {
 		},
 		{
 			id:       component.NewIDWithName(metadata.Type, "bad_allowed"),
-			errorMsg: "capture: allowed_attributes[0]: \"*\" would allow every attribute: set unmapped_attributes: keep instead\nallowed_attributes[1] \"gen_ai.*.id\": '*' is only allowed at the end (a prefix)",
+			errorMsg: "capture: allowed_attributes::0: \"*\" would allow every attribute: set unmapped_attributes: keep instead\nallowed_attributes::1 \"gen_ai.*.id\": '*' is only allowed at the end (a prefix)",
 		},
 		{
 			id:       component.NewIDWithName(metadata.Type, "bad_mode"),
@@ -98,7 +98,7 @@ func TestLoadConfig(t *testing.T) {
 		},
 		{
 			id:       component.NewIDWithName(metadata.Type, "bad_regex"),
-			errorMsg: "capture: redact.custom[0] \"account\": error parsing regexp: missing closing ): `ACC-(\\d+`",
+			errorMsg: "capture: redact::custom::0 \"account\": error parsing regexp: missing closing ): `ACC-(\\d+`",
 		},
 		{
 			// The spec's spelling only: a lower-case kind is refused, not folded.
@@ -111,7 +111,7 @@ func TestLoadConfig(t *testing.T) {
 			errorMsg: "attribution_cache_size: must not be negative\nmax_attributes_bytes: 10, want at least 256",
 		},
 	}
-	// Validate reads digest_key.file: rows naming the testdata path are
+	// Validate reads digest_key::file: rows naming the testdata path are
 	// validated with a real key there, and compared with the path as loaded.
 	const testdataDigestKey = "/etc/govaudit/digest.key"
 	keyFile := filepath.Join(t.TempDir(), "digest.key")
@@ -143,15 +143,15 @@ func TestLoadConfig(t *testing.T) {
 }
 
 // TestValidateReadsDigestKeyFile: `otelcol-govaudit validate` runs Validate,
-// which reads digest_key.file as start-up does, so a missing or short key
+// which reads digest_key::file as start-up does, so a missing or short key
 // fails validation, not only the first start.
 func TestValidateReadsDigestKeyFile(t *testing.T) {
 	dir := t.TempDir()
 	short := filepath.Join(dir, "short.key")
 	require.NoError(t, os.WriteFile(short, []byte("0123\n"), 0o600))
 	for path, want := range map[string]string{
-		filepath.Join(dir, "missing.key"): "capture: digest_key.file: open " + filepath.Join(dir, "missing.key") + ": no such file or directory",
-		short:                             "capture: digest_key.file " + short + ": key is 4 bytes, want at least 32",
+		filepath.Join(dir, "missing.key"): "capture: digest_key::file: open " + filepath.Join(dir, "missing.key") + ": no such file or directory",
+		short:                             "capture: digest_key::file " + short + ": key is 4 bytes, want at least 32",
 	} {
 		cfg := createDefaultConfig().(*Config)
 		cfg.Capture.DigestKey.File = path

@@ -30,7 +30,7 @@ func TestCreateRefusesWithoutKey(t *testing.T) {
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.Capture.DigestKey.File = filepath.Join(t.TempDir(), "absent.key")
 	_, err = f.CreateLogsToLogs(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
-	assert.ErrorContains(t, err, "digest_key.file: open ")
+	assert.ErrorContains(t, err, "digest_key::file: open ")
 }
 
 func TestCreateReadsKeyFile(t *testing.T) {

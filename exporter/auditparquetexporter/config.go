@@ -76,8 +76,8 @@ var _ component.Config = (*Config)(nil)
 var (
 	errNoDirectory      = errors.New("directory: must be set")
 	errNoSigningKey     = errors.New("signing_key_file: required")
-	errParallelConsumer = errors.New("sending_queue.num_consumers must be 1: parallel consumers reorder records, and rows must stay in leaf order (reordering is evidence of tampering)")
-	errPartitionedBatch = errors.New("sending_queue.batch.partition.metadata_keys must be empty: partitioned batches can be delivered out of leaf order")
+	errParallelConsumer = errors.New("sending_queue::num_consumers must be 1: parallel consumers reorder records, and rows must stay in leaf order (reordering is evidence of tampering)")
+	errPartitionedBatch = errors.New("sending_queue::batch::partition::metadata_keys must be empty: partitioned batches can be delivered out of leaf order")
 )
 
 // Validate checks the configuration. The sending queue, retry and timeout
@@ -94,13 +94,13 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("signing_key_file: %w", err)) // the text Start reports
 	}
 	if cfg.Rotation.MaxRows < 1 {
-		errs = append(errs, fmt.Errorf("rotation.max_rows: must be at least 1, got %d", cfg.Rotation.MaxRows))
+		errs = append(errs, fmt.Errorf("rotation::max_rows: must be at least 1, got %d", cfg.Rotation.MaxRows))
 	}
 	if cfg.Rotation.MaxBytes < 1 {
-		errs = append(errs, fmt.Errorf("rotation.max_bytes: must be at least 1, got %d", cfg.Rotation.MaxBytes))
+		errs = append(errs, fmt.Errorf("rotation::max_bytes: must be at least 1, got %d", cfg.Rotation.MaxBytes))
 	}
 	if cfg.Rotation.MaxAge <= 0 {
-		errs = append(errs, fmt.Errorf("rotation.max_age: must be positive, got %s", cfg.Rotation.MaxAge))
+		errs = append(errs, fmt.Errorf("rotation::max_age: must be positive, got %s", cfg.Rotation.MaxAge))
 	}
 	if q := cfg.QueueConfig.Get(); q != nil {
 		if q.NumConsumers > 1 {

@@ -281,7 +281,7 @@ func (c *Config) Validate() error {
 	}
 	hasKey := c.DigestKey.File != "" || c.DigestKey.Value != ""
 	if len(needKey) > 0 && !hasKey {
-		errs = append(errs, fmt.Errorf("digest_key: %w, but %s need one: set digest_key.file or digest_key.value",
+		errs = append(errs, fmt.Errorf("digest_key: %w, but %s need one: set digest_key::file or digest_key::value",
 			ErrNoKey, strings.Join(needKey, ", ")))
 	}
 	if c.DigestKey.File != "" && c.DigestKey.Value != "" {
@@ -295,7 +295,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if v := c.DigestKey.Value; v != "" && len(strings.TrimSpace(string(v))) < MinKeyBytes {
-		errs = append(errs, fmt.Errorf("digest_key.value: key is %d bytes, want at least %d", len(strings.TrimSpace(string(v))), MinKeyBytes))
+		errs = append(errs, fmt.Errorf("digest_key::value: key is %d bytes, want at least %d", len(strings.TrimSpace(string(v))), MinKeyBytes))
 	}
 	if c.MaxContentBytes < 1 {
 		errs = append(errs, fmt.Errorf("max_content_bytes: %d, want at least 1", c.MaxContentBytes))
@@ -317,15 +317,15 @@ func compileCustom(custom []CustomPattern) ([]*regexp.Regexp, error) {
 	var errs []error
 	for i, p := range custom {
 		if !patternName.MatchString(p.Name) {
-			errs = append(errs, fmt.Errorf("redact.custom[%d]: name %q: want letters, digits, '_' or '-'", i, p.Name))
+			errs = append(errs, fmt.Errorf("redact::custom::%d: name %q: want letters, digits, '_' or '-'", i, p.Name))
 		}
 		if p.Pattern == "" {
-			errs = append(errs, fmt.Errorf("redact.custom[%d] %q: pattern is empty", i, p.Name))
+			errs = append(errs, fmt.Errorf("redact::custom::%d %q: pattern is empty", i, p.Name))
 			continue
 		}
 		re, err := regexp.Compile(p.Pattern)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("redact.custom[%d] %q: %w", i, p.Name, err))
+			errs = append(errs, fmt.Errorf("redact::custom::%d %q: %w", i, p.Name, err))
 			continue
 		}
 		out[i] = re
@@ -348,11 +348,11 @@ func newAllowList(entries []string) (allowList, error) {
 	for i, e := range entries {
 		switch {
 		case strings.TrimSpace(e) == "":
-			errs = append(errs, fmt.Errorf("allowed_attributes[%d]: empty key", i))
+			errs = append(errs, fmt.Errorf("allowed_attributes::%d: empty key", i))
 		case e == "*":
-			errs = append(errs, fmt.Errorf("allowed_attributes[%d]: \"*\" would allow every attribute: set unmapped_attributes: keep instead", i))
+			errs = append(errs, fmt.Errorf("allowed_attributes::%d: \"*\" would allow every attribute: set unmapped_attributes: keep instead", i))
 		case strings.Contains(strings.TrimSuffix(e, "*"), "*"):
-			errs = append(errs, fmt.Errorf("allowed_attributes[%d] %q: '*' is only allowed at the end (a prefix)", i, e))
+			errs = append(errs, fmt.Errorf("allowed_attributes::%d %q: '*' is only allowed at the end (a prefix)", i, e))
 		case strings.HasSuffix(e, "*"):
 			l.prefixes = append(l.prefixes, strings.TrimSuffix(e, "*"))
 		default:
@@ -375,17 +375,17 @@ func (l allowList) allows(key string) bool {
 	return false
 }
 
-// readKeyFile reads the key in digest_key.file: the file's contents with
+// readKeyFile reads the key in digest_key::file: the file's contents with
 // surrounding white space trimmed, at least MinKeyBytes long. Validate and
 // New both call it.
 func (c *Config) readKeyFile() (string, error) {
 	b, err := os.ReadFile(c.DigestKey.File)
 	if err != nil {
-		return "", fmt.Errorf("digest_key.file: %w", err)
+		return "", fmt.Errorf("digest_key::file: %w", err)
 	}
 	key := strings.TrimSpace(string(b))
 	if len(key) < MinKeyBytes {
-		return "", fmt.Errorf("digest_key.file %s: key is %d bytes, want at least %d", c.DigestKey.File, len(key), MinKeyBytes)
+		return "", fmt.Errorf("digest_key::file %s: key is %d bytes, want at least %d", c.DigestKey.File, len(key), MinKeyBytes)
 	}
 	return key, nil
 }

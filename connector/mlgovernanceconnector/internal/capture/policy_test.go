@@ -114,28 +114,28 @@ func TestValidate(t *testing.T) {
 		wantErr string
 	}{
 		{"default without key", func(c *Config) {},
-			"digest_key: no digest key configured, but input (digest), output (digest), system_instructions (digest), tool_arguments (digest), tool_result (digest), retrieval_documents (digest), unmapped_attributes (digest) need one: set digest_key.file or digest_key.value"},
+			"digest_key: no digest key configured, but input (digest), output (digest), system_instructions (digest), tool_arguments (digest), tool_result (digest), retrieval_documents (digest), unmapped_attributes (digest) need one: set digest_key::file or digest_key::value"},
 		{"redact without key", func(c *Config) {
 			for _, m := range []*Mode{&c.Input, &c.Output, &c.SystemInstructions, &c.ToolArguments, &c.ToolResult, &c.RetrievalDocuments} {
 				*m = ModeDrop
 			}
 			c.ToolResult = ModeRedact
 			c.UnmappedAttributes = UnmappedDrop
-		}, "digest_key: no digest key configured, but tool_result (redact) need one: set digest_key.file or digest_key.value"},
+		}, "digest_key: no digest key configured, but tool_result (redact) need one: set digest_key::file or digest_key::value"},
 		{"unmapped digest without key", func(c *Config) {
 			for _, m := range []*Mode{&c.Input, &c.Output, &c.SystemInstructions, &c.ToolArguments, &c.ToolResult, &c.RetrievalDocuments} {
 				*m = ModeKeep
 			}
-		}, "digest_key: no digest key configured, but unmapped_attributes (digest) need one: set digest_key.file or digest_key.value"},
+		}, "digest_key: no digest key configured, but unmapped_attributes (digest) need one: set digest_key::file or digest_key::value"},
 		{"empty unmapped mode", func(c *Config) { c.DigestKey.Value = testKey; c.UnmappedAttributes = "" },
 			`unmapped_attributes: "", want one of digest, drop, keep`},
 		{"bad allowed attributes", func(c *Config) {
 			c.DigestKey.Value = testKey
 			c.AllowedAttributes = []string{"http.*", "", "*", "a*.b", "ok"}
-		}, "allowed_attributes[1]: empty key\n" +
-			`allowed_attributes[2]: "*" would allow every attribute: set unmapped_attributes: keep instead` + "\n" +
-			`allowed_attributes[3] "a*.b": '*' is only allowed at the end (a prefix)`},
-		{"short key", func(c *Config) { c.DigestKey.Value = "short" }, "digest_key.value: key is 5 bytes, want at least 32"},
+		}, "allowed_attributes::1: empty key\n" +
+			`allowed_attributes::2: "*" would allow every attribute: set unmapped_attributes: keep instead` + "\n" +
+			`allowed_attributes::3 "a*.b": '*' is only allowed at the end (a prefix)`},
+		{"short key", func(c *Config) { c.DigestKey.Value = "short" }, "digest_key::value: key is 5 bytes, want at least 32"},
 		{"file and value", func(c *Config) { c.DigestKey.Value = testKey; c.DigestKey.File = "k" }, "digest_key: set only one of file and value"},
 		{"empty mode", func(c *Config) { c.DigestKey.Value = testKey; c.Output = "" }, "output: mode is empty (want one of keep, digest, redact, drop)"},
 		{"max bytes", func(c *Config) { c.DigestKey.Value = testKey; c.MaxContentBytes = 0 }, "max_content_bytes: 0, want at least 1"},
@@ -144,11 +144,11 @@ func TestValidate(t *testing.T) {
 		{"bad regex", func(c *Config) {
 			c.DigestKey.Value = testKey
 			c.Redact.Custom = []CustomPattern{{Name: "ok", Pattern: "a"}, {Name: "acct", Pattern: "(["}}
-		}, "redact.custom[1] \"acct\": error parsing regexp: missing closing ]: `[`"},
+		}, "redact::custom::1 \"acct\": error parsing regexp: missing closing ]: `[`"},
 		{"bad name", func(c *Config) {
 			c.DigestKey.Value = testKey
 			c.Redact.Custom = []CustomPattern{{Name: "a b", Pattern: "x"}}
-		}, `redact.custom[0]: name "a b": want letters, digits, '_' or '-'`},
+		}, `redact::custom::0: name "a b": want letters, digits, '_' or '-'`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,11 +177,11 @@ func TestKeyFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(short, []byte("0123"), 0o600))
 	cfg.DigestKey.File = short
 	_, err = New(cfg)
-	assert.EqualError(t, err, "digest_key.file "+short+": key is 4 bytes, want at least 32")
+	assert.EqualError(t, err, "digest_key::file "+short+": key is 4 bytes, want at least 32")
 
 	cfg.DigestKey.File = filepath.Join(dir, "missing")
 	_, err = New(cfg)
-	assert.ErrorContains(t, err, "digest_key.file: open "+cfg.DigestKey.File)
+	assert.ErrorContains(t, err, "digest_key::file: open "+cfg.DigestKey.File)
 }
 
 func TestUnmarshalText(t *testing.T) {
