@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,31 +13,18 @@ import (
 	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
+	"github.com/govaudit/govaudit/pkg/proof"
 )
 
-// ProofFormat names the inclusion proof format written by prove. v2
-// writes leaf_index, tree_size and the record's ids and epoch as decimal
-// strings, times as RFC 3339 and every hash as hex (the record's JSON
-// form); a v1 proof (numbers, base64 leaf_hash in the record) still
-// verifies.
+// The proof format is pkg/proof's (documented and versioned there); the CLI
+// names it as it did.
 const (
-	ProofFormat   = "govaudit-inclusion-proof/v2"
-	proofFormatV1 = "govaudit-inclusion-proof/v1"
+	ProofFormat   = proof.Format
+	proofFormatV1 = proof.FormatV1
 )
 
-// An InclusionProof is self-contained evidence that a record is leaf
-// LeafIndex of the log its checkpoint signs: recompute the record's leaf
-// hash, check the audit path against the checkpoint root (RFC 6962), and
-// check the checkpoint's signature with a trusted key.
-type InclusionProof struct {
-	Format     string            `json:"format"`
-	Record     record.Record     `json:"record"`
-	LeafIndex  record.JSONUint64 `json:"leaf_index"`
-	TreeSize   record.JSONUint64 `json:"tree_size"`
-	LeafHash   string            `json:"leaf_hash"`
-	AuditPath  []string          `json:"audit_path"`
-	Checkpoint string            `json:"checkpoint"`
-}
+// InclusionProof is proof.Inclusion.
+type InclusionProof = proof.Inclusion
 
 var cmdProve = &command{
 	name:      "prove",
@@ -102,27 +87,47 @@ func runProve(c *command, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// prove finds record id, rebuilds its log's leaves and returns its inclusion
-// proof against the checkpoint of the given size (0: the largest covering it).
+// prove finds record id and returns its inclusion proof against the
+// checkpoint of the given size (0: the largest of its log).
+//
+// It reads the data files in archive order, skipping those whose Parquet
+// bloom filter on record_id says the id is not there (archive.MayHoldID),
+// until it finds the record. It then collects the leaf hashes of the
+// record's log only (32 bytes a leaf, no row kept), from the files of the
+// record's origin whose audit index says they may hold leaves of its epoch,
+// and the log's checkpoints (rows and files), and builds the audit path
+// from node hashes (proof.FromLeaves, proof.AuditPath). Nothing read is
+// trusted: proof.New checks the record's leaf hash and the path against
+// the checkpoint's root before a proof is written, and if the indexes led
+// to leaves that do not match, every file of the origin is read again
+// without them.
 func prove(root, id string, size uint64) (*InclusionProof, error) {
 	files, err := archive.DataFiles(root)
 	if err != nil {
 		return nil, err
 	}
 	var target *record.Record
-	leaves := map[uint64][]byte{}
-	checkpoints := map[uint64]string{}
-	var rows [][]record.Record
 	for _, p := range files {
-		rs, err := archive.ReadRows(root, p)
+		data, err := archive.ReadDataFile(root, p)
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, rs)
+		if !archive.MayHoldID(data, "record_id", id) {
+			continue
+		}
+		rs, err := archive.DecodeFile(p, data)
+		if err != nil {
+			return nil, err
+		}
 		for i := range rs {
 			if rs[i].ID == id && rs[i].IsLeaf() {
-				target = &rs[i]
+				r := rs[i]
+				target = &r
+				break
 			}
+		}
+		if target != nil {
+			break
 		}
 	}
 	if target == nil {
@@ -131,7 +136,38 @@ func prove(root, id string, size uint64) (*InclusionProof, error) {
 	if err := target.CheckLeafHash(); err != nil {
 		return nil, fmt.Errorf("record %s: %w (run govaudit verify)", id, err)
 	}
-	for _, rs := range rows {
+	p, err := proveIn(root, files, target, size, true)
+	if err != nil && errors.Is(err, errIndexed) {
+		p, err = proveIn(root, files, target, size, false)
+	}
+	return p, err
+}
+
+// errIndexed marks a failure that reading files the indexes skipped may
+// cure.
+var errIndexed = errors.New("indexes consulted")
+
+// proveIn builds target's proof from the files of its origin (those the
+// audit index says may hold its epoch's leaves, when useIndex).
+func proveIn(root string, files []string, target *record.Record, size uint64, useIndex bool) (*InclusionProof, error) {
+	id := auditlog.LogID(target.Origin, target.Epoch)
+	leaves := map[uint64][32]byte{}
+	checkpoints := map[uint64]string{}
+	skipped := 0
+	for _, p := range files {
+		if o, _, err := archive.ParseDataPath(p); err == nil && o != target.Origin {
+			continue
+		}
+		if useIndex {
+			if ix, err := archive.ReadIndex(root, p); err == nil && !holdsEpoch(ix, target.Epoch) {
+				skipped++
+				continue
+			}
+		}
+		rs, err := archive.ReadRows(root, p)
+		if err != nil {
+			return nil, err
+		}
 		for i := range rs {
 			r := &rs[i]
 			if r.Origin != target.Origin || r.Epoch != target.Epoch {
@@ -143,7 +179,9 @@ func prove(root, id string, size uint64) (*InclusionProof, error) {
 				}
 				continue
 			}
-			leaves[r.LeafIndex] = r.LeafHash
+			if len(r.LeafHash) == 32 {
+				leaves[r.LeafIndex] = [32]byte(r.LeafHash)
+			}
 		}
 	}
 	// Checkpoint files too: the last checkpoint may exist only there.
@@ -158,6 +196,12 @@ func prove(root, id string, size uint64) (*InclusionProof, error) {
 			}
 		}
 	}
+	retry := func(err error) error {
+		if skipped > 0 {
+			return fmt.Errorf("%w: %w", errIndexed, err)
+		}
+		return err
+	}
 	if size == 0 {
 		for s := range checkpoints {
 			size = max(size, s)
@@ -165,42 +209,40 @@ func prove(root, id string, size uint64) (*InclusionProof, error) {
 	}
 	note, ok := checkpoints[size]
 	if !ok || size <= target.LeafIndex {
-		return nil, fmt.Errorf("no checkpoint of %s at size %d covers leaf %d (is the record unsealed?)",
-			auditlog.LogID(target.Origin, target.Epoch), size, target.LeafIndex)
+		return nil, retry(fmt.Errorf("no checkpoint of %s at size %d covers leaf %d (is the record unsealed?)",
+			id, size, target.LeafIndex))
 	}
-	// The size comes from a checkpoint not yet verified: the archive must
-	// hold that many leaves before anything is allocated for them.
-	if size > uint64(len(leaves)) {
-		return nil, fmt.Errorf("checkpoint of %s at size %d names more leaves than the archive's %d (run govaudit verify)",
-			auditlog.LogID(target.Origin, target.Epoch), size, len(leaves))
-	}
-	hashes := make([][]byte, size)
-	for i := range hashes {
-		h, ok := leaves[uint64(i)]
-		if !ok {
-			return nil, fmt.Errorf("leaf %d of %s is missing from the archive (run govaudit verify)", i, auditlog.LogID(target.Origin, target.Epoch))
+	fetch := proof.FromLeaves(func(begin, end uint64, yield func([]byte)) error {
+		for i := begin; i < end; i++ {
+			h, ok := leaves[i]
+			if !ok {
+				return retry(fmt.Errorf("leaf %d of %s is missing from the archive (run govaudit verify)", i, id))
+			}
+			yield(h[:])
 		}
-		hashes[i] = h
-	}
-	path, err := auditlog.InclusionProof(hashes, target.LeafIndex, size)
+		return nil
+	})
+	p, err := proof.New(*target, note, fetch)
 	if err != nil {
-		return nil, err
-	}
-	p := &InclusionProof{Format: ProofFormat, Record: *target, LeafIndex: record.JSONUint64(target.LeafIndex), TreeSize: record.JSONUint64(size),
-		LeafHash: hex.EncodeToString(target.LeafHash), Checkpoint: note}
-	for _, h := range path {
-		p.AuditPath = append(p.AuditPath, hex.EncodeToString(h))
-	}
-	// Never hand out a proof that does not check against its checkpoint's root.
-	cp, err := auditlog.ParseUnverified(note)
-	if err != nil {
-		return nil, err
-	}
-	if err := auditlog.VerifyInclusion(target.LeafIndex, size, target.LeafHash, path, cp.Root); err != nil {
-		return nil, fmt.Errorf("archive does not match checkpoint %s at size %d: %w (run govaudit verify)",
-			auditlog.LogID(cp.Origin, cp.Epoch), size, err)
+		return nil, retry(fmt.Errorf("%w (run govaudit verify)", err))
 	}
 	return p, nil
+}
+
+// holdsEpoch reports whether the index says its file may hold leaves or
+// checkpoints of epoch.
+func holdsEpoch(ix *archive.Index, epoch uint64) bool {
+	for _, e := range ix.Epochs {
+		if e.Epoch == epoch {
+			return true
+		}
+	}
+	for _, c := range ix.Checkpoints {
+		if c.Epoch == epoch {
+			return true
+		}
+	}
+	return false
 }
 
 var cmdVerifyProof = &command{
@@ -249,9 +291,8 @@ func runVerifyProof(c *command, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// MaxProofSize bounds a proof file. A proof is a record (its content
-// fields included), at most 64 audit path hashes and a signed note.
-const MaxProofSize = 16 << 20
+// MaxProofSize bounds a proof file (proof.MaxSize).
+const MaxProofSize = proof.MaxSize
 
 // readProofFile reads a proof file of at most MaxProofSize bytes. Reading
 // stops at the cap, so a device or a pipe that never ends is refused too.
@@ -274,60 +315,11 @@ func readProofFile(name string) ([]byte, error) {
 	return b, nil
 }
 
-// parseProof decodes a proof strictly: one JSON object of the proof
-// format, no unknown fields, nothing after it (a second object appended to
-// a valid proof must not pass unseen), at most MaxProofSize bytes.
-func parseProof(b []byte) (*InclusionProof, error) {
-	if len(b) > MaxProofSize {
-		return nil, fmt.Errorf("%d bytes, a proof has at most %d", len(b), MaxProofSize)
-	}
-	var p InclusionProof
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the proof")
-	}
-	if len(p.AuditPath) > 64 {
-		return nil, fmt.Errorf("audit path of %d hashes, a tree of 2^64 leaves needs at most 64", len(p.AuditPath))
-	}
-	return &p, nil
-}
+// parseProof decodes a proof strictly (proof.Parse).
+func parseProof(b []byte) (*InclusionProof, error) { return proof.Parse(b) }
 
-// checkProof checks p against the trusted keys and returns its checkpoint.
+// checkProof checks p against the trusted keys and returns its checkpoint
+// (proof.Verify).
 func checkProof(p *InclusionProof, trusted note.Verifiers) (auditlog.Checkpoint, error) {
-	if p.Format != ProofFormat && p.Format != proofFormatV1 {
-		return auditlog.Checkpoint{}, fmt.Errorf("format %q, want %q", p.Format, ProofFormat)
-	}
-	cp, err := auditlog.Open(p.Checkpoint, trusted)
-	if err != nil {
-		return auditlog.Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
-	}
-	r := &p.Record
-	if !r.IsLeaf() {
-		return cp, errors.New("a checkpoint record is not a leaf")
-	}
-	if r.Origin != cp.Origin || r.Epoch != cp.Epoch {
-		return cp, fmt.Errorf("record belongs to %s, checkpoint to %s", auditlog.LogID(r.Origin, r.Epoch), auditlog.LogID(cp.Origin, cp.Epoch))
-	}
-	if r.LeafIndex != uint64(p.LeafIndex) || uint64(p.TreeSize) != cp.Size {
-		return cp, fmt.Errorf("leaf index %d / tree size %d disagree with record leaf %d / checkpoint size %d",
-			p.LeafIndex, p.TreeSize, r.LeafIndex, cp.Size)
-	}
-	leafHash := r.ComputeLeafHash() // from the record's content, not from the proof's claims
-	if p.LeafHash != hex.EncodeToString(leafHash) {
-		return cp, fmt.Errorf("record content hashes to %x, proof says %s", leafHash, p.LeafHash)
-	}
-	path := make([][]byte, len(p.AuditPath))
-	for i, h := range p.AuditPath {
-		if path[i], err = hex.DecodeString(h); err != nil || len(path[i]) != 32 {
-			return cp, fmt.Errorf("audit_path[%d] is not a 32-byte hex hash", i)
-		}
-	}
-	if err := auditlog.VerifyInclusion(r.LeafIndex, cp.Size, leafHash, path, cp.Root); err != nil {
-		return cp, fmt.Errorf("audit path: %w", err)
-	}
-	return cp, nil
+	return proof.Verify(p, trusted)
 }
