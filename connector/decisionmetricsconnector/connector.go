@@ -124,11 +124,18 @@ type series struct {
 // sends the series the batch changed, with cumulative temporality: a
 // restart starts every series again from zero with a new start time, which
 // Prometheus's rate() treats as a counter reset.
+//
+// The same connector type has two outputs, and the collector makes one
+// instance per output pipeline type, each seeing every record: the
+// logs→metrics instance (next set) counts the metrics and sends the drift
+// PSI gauge; the logs→logs instance (nextLogs set) tracks drift only and
+// sends a drift governance record when a PSI crosses drift.threshold.
 type decisionConnector struct {
 	cfg       *Config
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
 	next      consumer.Metrics
+	nextLogs  consumer.Logs
 	now       func() time.Time
 
 	mu     sync.Mutex
@@ -138,16 +145,27 @@ type decisionConnector struct {
 	drift  map[driftKey]*drift.Tracker
 	// driftTouched are the trackers the current batch changed.
 	driftTouched map[driftKey]struct{}
+	// driftAbove are the trackers whose PSI was above drift.threshold at
+	// the end of the last batch that changed them: a drift record was
+	// written when they crossed, and none is until they fall back.
+	driftAbove map[driftKey]bool
+	// driftPending are drift records the logs pipeline refused, resent
+	// before the next batch's (at most maxPendingDrift, oldest dropped).
+	driftPending []record.Record
 }
+
+// maxPendingDrift bounds the drift records kept for resending.
+const maxPendingDrift = 1000
 
 // driftKey names one drift tracker; model and version are label values
 // (bounded by max_label_values).
 type driftKey struct{ model, version, feature string }
 
-func newConnector(cfg *Config, set component.TelemetrySettings, tb *metadata.TelemetryBuilder, next consumer.Metrics) *decisionConnector {
+func newConnector(cfg *Config, set component.TelemetrySettings, tb *metadata.TelemetryBuilder, next consumer.Metrics, nextLogs consumer.Logs) *decisionConnector {
 	return &decisionConnector{
-		cfg: cfg, logger: set.Logger, telemetry: tb, next: next, now: time.Now,
-		series: map[string]*series{}, limits: map[string]map[string]struct{}{},
+		cfg: cfg, logger: set.Logger, telemetry: tb, next: next, nextLogs: nextLogs, now: time.Now,
+		driftAbove: map[driftKey]bool{},
+		series:     map[string]*series{}, limits: map[string]map[string]struct{}{},
 		cache: newDecisionCache(cfg.DecisionCacheSize),
 		drift: map[driftKey]*drift.Tracker{}, driftTouched: map[driftKey]struct{}{},
 	}
@@ -199,7 +217,13 @@ func (c *decisionConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error
 			}
 		}
 	}
-	md := c.build(touched, now)
+	var md pmetric.Metrics
+	var drifted []record.Record
+	if c.next != nil {
+		md = c.build(touched, now)
+	} else {
+		drifted = c.driftRecords(now)
+	}
 	clear(c.driftTouched)
 	c.mu.Unlock()
 
@@ -211,6 +235,10 @@ func (c *decisionConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error
 	}
 	if duplicate > 0 {
 		c.telemetry.RecordsSkipped.Add(ctx, duplicate, metric.WithAttributes(attribute.String("reason", "duplicate")))
+	}
+	if c.nextLogs != nil {
+		c.sendDrift(ctx, drifted)
+		return nil
 	}
 	if md.DataPointCount() == 0 {
 		return nil
@@ -231,7 +259,7 @@ func (c *decisionConnector) add(r *record.Record, now pcommon.Timestamp, touched
 	switch {
 	case decisionTypes[r.Type]:
 		return c.addDecision(r, now, touched)
-	case r.Type == record.TypeOversight:
+	case r.Type == record.TypeOversight && c.next != nil:
 		action, ok := oversightActions[r.EventName]
 		if !ok {
 			action = otherValue
@@ -248,14 +276,15 @@ func (c *decisionConnector) add(r *record.Record, now pcommon.Timestamp, touched
 // addDecision counts a decision record and reports whether it did: a
 // record flagged duplicate (record.IsDuplicate) is not counted.
 func (c *decisionConnector) addDecision(r *record.Record, now pcommon.Timestamp, touched map[*series]struct{}) bool {
-	failed := r.StatusCode == "error" || r.ErrorType != ""
-	outcome := outcomeOK
-	switch {
-	case failed:
-		outcome = outcomeError
-	case len(r.FinishReasons) > 0:
-		outcome = r.FinishReasons[0]
+	if c.next == nil {
+		// The logs→logs instance: drift only.
+		if !r.IsDuplicate() {
+			c.addDrift(r, decisionOutcome(r))
+		}
+		return true
 	}
+	failed := r.StatusCode == "error" || r.ErrorType != ""
+	outcome := decisionOutcome(r)
 	model := r.RequestModel
 	if model == "" {
 		model = r.ResponseModel
@@ -284,6 +313,25 @@ func (c *decisionConnector) addDecision(r *record.Record, now pcommon.Timestamp,
 		s.buckets[sort.SearchFloat64s(c.cfg.LatencyBuckets, d)]++
 		touched[s] = struct{}{}
 	}
+	c.addDrift(r, outcome)
+	return true
+}
+
+// decisionOutcome is the outcome label of a decision: error, its first
+// finish reason, or ok.
+func decisionOutcome(r *record.Record) string {
+	switch {
+	case r.StatusCode == "error" || r.ErrorType != "":
+		return outcomeError
+	case len(r.FinishReasons) > 0:
+		return r.FinishReasons[0]
+	}
+	return outcomeOK
+}
+
+// addDrift adds a decision's features to its model version's drift
+// trackers. Requires c.mu.
+func (c *decisionConnector) addDrift(r *record.Record, outcome string) {
 	if c.cfg.Drift.Enabled {
 		model, version := c.limit(labelRequestModel, r.RequestModel), c.limit(labelModelVersion, r.ModelVersion)
 		if r.Score != nil {
@@ -300,7 +348,6 @@ func (c *decisionConnector) addDecision(r *record.Record, now pcommon.Timestamp,
 			c.tracker(model, version, featurePrediction).AddCategory(r.Prediction)
 		}
 	}
-	return true
 }
 
 // tracker returns the drift tracker of a model version's feature and marks

@@ -256,7 +256,7 @@ func TestDownstreamErrorNotReturned(t *testing.T) {
 // 0.3·ln(0.8/0.5) - 0.3·ln(0.2/0.5); its output tokens, unchanged, get 0.
 func TestDriftPSI(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
-	cfg.Drift = drift.Config{Enabled: true, ReferenceSize: 100, WindowSize: 100, Bins: 10}
+	cfg.Drift = drift.Config{Enabled: true, ReferenceSize: 100, WindowSize: 100, Bins: 10, Threshold: 0.25}
 	c, sink := newTestConnector(t, cfg, connectortest.NewNopSettings(metadata.Type))
 	batch := func(first int, reason func(i int) string) plog.Logs {
 		var recs []record.Record

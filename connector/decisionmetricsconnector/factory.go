@@ -26,6 +26,7 @@ func NewFactory() connector.Factory {
 		metadata.Type,
 		createDefaultConfig,
 		connector.WithLogsToMetrics(createLogsToMetrics, metadata.LogsToMetricsStability),
+		connector.WithLogsToLogs(createLogsToLogs, metadata.LogsToLogsStability),
 	)
 }
 
@@ -43,5 +44,15 @@ func createLogsToMetrics(_ context.Context, set connector.Settings, cfg componen
 	if err != nil {
 		return nil, err
 	}
-	return newConnector(cfg.(*Config), set.TelemetrySettings, tb, next), nil
+	return newConnector(cfg.(*Config), set.TelemetrySettings, tb, next, nil), nil
+}
+
+// createLogsToLogs makes the instance that writes drift records (and no
+// metric); see decisionConnector.
+func createLogsToLogs(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Logs) (connector.Logs, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return newConnector(cfg.(*Config), set.TelemetrySettings, tb, nil, next), nil
 }

@@ -86,13 +86,14 @@ const (
 	TypeLifecycle    Type = "lifecycle"     // model registered, promoted, deployed, retired; epoch start
 	TypeOversight    Type = "oversight"     // human review or override
 	TypeConfigChange Type = "config_change" // configuration or policy change
+	TypeDrift        Type = "drift"         // a drift statistic of a model version crossed its threshold
 	TypeCheckpoint   Type = "checkpoint"    // a signed checkpoint of the log (not a leaf)
 )
 
 var types = []Type{
 	TypeInference, TypeEmbedding, TypeRetrieval, TypeToolCall, TypeAgent,
 	TypeWorkflow, TypeEvaluation, TypeGuardrail, TypeContent, TypeLifecycle,
-	TypeOversight, TypeConfigChange, TypeCheckpoint,
+	TypeOversight, TypeConfigChange, TypeDrift, TypeCheckpoint,
 }
 
 // Types returns every record type, in schema order.

@@ -48,16 +48,23 @@ type Config struct {
 	WindowSize int `mapstructure:"window_size"`
 	// Bins is the number of bins. 2 ≤ Bins ≤ 50. Default 10.
 	Bins int `mapstructure:"bins"`
+	// Threshold is the PSI above which a feature of a model version has
+	// drifted: the decisionmetrics connector, in a logs pipeline, writes a
+	// drift governance record when the PSI rises above it (an upward
+	// crossing; it re-arms once the PSI is back at or below it).
+	// 0 < Threshold ≤ 100. Default 0.25.
+	Threshold float64 `mapstructure:"threshold"`
 }
 
 // DefaultConfig returns the default drift configuration.
 func DefaultConfig() Config {
-	return Config{Enabled: true, ReferenceSize: 1000, WindowSize: 1000, Bins: 10}
+	return Config{Enabled: true, ReferenceSize: 1000, WindowSize: 1000, Bins: 10, Threshold: 0.25}
 }
 
 const (
 	minSize, maxSize = 100, 1_000_000
 	minBins, maxBins = 2, 50
+	maxThreshold     = 100
 	// Epsilon is the floor of a bin's proportion in the PSI sum.
 	Epsilon = 0.0001
 )
@@ -77,6 +84,9 @@ func (c Config) Validate() error {
 	}
 	if c.Bins < minBins || c.Bins > maxBins {
 		errs = append(errs, fmt.Errorf("bins: %d, want %d to %d", c.Bins, minBins, maxBins))
+	}
+	if math.IsNaN(c.Threshold) || c.Threshold <= 0 || c.Threshold > maxThreshold {
+		errs = append(errs, fmt.Errorf("threshold: %v, want above 0 and at most %d", c.Threshold, maxThreshold))
 	}
 	return errors.Join(errs...)
 }

@@ -5,7 +5,9 @@ import (
 	"testing"
 )
 
-func small() Config { return Config{Enabled: true, ReferenceSize: 100, WindowSize: 100, Bins: 10} }
+func small() Config {
+	return Config{Enabled: true, ReferenceSize: 100, WindowSize: 100, Bins: 10, Threshold: 0.25}
+}
 
 // TestCategoricalKnownAnswer: reference 50% A, 50% B; window 80% A, 20% B.
 // PSI = 0.3·ln(0.8/0.5) + (-0.3)·ln(0.2/0.5) = 0.41588830833596715 (the
@@ -65,7 +67,7 @@ func TestNumericKnownAnswer(t *testing.T) {
 // TestShiftedScores: synthetic scores whose mean moves by a known amount
 // give a PSI that grows with the shift and stays near 0 without one.
 func TestShiftedScores(t *testing.T) {
-	cfg := Config{Enabled: true, ReferenceSize: 1000, WindowSize: 1000, Bins: 10}
+	cfg := Config{Enabled: true, ReferenceSize: 1000, WindowSize: 1000, Bins: 10, Threshold: 0.25}
 	psi := func(shift float64) float64 {
 		tr := NewTracker(cfg)
 		for i := 0; i < 1000; i++ {
@@ -104,8 +106,8 @@ func TestValidate(t *testing.T) {
 	if err := (Config{Bins: 1}).Validate(); err != nil {
 		t.Fatalf("disabled: %v", err)
 	}
-	err := Config{Enabled: true, ReferenceSize: 10, WindowSize: 2000000, Bins: 1}.Validate()
-	want := "reference_size: 10, want 100 to 1000000\nwindow_size: 2000000, want 100 to 1000000\nbins: 1, want 2 to 50"
+	err := Config{Enabled: true, ReferenceSize: 10, WindowSize: 2000000, Bins: 1, Threshold: -1}.Validate()
+	want := "reference_size: 10, want 100 to 1000000\nwindow_size: 2000000, want 100 to 1000000\nbins: 1, want 2 to 50\nthreshold: -1, want above 0 and at most 100"
 	if err == nil || err.Error() != want {
 		t.Fatalf("Validate: %v, want %s", err, want)
 	}

@@ -15,4 +15,5 @@ var (
 
 const (
 	LogsToMetricsStability = component.StabilityLevelAlpha
+	LogsToLogsStability    = component.StabilityLevelAlpha
 )
