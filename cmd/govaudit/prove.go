@@ -92,8 +92,10 @@ func runProve(c *command, args []string, stdout, stderr io.Writer) int {
 //
 // It reads the data files in archive order, skipping those whose Parquet
 // bloom filter on record_id says the id is not there (archive.MayHoldID),
-// until it finds the record. It then collects the leaf hashes of the
-// record's log only (32 bytes a leaf, no row kept), from the files of the
+// until it finds the record (archive.FindRecord: the record_id column,
+// then that one row). It then collects the leaf hashes of the record's log
+// only (32 bytes a leaf; archive.DecodeLeaves reads the columns that place
+// a row in its log, nothing else), from the files of the
 // record's origin whose audit index says they may hold leaves of its epoch,
 // and the log's checkpoints (rows and files), and builds the audit path
 // from node hashes (proof.FromLeaves, proof.AuditPath). Nothing read is
@@ -115,16 +117,8 @@ func prove(root, id string, size uint64) (*InclusionProof, error) {
 		if !archive.MayHoldID(data, "record_id", id) {
 			continue
 		}
-		rs, err := archive.DecodeFile(p, data)
-		if err != nil {
+		if target, err = archive.FindRecord(p, data, id); err != nil {
 			return nil, err
-		}
-		for i := range rs {
-			if rs[i].ID == id && rs[i].IsLeaf() {
-				r := rs[i]
-				target = &r
-				break
-			}
 		}
 		if target != nil {
 			break
@@ -151,7 +145,10 @@ var errIndexed = errors.New("indexes consulted")
 // audit index says may hold its epoch's leaves, when useIndex).
 func proveIn(root string, files []string, target *record.Record, size uint64, useIndex bool) (*InclusionProof, error) {
 	id := auditlog.LogID(target.Origin, target.Epoch)
-	leaves := map[uint64][32]byte{}
+	// Leaves come in order: a slice for the contiguous prefix, a map for
+	// any other (a damaged archive's).
+	var dense [][32]byte
+	sparse := map[uint64][32]byte{}
 	checkpoints := map[uint64]string{}
 	skipped := 0
 	for _, p := range files {
@@ -164,24 +161,32 @@ func proveIn(root string, files []string, target *record.Record, size uint64, us
 				continue
 			}
 		}
-		rs, err := archive.ReadRows(root, p)
+		data, err := archive.ReadDataFile(root, p)
 		if err != nil {
 			return nil, err
 		}
-		for i := range rs {
-			r := &rs[i]
+		// Only the columns that place a row in its log are decoded.
+		err = archive.DecodeLeaves(p, data, func(r *archive.LeafRow) {
 			if r.Origin != target.Origin || r.Epoch != target.Epoch {
-				continue
+				return
 			}
 			if r.Type == record.TypeCheckpoint {
 				if cp, err := auditlog.ParseUnverified(r.Checkpoint); err == nil {
 					checkpoints[cp.Size] = r.Checkpoint
 				}
-				continue
+				return
 			}
-			if len(r.LeafHash) == 32 {
-				leaves[r.LeafIndex] = [32]byte(r.LeafHash)
+			if len(r.LeafHash) != 32 {
+				return
 			}
+			if r.LeafIndex == uint64(len(dense)) {
+				dense = append(dense, [32]byte(r.LeafHash))
+			} else if _, dup := sparse[r.LeafIndex]; !dup && r.LeafIndex > uint64(len(dense)) {
+				sparse[r.LeafIndex] = [32]byte(r.LeafHash)
+			}
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	// Checkpoint files too: the last checkpoint may exist only there.
@@ -214,7 +219,10 @@ func proveIn(root string, files []string, target *record.Record, size uint64, us
 	}
 	fetch := proof.FromLeaves(func(begin, end uint64, yield func([]byte)) error {
 		for i := begin; i < end; i++ {
-			h, ok := leaves[i]
+			h, ok := sparse[i]
+			if i < uint64(len(dense)) {
+				h, ok = dense[i], true
+			}
 			if !ok {
 				return retry(fmt.Errorf("leaf %d of %s is missing from the archive (run govaudit verify)", i, id))
 			}
