@@ -185,7 +185,7 @@ func (c *decisionConnector) Shutdown(context.Context) error {
 // ConsumeLogs counts the governance records of ld and sends the series they
 // changed. Log records that carry no record, or one that does not decode
 // or validate, and decisions flagged duplicate count in no metric but in
-// decisionmetrics.records.skipped.
+// otelcol_decisionmetrics_records_skipped.
 func (c *decisionConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	var notRecord, invalid, duplicate int64
 	c.mu.Lock()

@@ -18,7 +18,7 @@ type Config struct {
 	// records too (type workflow, empty source_convention, flag
 	// unknown_operation), for audits that want the whole request chain.
 	// Default false: they are skipped and counted in
-	// mlgovernance.items.skipped.
+	// otelcol_mlgovernance_items_skipped.
 	IncludeNonML bool `mapstructure:"include_non_ml"`
 
 	// AttributionCacheSize is the number of traces whose user, session and
@@ -37,7 +37,7 @@ type Config struct {
 	// spans become records: LLM, EMBEDDING, RETRIEVER, RERANKER, TOOL,
 	// AGENT, CHAIN, GUARDRAIL, EVALUATOR, PROMPT (the spec's spelling).
 	// Spans of the other known kinds are skipped and counted in
-	// mlgovernance.items.skipped (reason excluded_kind); their user and
+	// otelcol_mlgovernance_items_skipped (reason excluded_kind); their user and
 	// session still attribute the spans below them. A kind the spec does
 	// not define is recorded, flagged unknown_operation. Default: all but
 	// CHAIN and PROMPT, which LangChain emits for every prompt template,

@@ -337,7 +337,7 @@ func (g *governor) emit(ctx context.Context, r *record.Record, lrs plog.LogRecor
 }
 
 // Reasons an item produced no record (attribute "reason" of
-// mlgovernance.items.skipped; metadata.yaml lists them).
+// otelcol_mlgovernance_items_skipped; metadata.yaml lists them).
 const (
 	skipNonML          = "non_ml"          // no ML convention recognised, include_non_ml is false
 	skipGovauditRecord = "govaudit_record" // already a governance record (a logs pipeline loop)
@@ -345,8 +345,8 @@ const (
 	skipExcludedKind   = "excluded_kind"   // an OpenInference span kind not in openinference_span_kinds
 )
 
-// countProduced counts r in mlgovernance.records.produced, and once per flag
-// in mlgovernance.records.flagged.
+// countProduced counts r in otelcol_mlgovernance_records_produced, and once per flag
+// in otelcol_mlgovernance_records_flagged.
 func (g *governor) countProduced(ctx context.Context, r *record.Record) {
 	g.telemetry.RecordsProduced.Add(ctx, 1, metric.WithAttributes(
 		attribute.String("record_type", string(r.Type)),
@@ -357,7 +357,7 @@ func (g *governor) countProduced(ctx context.Context, r *record.Record) {
 }
 
 // countSkipped counts an item that produced no record in
-// mlgovernance.items.skipped.
+// otelcol_mlgovernance_items_skipped.
 func (g *governor) countSkipped(ctx context.Context, signal, reason string) {
 	g.telemetry.ItemsSkipped.Add(ctx, 1, metric.WithAttributes(attribute.String("signal", signal), attribute.String("reason", reason)))
 }

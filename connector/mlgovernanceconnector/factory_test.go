@@ -87,7 +87,7 @@ func TestTelemetry(t *testing.T) {
 		}
 		return out
 	}
-	produced := sums("mlgovernance.records.produced")
+	produced := sums("otelcol_mlgovernance_records_produced")
 	assert.Equal(t, int64(3), produced[attribute.NewSet(attribute.String("record_type", "inference"), attribute.String("source_convention", "otel_genai"))])
 	assert.Equal(t, int64(5), produced[attribute.NewSet(attribute.String("record_type", "content"), attribute.String("source_convention", "otel_genai"))])
 	assert.Equal(t, int64(1), produced[attribute.NewSet(attribute.String("record_type", "retrieval"), attribute.String("source_convention", "openinference"))])

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -54,6 +55,13 @@ type archiveWriter struct {
 
 	stop chan struct{}
 	done chan struct{}
+
+	// What the backlog gauges report, updated under mu (publishBacklog) and
+	// read without it, so that a scrape never waits for a seal: WAL segments
+	// and bytes not sealed yet, and when the last seal finished (Unix ns;
+	// the writer's creation until one does).
+	walSegments, walBytes atomic.Int64
+	lastSeal              atomic.Int64
 }
 
 // originFiles is what the writer holds in memory for one origin.
@@ -124,7 +132,45 @@ func newArchiveWriter(cfg *Config, set component.TelemetrySettings) (*archiveWri
 	if newWriterHook != nil {
 		newWriterHook(w)
 	}
+	w.lastSeal.Store(w.now().UnixNano())
+	if err := w.registerGauges(); err != nil {
+		tel.Shutdown()
+		return nil, err
+	}
 	return w, nil
+}
+
+// registerGauges registers the callbacks of the backlog gauges.
+func (w *archiveWriter) registerGauges() error {
+	return errors.Join(
+		w.tel.RegisterAuditparquetWalSegmentsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(w.walSegments.Load())
+			return nil
+		}),
+		w.tel.RegisterAuditparquetWalSizeCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(w.walBytes.Load())
+			return nil
+		}),
+		w.tel.RegisterAuditparquetLastSealAgeCallback(func(_ context.Context, o metric.Float64Observer) error {
+			o.Observe(max(0, w.now().Sub(time.Unix(0, w.lastSeal.Load())).Seconds()))
+			return nil
+		}),
+	)
+}
+
+// publishBacklog updates what the WAL backlog gauges report. Requires w.mu.
+func (w *archiveWriter) publishBacklog() {
+	var segs, bytes int64
+	for _, o := range w.files {
+		for _, f := range []*openFile{o.open, o.sealing} {
+			if f != nil && f.seg != nil {
+				segs++
+				bytes += f.seg.good
+			}
+		}
+	}
+	w.walSegments.Store(segs)
+	w.walBytes.Store(bytes)
 }
 
 func (w *archiveWriter) start(ctx context.Context, _ component.Host) (err error) {
@@ -158,6 +204,7 @@ func (w *archiveWriter) start(ctx context.Context, _ component.Host) (err error)
 	}
 	w.mu.Lock()
 	err = w.recover(ctx)
+	w.publishBacklog()
 	w.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("auditparquet: recovery of %q failed: %w", w.root, err)
@@ -196,6 +243,7 @@ func (w *archiveWriter) shutdown(context.Context) error {
 		}
 	}
 	w.files = map[string]*originFiles{}
+	w.tel.Shutdown()
 	if err := w.lock.Unlock(); err != nil {
 		errs = append(errs, err)
 	}
@@ -229,6 +277,7 @@ func (w *archiveWriter) ageLoop() {
 			for _, origin := range w.originNames() {
 				w.maintain(context.Background(), origin, now)
 			}
+			w.publishBacklog()
 			w.mu.Unlock()
 		}
 	}
@@ -362,6 +411,7 @@ func (w *archiveWriter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	defer w.publishBacklog()
 	if w.failed != nil {
 		w.countError(ctx, "refused")
 		return fmt.Errorf("auditparquet: refusing records: the writer stopped after a write-ahead log failure it could not undo (%w); restart required", w.failed)

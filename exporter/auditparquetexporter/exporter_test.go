@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -467,4 +469,81 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkArchive(t, root, recs)
+}
+
+// TestBacklogTelemetry: the WAL backlog gauges count the segment and bytes
+// of an open file until it is sealed, the last-seal age runs from the start
+// until a seal, and the seal-duration histogram has its seconds buckets.
+func TestBacklogTelemetry(t *testing.T) {
+	root := t.TempDir()
+	tt := componenttest.NewTelemetry()
+	defer tt.Shutdown(context.Background())
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tt.NewTelemetrySettings()
+	var mu sync.Mutex
+	clock := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	setWriterHook(t, func(w *archiveWriter) { w.now = now })
+	cfg := testConfig(root)
+	cfg.Rotation.MaxRows = 4
+	exp := startExporter(t, cfg, set)
+	gauge := func(name string) float64 {
+		t.Helper()
+		m, err := tt.GetMetric(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch d := m.Data.(type) {
+		case metricdata.Gauge[int64]:
+			return float64(d.DataPoints[0].Value)
+		case metricdata.Gauge[float64]:
+			return d.DataPoints[0].Value
+		}
+		t.Fatalf("%s: %T", name, m.Data)
+		return 0
+	}
+	if g := gauge("otelcol_auditparquet_wal_segments"); g != 0 {
+		t.Errorf("wal_segments at start = %v, want 0", g)
+	}
+	s := newStream("host-a", 1)
+	consume(t, exp, s.batch(t, 1)) // 2 rows: open, not due
+	if g := gauge("otelcol_auditparquet_wal_segments"); g != 1 {
+		t.Errorf("wal_segments = %v, want 1", g)
+	}
+	wal, _ := filepath.Glob(filepath.Join(root, archive.WALDir, "*", "*"))
+	if len(wal) != 1 {
+		t.Fatalf("WAL files %v", wal)
+	}
+	fi, err := os.Stat(wal[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := gauge("otelcol_auditparquet_wal_size"); g != float64(fi.Size()) {
+		t.Errorf("wal_size = %v, want the segment's %d bytes", g, fi.Size())
+	}
+	mu.Lock()
+	clock = clock.Add(90 * time.Second)
+	mu.Unlock()
+	if g := gauge("otelcol_auditparquet_last_seal_age"); g != 90 {
+		t.Errorf("last_seal_age before any seal = %v, want 90 (since start)", g)
+	}
+	consume(t, exp, s.batch(t, 3)) // 6 rows: full, sealed
+	if g := gauge("otelcol_auditparquet_last_seal_age"); g != 0 {
+		t.Errorf("last_seal_age after a seal = %v, want 0", g)
+	}
+	if g, b := gauge("otelcol_auditparquet_wal_segments"), gauge("otelcol_auditparquet_wal_size"); g != 0 || b != 0 {
+		t.Errorf("after the seal: wal_segments %v, wal_size %v, want 0", g, b)
+	}
+	m, err := tt.GetMetric("otelcol_auditparquet_seal_duration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Data.(metricdata.Histogram[float64])
+	want := []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+	if got := h.DataPoints[0].Bounds; !slices.Equal(got, want) {
+		t.Errorf("seal_duration bounds %v, want %v", got, want)
+	}
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -297,3 +297,31 @@ func TestDeliverySet(t *testing.T) {
 	assert.Equal(t, deliveryNew, state)
 	assert.Equal(t, 2, s.len())
 }
+
+// TestCloudEventsRefusedCounted: refused CloudEvents are counted by reason:
+// every event of an invalid batch, one for a request whose events cannot be
+// counted, and the valid events the pipeline refused.
+func TestCloudEventsRefusedCounted(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	next, err := consumer.NewLogs(func(context.Context, plog.Logs) error {
+		return errors.New("data refused due to high memory usage")
+	})
+	require.NoError(t, err)
+	url := startReceiverWith(t, metadatatest.NewSettings(tel), next, time.Time{}, nil)
+
+	status, _, _ := post(t, url+"/v1/events", ceBatch, fixture(t, "batch_partial.json"))
+	require.Equal(t, http.StatusBadRequest, status)
+	status, _, _ = post(t, url+"/v1/events", ceJSON, []byte(`{"specversion":`))
+	require.Equal(t, http.StatusBadRequest, status)
+	status, _, _ = post(t, url+"/v1/events", map[string]string{"Content-Type": "text/plain"}, []byte(`x`))
+	require.Equal(t, http.StatusUnsupportedMediaType, status)
+	status, _, _ = post(t, url+"/v1/events", ceBatch, []byte("["+reviewedEvent("a")+","+reviewedEvent("b")+"]"))
+	require.Equal(t, http.StatusServiceUnavailable, status)
+
+	metadatatest.AssertEqualMleventsCloudeventsRefused(t, tel, []metricdata.DataPoint[int64]{
+		{Value: 4, Attributes: attribute.NewSet(attribute.String("reason", "invalid"))},
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "pipeline_refused"))},
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "unsupported_media_type"))},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}

@@ -130,6 +130,8 @@ type httpError struct {
 	status int
 	msg    string
 	events []eventResult
+	// total is the number of events of a batch refused whole (0: not known).
+	total int
 }
 
 func (e *httpError) Error() string { return e.msg }
@@ -159,10 +161,33 @@ func (r *mleventsReceiver) handleCloudEvents(w http.ResponseWriter, req *http.Re
 	ctx := r.obsrep.StartLogsOp(req.Context())
 	recs, ids, herr := r.cloudEventRecords(req)
 	if herr != nil {
+		r.countRefused(ctx, refusedReason(herr.status), max(herr.total, len(herr.events), 1))
 		r.fail(ctx, w, formatCloudEvents, len(herr.events), herr)
 		return
 	}
-	r.consume(ctx, w, formatCloudEvents, recs, ids)
+	if !r.consume(ctx, w, formatCloudEvents, recs, ids) {
+		r.countRefused(ctx, "pipeline_refused", len(recs))
+	}
+}
+
+// refusedReason is the reason label of a CloudEvents request refused with
+// status.
+func refusedReason(status int) string {
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	}
+	return "invalid"
+}
+
+// countRefused counts n refused CloudEvents in
+// otelcol_mlevents_cloudevents_refused.
+func (r *mleventsReceiver) countRefused(ctx context.Context, reason string, n int) {
+	r.telemetry.MleventsCloudeventsRefused.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
 }
 
 // cloudEventRecords reads a CloudEvents request in any content mode and
@@ -243,6 +268,7 @@ func (r *mleventsReceiver) cloudEventRecords(req *http.Request) ([]record.Record
 			status: http.StatusBadRequest,
 			msg:    fmt.Sprintf("%d of %d events in the batch are invalid; none was accepted", len(failed), n),
 			events: failed,
+			total:  n,
 		}
 	}
 }

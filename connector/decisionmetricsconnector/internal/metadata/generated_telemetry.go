@@ -59,7 +59,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.meter = Meter(settings)
 	var err, errs error
 	builder.RecordsSkipped, err = builder.meter.Int64Counter(
-		"decisionmetrics.records.skipped",
+		"otelcol_decisionmetrics_records_skipped",
 		metric.WithDescription("Log records that counted in no metric, by reason: not_a_record, invalid_record, or duplicate (a decision flagged duplicate, whose model call another record counts). [Development]"),
 		metric.WithUnit("{record}"),
 	)

@@ -23,7 +23,7 @@ func NewSettings(tt *componenttest.Telemetry) connector.Settings {
 
 func AssertEqualRecordsSkipped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
-		Name:        "decisionmetrics.records.skipped",
+		Name:        "otelcol_decisionmetrics_records_skipped",
 		Description: "Log records that counted in no metric, by reason: not_a_record, invalid_record, or duplicate (a decision flagged duplicate, whose model call another record counts). [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
@@ -32,7 +32,7 @@ func AssertEqualRecordsSkipped(t *testing.T, tt *componenttest.Telemetry, dps []
 			DataPoints:  dps,
 		},
 	}
-	got, err := tt.GetMetric("decisionmetrics.records.skipped")
+	got, err := tt.GetMetric("otelcol_decisionmetrics_records_skipped")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

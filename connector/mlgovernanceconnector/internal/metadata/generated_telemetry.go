@@ -61,19 +61,19 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.meter = Meter(settings)
 	var err, errs error
 	builder.ItemsSkipped, err = builder.meter.Int64Counter(
-		"mlgovernance.items.skipped",
+		"otelcol_mlgovernance_items_skipped",
 		metric.WithDescription("Spans and log records that produced no record, by signal and reason (non_ml, govaudit_record, invalid_record, excluded_kind). [Development]"),
 		metric.WithUnit("{item}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.RecordsFlagged, err = builder.meter.Int64Counter(
-		"mlgovernance.records.flagged",
+		"otelcol_mlgovernance_records_flagged",
 		metric.WithDescription("Records carrying a quality flag, by flag (a record with two flags counts once per flag). [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.RecordsProduced, err = builder.meter.Int64Counter(
-		"mlgovernance.records.produced",
+		"otelcol_mlgovernance_records_produced",
 		metric.WithDescription("Governance records produced, by record_type and source_convention. [Development]"),
 		metric.WithUnit("{record}"),
 	)

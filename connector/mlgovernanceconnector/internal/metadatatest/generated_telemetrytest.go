@@ -23,7 +23,7 @@ func NewSettings(tt *componenttest.Telemetry) connector.Settings {
 
 func AssertEqualItemsSkipped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
-		Name:        "mlgovernance.items.skipped",
+		Name:        "otelcol_mlgovernance_items_skipped",
 		Description: "Spans and log records that produced no record, by signal and reason (non_ml, govaudit_record, invalid_record, excluded_kind). [Development]",
 		Unit:        "{item}",
 		Data: metricdata.Sum[int64]{
@@ -32,14 +32,14 @@ func AssertEqualItemsSkipped(t *testing.T, tt *componenttest.Telemetry, dps []me
 			DataPoints:  dps,
 		},
 	}
-	got, err := tt.GetMetric("mlgovernance.items.skipped")
+	got, err := tt.GetMetric("otelcol_mlgovernance_items_skipped")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
 func AssertEqualRecordsFlagged(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
-		Name:        "mlgovernance.records.flagged",
+		Name:        "otelcol_mlgovernance_records_flagged",
 		Description: "Records carrying a quality flag, by flag (a record with two flags counts once per flag). [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
@@ -48,14 +48,14 @@ func AssertEqualRecordsFlagged(t *testing.T, tt *componenttest.Telemetry, dps []
 			DataPoints:  dps,
 		},
 	}
-	got, err := tt.GetMetric("mlgovernance.records.flagged")
+	got, err := tt.GetMetric("otelcol_mlgovernance_records_flagged")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
 func AssertEqualRecordsProduced(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
-		Name:        "mlgovernance.records.produced",
+		Name:        "otelcol_mlgovernance_records_produced",
 		Description: "Governance records produced, by record_type and source_convention. [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
@@ -64,7 +64,7 @@ func AssertEqualRecordsProduced(t *testing.T, tt *componenttest.Telemetry, dps [
 			DataPoints:  dps,
 		},
 	}
-	got, err := tt.GetMetric("mlgovernance.records.produced")
+	got, err := tt.GetMetric("otelcol_mlgovernance_records_produced")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

@@ -3,10 +3,12 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -29,11 +31,14 @@ type TelemetryBuilder struct {
 	AuditparquetBytesWritten        metric.Int64Counter
 	AuditparquetErrors              metric.Int64Counter
 	AuditparquetFilesSealed         metric.Int64Counter
+	AuditparquetLastSealAge         metric.Float64ObservableGauge
 	AuditparquetRecordsDeduplicated metric.Int64Counter
 	AuditparquetRecordsRejected     metric.Int64Counter
 	AuditparquetRecoveryActions     metric.Int64Counter
 	AuditparquetRowsWritten         metric.Int64Counter
 	AuditparquetSealDuration        metric.Float64Histogram
+	AuditparquetWalSegments         metric.Int64ObservableGauge
+	AuditparquetWalSize             metric.Int64ObservableGauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -45,6 +50,71 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterAuditparquetLastSealAgeCallback sets callback for observable AuditparquetLastSealAge metric.
+func (builder *TelemetryBuilder) RegisterAuditparquetLastSealAgeCallback(cb metric.Float64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerFloat64{inst: builder.AuditparquetLastSealAge, obs: o})
+		return nil
+	}, builder.AuditparquetLastSealAge)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterAuditparquetWalSegmentsCallback sets callback for observable AuditparquetWalSegments metric.
+func (builder *TelemetryBuilder) RegisterAuditparquetWalSegmentsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.AuditparquetWalSegments, obs: o})
+		return nil
+	}, builder.AuditparquetWalSegments)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterAuditparquetWalSizeCallback sets callback for observable AuditparquetWalSize metric.
+func (builder *TelemetryBuilder) RegisterAuditparquetWalSizeCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.AuditparquetWalSize, obs: o})
+		return nil
+	}, builder.AuditparquetWalSize)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
+}
+
+type observerFloat64 struct {
+	embedded.Float64Observer
+	inst metric.Float64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerFloat64) Observe(value float64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveFloat64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -83,6 +153,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{file}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.AuditparquetLastSealAge, err = builder.meter.Float64ObservableGauge(
+		"otelcol_auditparquet_last_seal_age",
+		metric.WithDescription("Seconds since the last data file was sealed, or since the exporter started if none was. [Development]"),
+		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
 	builder.AuditparquetRecordsDeduplicated, err = builder.meter.Int64Counter(
 		"otelcol_auditparquet_records_deduplicated",
 		metric.WithDescription("Records skipped because they were already archived (queue redelivery). [Development]"),
@@ -111,6 +187,19 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_auditparquet_seal_duration",
 		metric.WithDescription("Time to seal one data file, including its index and checkpoint files. [Development]"),
 		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries([]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}...),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditparquetWalSegments, err = builder.meter.Int64ObservableGauge(
+		"otelcol_auditparquet_wal_segments",
+		metric.WithDescription("Write-ahead log segments not yet sealed (one per origin's open file, plus a file whose seal is being finished). [Development]"),
+		metric.WithUnit("{segment}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditparquetWalSize, err = builder.meter.Int64ObservableGauge(
+		"otelcol_auditparquet_wal_size",
+		metric.WithDescription("Bytes in write-ahead log segments not yet sealed. [Development]"),
+		metric.WithUnit("By"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

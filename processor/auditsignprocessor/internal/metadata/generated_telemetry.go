@@ -65,31 +65,31 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.AuditsignCheckpointsSigned, err = builder.meter.Int64Counter(
 		"otelcol_auditsign_checkpoints_signed",
 		metric.WithDescription("Number of checkpoints signed. [Development]"),
-		metric.WithUnit("{checkpoints}"),
+		metric.WithUnit("{checkpoint}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.AuditsignEpochsOpened, err = builder.meter.Int64Counter(
 		"otelcol_auditsign_epochs_opened",
 		metric.WithDescription("Number of epochs opened, by reason (no_storage, no_state, dirty_state, corrupt_state, origin_changed, downstream_error). [Development]"),
-		metric.WithUnit("{epochs}"),
+		metric.WithUnit("{epoch}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.AuditsignLeavesAppended, err = builder.meter.Int64Counter(
 		"otelcol_auditsign_leaves_appended",
 		metric.WithDescription("Number of governance records appended to the Merkle log and accepted downstream. [Development]"),
-		metric.WithUnit("{records}"),
+		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.AuditsignRejectedLogRecords, err = builder.meter.Int64Counter(
 		"otelcol_auditsign_rejected_log_records",
 		metric.WithDescription("Number of log records rejected because they are not valid governance records. [Development]"),
-		metric.WithUnit("{records}"),
+		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.AuditsignTreeSize, err = builder.meter.Int64Gauge(
 		"otelcol_auditsign_tree_size",
 		metric.WithDescription("Number of leaves in the current epoch's tree. [Development]"),
-		metric.WithUnit("{leaves}"),
+		metric.WithUnit("{leaf}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

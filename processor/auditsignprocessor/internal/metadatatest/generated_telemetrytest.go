@@ -25,7 +25,7 @@ func AssertEqualAuditsignCheckpointsSigned(t *testing.T, tt *componenttest.Telem
 	want := metricdata.Metrics{
 		Name:        "otelcol_auditsign_checkpoints_signed",
 		Description: "Number of checkpoints signed. [Development]",
-		Unit:        "{checkpoints}",
+		Unit:        "{checkpoint}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
 			IsMonotonic: true,
@@ -41,7 +41,7 @@ func AssertEqualAuditsignEpochsOpened(t *testing.T, tt *componenttest.Telemetry,
 	want := metricdata.Metrics{
 		Name:        "otelcol_auditsign_epochs_opened",
 		Description: "Number of epochs opened, by reason (no_storage, no_state, dirty_state, corrupt_state, origin_changed, downstream_error). [Development]",
-		Unit:        "{epochs}",
+		Unit:        "{epoch}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
 			IsMonotonic: true,
@@ -57,7 +57,7 @@ func AssertEqualAuditsignLeavesAppended(t *testing.T, tt *componenttest.Telemetr
 	want := metricdata.Metrics{
 		Name:        "otelcol_auditsign_leaves_appended",
 		Description: "Number of governance records appended to the Merkle log and accepted downstream. [Development]",
-		Unit:        "{records}",
+		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
 			IsMonotonic: true,
@@ -73,7 +73,7 @@ func AssertEqualAuditsignRejectedLogRecords(t *testing.T, tt *componenttest.Tele
 	want := metricdata.Metrics{
 		Name:        "otelcol_auditsign_rejected_log_records",
 		Description: "Number of log records rejected because they are not valid governance records. [Development]",
-		Unit:        "{records}",
+		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
 			IsMonotonic: true,
@@ -89,7 +89,7 @@ func AssertEqualAuditsignTreeSize(t *testing.T, tt *componenttest.Telemetry, dps
 	want := metricdata.Metrics{
 		Name:        "otelcol_auditsign_tree_size",
 		Description: "Number of leaves in the current epoch's tree. [Development]",
-		Unit:        "{leaves}",
+		Unit:        "{leaf}",
 		Data: metricdata.Gauge[int64]{
 			DataPoints: dps,
 		},

@@ -26,6 +26,7 @@ type TelemetryBuilder struct {
 	meter                                metric.Meter
 	mu                                   sync.Mutex
 	registrations                        []metric.Registration
+	MleventsCloudeventsRefused           metric.Int64Counter
 	MleventsMlflowDeliveriesDeduplicated metric.Int64Counter
 }
 
@@ -58,10 +59,16 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.MleventsCloudeventsRefused, err = builder.meter.Int64Counter(
+		"otelcol_mlevents_cloudevents_refused",
+		metric.WithDescription("CloudEvents refused (answered with an error, nothing stored), by reason: invalid (a malformed request or event: every event of the batch counts), too_large (body or event count over the limits), unsupported_media_type, method_not_allowed, pipeline_refused (valid events the pipeline refused: 503 or 500). A request whose events cannot be counted counts as one. [Development]"),
+		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.MleventsMlflowDeliveriesDeduplicated, err = builder.meter.Int64Counter(
 		"otelcol_mlevents_mlflow_deliveries_deduplicated",
 		metric.WithDescription("MLflow deliveries not turned into a record because of their delivery id, by outcome: duplicate (a replay or retry of an accepted delivery, answered 200 with the first record's id), conflict (the id reused with another body, 409), in_progress (the first delivery is still in the pipeline, 503), window_full (too many deliveries within the replay window to track, 503). [Development]"),
-		metric.WithUnit("{deliveries}"),
+		metric.WithUnit("{delivery}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -21,11 +21,27 @@ func NewSettings(tt *componenttest.Telemetry) receiver.Settings {
 	return set
 }
 
+func AssertEqualMleventsCloudeventsRefused(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_mlevents_cloudevents_refused",
+		Description: "CloudEvents refused (answered with an error, nothing stored), by reason: invalid (a malformed request or event: every event of the batch counts), too_large (body or event count over the limits), unsupported_media_type, method_not_allowed, pipeline_refused (valid events the pipeline refused: 503 or 500). A request whose events cannot be counted counts as one. [Development]",
+		Unit:        "{event}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_mlevents_cloudevents_refused")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualMleventsMlflowDeliveriesDeduplicated(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_mlevents_mlflow_deliveries_deduplicated",
 		Description: "MLflow deliveries not turned into a record because of their delivery id, by outcome: duplicate (a replay or retry of an accepted delivery, answered 200 with the first record's id), conflict (the id reused with another body, 409), in_progress (the first delivery is still in the pipeline, 503), window_full (too many deliveries within the replay window to track, 503). [Development]",
-		Unit:        "{deliveries}",
+		Unit:        "{delivery}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
 			IsMonotonic: true,
