@@ -62,7 +62,12 @@ func TestMetricsDocumented(t *testing.T) {
 	if len(exprs) < 2 {
 		t.Fatal("no dashboard panel queries")
 	}
+	doc, err := os.ReadFile("../../docs/monitoring.md")
+	if err != nil {
+		t.Fatal(err)
+	}
 	metric := regexp.MustCompile(`\bgovaudit_[a-z_]+`)
+	component := regexp.MustCompile(`\botelcol_[a-z_]+`)
 	recorded := regexp.MustCompile(`govaudit:[a-z0-9_:]+`)
 	for where, text := range exprs {
 		names := metric.FindAllString(text, -1)
@@ -77,8 +82,15 @@ func TestMetricsDocumented(t *testing.T) {
 				t.Errorf("%s uses %s, which alerts.yaml does not record", where, name)
 			}
 		}
-		if len(names) == 0 && len(recorded.FindAllString(text, -1)) == 0 {
+		if len(names) == 0 && len(recorded.FindAllString(text, -1)) == 0 && len(component.FindAllString(text, -1)) == 0 {
 			t.Errorf("%s queries no govaudit metric", where)
+		}
+		// Component metrics (pipeline health) are listed in docs/monitoring.md.
+		for _, name := range component.FindAllString(text, -1) {
+			name = strings.TrimSuffix(name, "_bucket")
+			if !strings.Contains(string(doc), "`"+name+"`") {
+				t.Errorf("%s queries %s, which docs/monitoring.md does not list", where, name)
+			}
 		}
 	}
 }
