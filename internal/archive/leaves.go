@@ -1,7 +1,6 @@
 package archive
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 
@@ -31,13 +30,9 @@ func DecodeLeaves(name string, data []byte, visit func(r *LeafRow)) (err error) 
 			err = fmt.Errorf("%s: %w: %v", name, ErrCorrupt, p)
 		}
 	}()
-	if err := checkParquet(data); err != nil {
-		return fmt.Errorf("%s: %w: %v", name, ErrCorrupt, err)
-	}
-	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)),
-		parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	f, err := openRows(name, data)
 	if err != nil {
-		return fmt.Errorf("%s: %w: %v", name, ErrCorrupt, err)
+		return err
 	}
 	n := f.NumRows()
 	rd := parquet.NewGenericReader[LeafRow](f)
@@ -77,13 +72,9 @@ func FindRecord(name string, data []byte, id string) (rec *record.Record, err er
 			rec, err = nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, p)
 		}
 	}()
-	if err := checkParquet(data); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, err)
-	}
-	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)),
-		parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	f, err := openRows(name, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, err)
+		return nil, err
 	}
 	type idRow struct {
 		ID   string      `parquet:"record_id"`

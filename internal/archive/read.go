@@ -52,6 +52,22 @@ func ReadRows(root, rel string) ([]record.Record, error) {
 // not a panic); then parquet-go decodes it, skipping the page index and
 // Bloom filters, which a reader of rows does not need (verify still checks
 // their bytes: by the SHA-256 its signed manifest lists).
+// openRows opens a data file's bytes for reading rows, once checkParquet
+// has bounded every size it claims, without the page index and Bloom
+// filters (a reader of rows does not need them). Errors wrap ErrCorrupt and
+// name the file.
+func openRows(name string, data []byte) (*parquet.File, error) {
+	if err := checkParquet(data); err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)),
+		parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, err)
+	}
+	return f, nil
+}
+
 func readParquet(name string, data []byte) (rows []record.Record, err error) {
 	// parquet-go may panic on malformed input; a reader of untrusted
 	// archives must turn that into an error naming the file.
@@ -60,13 +76,9 @@ func readParquet(name string, data []byte) (rows []record.Record, err error) {
 			rows, err = nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, p)
 		}
 	}()
-	if err := checkParquet(data); err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, err)
-	}
-	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)),
-		parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	f, err := openRows(name, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, err)
+		return nil, err
 	}
 	n := f.NumRows()
 	rd := parquet.NewGenericReader[record.Record](f)
