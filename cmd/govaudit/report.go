@@ -73,6 +73,10 @@ type Report struct {
 	// Oversight and Lifecycle are in time order (events without a time last).
 	Oversight []EventLine `json:"oversight"`
 	Lifecycle []EventLine `json:"lifecycle"`
+	// Drift are the drift alerts sealed in the archive (records of type
+	// drift, written by the decisionmetrics connector), in time order; the
+	// reference names the feature, statistic, value and threshold.
+	Drift []EventLine `json:"drift"`
 	// Unverified tells, figure by figure, how many of the records counted
 	// above are not verified: covered by no verified checkpoint or epoch
 	// link, or a second row at one leaf index. All zero when verified.
@@ -264,7 +268,7 @@ func runReport(c *command, args []string, stdout, stderr io.Writer) int {
 
 func newReport(dir string) *Report {
 	return &Report{Archive: dir, GeneratedAt: time.Now().UTC().Truncate(time.Second),
-		ByType: map[string]int{}, Flags: map[string]int{}, Oversight: []EventLine{}, Lifecycle: []EventLine{},
+		ByType: map[string]int{}, Flags: map[string]int{}, Oversight: []EventLine{}, Lifecycle: []EventLine{}, Drift: []EventLine{},
 		Daily: []DailyDecisions{}, OversightByModel: []OversightRate{}}
 }
 
@@ -341,6 +345,10 @@ func (a *aggregate) addFile(file verify.File) {
 			rep.Oversight = append(rep.Oversight, eventLine(r, rowLoc{file.Path, i}))
 		case r.Type == record.TypeLifecycle || r.Type == record.TypeConfigChange:
 			rep.Lifecycle = append(rep.Lifecycle, eventLine(r, rowLoc{file.Path, i}))
+		case r.Type == record.TypeDrift:
+			e := eventLine(r, rowLoc{file.Path, i})
+			e.Reference = driftSummary(r.Attributes)
+			rep.Drift = append(rep.Drift, e)
 		}
 	}
 }
@@ -447,7 +455,7 @@ func (a *aggregate) finish(v *verify.Report, un *aggregate, rows map[string][]in
 			bad[rowLoc{f, r}] = true
 		}
 	}
-	for _, lines := range [][]EventLine{rep.Oversight, rep.Lifecycle} {
+	for _, lines := range [][]EventLine{rep.Oversight, rep.Lifecycle, rep.Drift} {
 		for i := range lines {
 			lines[i].Verified = !bad[lines[i].loc]
 		}
@@ -475,7 +483,7 @@ func (a *aggregate) finish(v *verify.Report, un *aggregate, rows map[string][]in
 	})
 	// Events in time order, whatever the order of the files; RFC 3339 in
 	// UTC sorts as text. Events without a time go last.
-	for _, lines := range [][]EventLine{rep.Oversight, rep.Lifecycle} {
+	for _, lines := range [][]EventLine{rep.Oversight, rep.Lifecycle, rep.Drift} {
 		sort.SliceStable(lines, func(i, j int) bool {
 			x, y := lines[i].Time, lines[j].Time
 			if (x == "") != (y == "") {
@@ -622,6 +630,22 @@ func rate(n, total int) string {
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(total))
 }
 
+// driftSummary renders what a drift record's attributes say ("feature
+// score: psi 0.4159 > 0.25"); attributes it cannot read give "".
+func driftSummary(attributes string) string {
+	var a map[string]any
+	if json.Unmarshal([]byte(attributes), &a) != nil {
+		return ""
+	}
+	str := func(k string) string {
+		if v, ok := a[k]; ok && v != nil {
+			return fmt.Sprint(v)
+		}
+		return "?"
+	}
+	return fmt.Sprintf("feature %s: %s %s > %s", str("drift.feature"), str("drift.statistic"), str("drift.value"), str("drift.threshold"))
+}
+
 func eventLine(r *record.Record, loc rowLoc) EventLine {
 	e := EventLine{Type: string(r.Type), Event: r.EventName, Actor: r.UserID, Model: r.RequestModel,
 		Version: r.ModelVersion, Reference: r.Reference, RecordID: r.ID, loc: loc}
@@ -720,7 +744,7 @@ func writeMarkdown(w io.Writer, r *Report) {
 	for _, sec := range []struct {
 		title string
 		lines []EventLine
-	}{{"Human oversight", r.Oversight}, {"Lifecycle and configuration changes", r.Lifecycle}} {
+	}{{"Human oversight", r.Oversight}, {"Lifecycle and configuration changes", r.Lifecycle}, {"Drift alerts", r.Drift}} {
 		fmt.Fprintf(w, "\n## %s\n\n", sec.title)
 		if len(sec.lines) == 0 {
 			fmt.Fprintln(w, "None in the period.")

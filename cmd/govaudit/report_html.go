@@ -36,10 +36,10 @@ func (v htmlView) Timeline() template.HTML       { return timelineChart(v.R.Life
 // Leaves counts the archive's leaves, covered or not.
 func (v htmlView) Leaves() uint64 { return v.R.Integrity.Covered + v.R.Integrity.Uncovered }
 
-// UnverifiedEvents counts the oversight and lifecycle events not verified.
+// UnverifiedEvents counts the oversight, lifecycle and drift events not verified.
 func (v htmlView) UnverifiedEvents() int {
 	n := 0
-	for _, lines := range [][]EventLine{v.R.Oversight, v.R.Lifecycle} {
+	for _, lines := range [][]EventLine{v.R.Oversight, v.R.Lifecycle, v.R.Drift} {
 		for _, e := range lines {
 			if !e.Verified {
 				n++
@@ -481,6 +481,9 @@ Every figure below that includes records which are not verified is marked <span 
 <h2 id="lifecycle">Lifecycle and configuration changes</h2>
 {{.Timeline}}
 {{template "events" .R.Lifecycle}}
+
+<h2 id="drift">Drift alerts</h2>
+{{template "events" .R.Drift}}
 
 <h2 id="quality">Data-quality flags</h2>
 {{if .R.Flags}}<table><tr><th>flag</th><th>records</th></tr>

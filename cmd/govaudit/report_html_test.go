@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -233,5 +234,54 @@ func TestReportHTMLVerified(t *testing.T) {
 	}
 	if strings.Contains(out, `class="unverified"`) {
 		t.Error("a verified archive's report marks figures unverified")
+	}
+}
+
+// Drift alerts sealed in the archive (records of type drift, as the
+// decisionmetrics connector writes them) appear in every report format, in
+// time order, with what crossed which threshold.
+func TestReportDrift(t *testing.T) {
+	dir := t.TempDir()
+	key, pub := keys(t, dir, "k1")
+	root := filepath.Join(dir, "audit")
+	drift := func(id string, at time.Duration, feature, value string) record.Record {
+		return record.Record{SchemaVersion: 1, ID: id, Type: record.TypeDrift, EventName: "drift.threshold_exceeded",
+			StartTime: t0.Add(at).UnixNano(), RequestModel: "credit-risk", ModelVersion: "4",
+			Attributes: `{"drift.feature":"` + feature + `","drift.statistic":"psi","drift.threshold":0.25,"drift.value":` + value + `}`}
+	}
+	rows := []record.Record{
+		{SchemaVersion: 1, ID: "d-1", Type: record.TypeInference, RequestModel: "credit-risk", ModelVersion: "4", StartTime: t0.UnixNano()},
+		drift("dr-late", 2*time.Hour, "score", "0.4159"),
+		drift("dr-early", time.Hour, "predicted_class", "0.31"),
+	}
+	writeDecisions(t, root, key, rows)
+
+	code, out, stderr := runCmd(t, "report", "--key", pub, root)
+	if code != exitOK {
+		t.Fatalf("report: exit %d\n%s\n%s", code, stderr, out)
+	}
+	early := strings.Index(out, "feature predicted_class: psi 0.31 > 0.25")
+	late := strings.Index(out, "feature score: psi 0.4159 > 0.25")
+	if !strings.Contains(out, "## Drift alerts") || early < 0 || late < 0 || early > late {
+		t.Errorf("markdown report lacks the drift alerts in time order:\n%s", out)
+	}
+
+	code, out, stderr = runCmd(t, "report", "--key", pub, "--format", "json", root)
+	if code != exitOK {
+		t.Fatalf("report --format json: exit %d\n%s", code, stderr)
+	}
+	var rep struct {
+		Drift []EventLine `json:"drift"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Drift) != 2 || rep.Drift[0].RecordID != "dr-early" || !rep.Drift[0].Verified || rep.Drift[1].Model != "credit-risk" {
+		t.Errorf("JSON drift = %+v", rep.Drift)
+	}
+
+	code, out, _ = runCmd(t, "report", "--key", pub, "--format", "html", root)
+	if code != exitOK || !strings.Contains(out, `id="drift"`) || !strings.Contains(out, "feature score: psi 0.4159 &gt; 0.25") {
+		t.Errorf("HTML report lacks the drift alerts (exit %d)", code)
 	}
 }
