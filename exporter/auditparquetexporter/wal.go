@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/record"
 )
 
@@ -27,7 +28,9 @@ import (
 // a failed append is undone (truncated back and fsynced) before its error is
 // returned. A crash can leave a torn last entry; readSegment stops at the
 // first entry that is short or fails its CRC, and recovery discards it.
-const walMagic = "govaudit-wal/v1\n"
+// walMagic is archive.WALMagic, where the layout owner keeps it for its
+// read-only readers.
+const walMagic = archive.WALMagic
 
 // maxWALEntry bounds an entry's payload, so that a corrupt length cannot make
 // replay allocate without limit.

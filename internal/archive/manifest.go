@@ -62,38 +62,10 @@ const MaxManifestFileSize = 64 << 20
 // manifests/, sorted by origin, then seq numerically; files without the
 // manifest path shape are listed last, so that a caller sees them.
 func ManifestFiles(root string) ([]string, error) {
-	all, err := listFiles(root, ManifestsDir, "")
-	if err != nil {
-		return nil, err
-	}
-	type entry struct {
-		p      string
-		ok     bool
-		origin string
-		seq    uint64
-	}
-	es := make([]entry, len(all))
-	for i, p := range all {
-		o, s, err := ParseManifestPath(p)
-		es[i] = entry{p, err == nil, o, s}
-	}
-	sort.SliceStable(es, func(i, j int) bool {
-		a, b := es[i], es[j]
-		switch {
-		case a.ok != b.ok:
-			return a.ok
-		case !a.ok:
-			return a.p < b.p
-		case a.origin != b.origin:
-			return a.origin < b.origin
-		}
-		return a.seq < b.seq
+	return listNumbered(root, ManifestsDir, func(p string) (string, []uint64, error) {
+		o, seq, err := ParseManifestPath(p)
+		return o, []uint64{seq}, err
 	})
-	out := make([]string, len(es))
-	for i, e := range es {
-		out[i] = e.p
-	}
-	return out, nil
 }
 
 // ReadManifestFile reads a manifest file at rel with ReadRegular and the cap

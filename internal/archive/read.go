@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -124,39 +125,49 @@ func DataFiles(root string) ([]string, error) {
 // size numerically. latest files are not listed; other files that do not
 // have the checkpoint path shape are listed last, so a caller sees them.
 func CheckpointFiles(root string) ([]string, error) {
-	all, err := listFiles(root, CheckpointsDir, "")
+	all, err := listNumbered(root, CheckpointsDir, func(p string) (string, []uint64, error) {
+		o, e, s, err := ParseCheckpointPath(p)
+		return o, []uint64{e, s}, err
+	})
+	out := all[:0]
+	for _, p := range all {
+		if path.Base(p) != LatestName || strings.Count(p, "/") != 2 {
+			out = append(out, p)
+		}
+	}
+	return out, err
+}
+
+// listNumbered lists the files under root/dir (see listFiles), sorted by
+// the origin and then the numbers that parse reads from each path; paths
+// parse rejects come last, in name order, so that a caller sees them.
+func listNumbered(root, dir string, parse func(p string) (origin string, nums []uint64, err error)) ([]string, error) {
+	all, err := listFiles(root, dir, "")
 	if err != nil {
 		return nil, err
 	}
 	type entry struct {
-		p           string
-		ok          bool
-		origin      string
-		epoch, size uint64
+		p      string
+		ok     bool
+		origin string
+		nums   []uint64
 	}
-	var es []entry
+	es := make([]entry, 0, len(all))
 	for _, p := range all {
-		if path.Base(p) == LatestName && strings.Count(p, "/") == 2 {
-			continue
-		}
-		o, e, s, err := ParseCheckpointPath(p)
-		es = append(es, entry{p, err == nil, o, e, s})
+		o, nums, err := parse(p)
+		es = append(es, entry{p, err == nil, o, nums})
 	}
 	sort.SliceStable(es, func(i, j int) bool {
 		a, b := es[i], es[j]
-		if a.ok != b.ok {
+		switch {
+		case a.ok != b.ok:
 			return a.ok
-		}
-		if !a.ok {
+		case !a.ok:
 			return a.p < b.p
-		}
-		if a.origin != b.origin {
+		case a.origin != b.origin:
 			return a.origin < b.origin
 		}
-		if a.epoch != b.epoch {
-			return a.epoch < b.epoch
-		}
-		return a.size < b.size
+		return slices.Compare(a.nums, b.nums) < 0
 	})
 	out := make([]string, len(es))
 	for i, e := range es {
