@@ -32,9 +32,11 @@ type Config struct {
 	// 0 disables the cache. 0 ≤ DecisionCacheSize ≤ 10000000. Default 100000.
 	DecisionCacheSize int `mapstructure:"decision_cache_size"`
 
-	// Drift configures the drift statistic govaudit.drift.psi (PSI of each
-	// model version's recent scores, token counts, outcomes and predictions
-	// against its first ones; see internal/drift).
+	// Drift configures drift measurement: govaudit.drift.psi (PSI of each
+	// model version's recent scores, token counts, outcomes, predictions
+	// and declared classic-ML features against its reference),
+	// govaudit.drift.rate_z (z of its error and refusal rates) and drift
+	// records; see internal/drift.
 	Drift drift.Config `mapstructure:"drift"`
 }
 

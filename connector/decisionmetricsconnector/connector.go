@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
-	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/drift"
 	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/metadata"
 	"github.com/govaudit/govaudit/internal/record"
 )
@@ -29,17 +28,6 @@ const (
 	metricTokens    = "govaudit.tokens"
 	metricErrors    = "govaudit.decision.errors"
 	metricOversight = "govaudit.oversight"
-	metricDriftPSI  = "govaudit.drift.psi"
-)
-
-// Drift features: what of a decision is compared with its model version's
-// reference (internal/drift).
-const (
-	featureScore        = "score"         // classic-ML score (number)
-	featureInputTokens  = "input_tokens"  // number
-	featureOutputTokens = "output_tokens" // number
-	featureOutcome      = "outcome"       // the outcome label: finish reason, error or ok (category)
-	featurePrediction   = "prediction"    // classic-ML predicted class (category)
 )
 
 // Label names.
@@ -142,32 +130,15 @@ type decisionConnector struct {
 	series map[string]*series
 	limits map[string]map[string]struct{} // label -> values kept
 	cache  *decisionCache
-	drift  map[driftKey]*drift.Tracker
-	// driftTouched are the trackers the current batch changed.
-	driftTouched map[driftKey]struct{}
-	// driftAbove are the trackers whose PSI was above drift.threshold at
-	// the end of the last batch that changed them: a drift record was
-	// written when they crossed, and none is until they fall back.
-	driftAbove map[driftKey]bool
-	// driftPending are drift records the logs pipeline refused, resent
-	// before the next batch's (at most maxPendingDrift, oldest dropped).
-	driftPending []record.Record
+	drift  driftState
 }
-
-// maxPendingDrift bounds the drift records kept for resending.
-const maxPendingDrift = 1000
-
-// driftKey names one drift tracker; model and version are label values
-// (bounded by max_label_values).
-type driftKey struct{ model, version, feature string }
 
 func newConnector(cfg *Config, set component.TelemetrySettings, tb *metadata.TelemetryBuilder, next consumer.Metrics, nextLogs consumer.Logs) *decisionConnector {
 	return &decisionConnector{
 		cfg: cfg, logger: set.Logger, telemetry: tb, next: next, nextLogs: nextLogs, now: time.Now,
-		driftAbove: map[driftKey]bool{},
-		series:     map[string]*series{}, limits: map[string]map[string]struct{}{},
+		series: map[string]*series{}, limits: map[string]map[string]struct{}{},
 		cache: newDecisionCache(cfg.DecisionCacheSize),
-		drift: map[driftKey]*drift.Tracker{}, driftTouched: map[driftKey]struct{}{},
+		drift: newDriftState(),
 	}
 }
 
@@ -224,8 +195,10 @@ func (c *decisionConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error
 	} else {
 		drifted = c.driftRecords(now)
 	}
-	clear(c.driftTouched)
+	counts := c.drift.takeCounts()
 	c.mu.Unlock()
+
+	counts.record(ctx, c.telemetry)
 
 	if notRecord > 0 {
 		c.telemetry.RecordsSkipped.Add(ctx, notRecord, metric.WithAttributes(attribute.String("reason", "not_a_record")))
@@ -329,40 +302,6 @@ func decisionOutcome(r *record.Record) string {
 	return outcomeOK
 }
 
-// addDrift adds a decision's features to its model version's drift
-// trackers. Requires c.mu.
-func (c *decisionConnector) addDrift(r *record.Record, outcome string) {
-	if c.cfg.Drift.Enabled {
-		model, version := c.limit(labelRequestModel, r.RequestModel), c.limit(labelModelVersion, r.ModelVersion)
-		if r.Score != nil {
-			c.tracker(model, version, featureScore).AddNumber(*r.Score)
-		}
-		if r.InputTokens != nil {
-			c.tracker(model, version, featureInputTokens).AddNumber(float64(*r.InputTokens))
-		}
-		if r.OutputTokens != nil {
-			c.tracker(model, version, featureOutputTokens).AddNumber(float64(*r.OutputTokens))
-		}
-		c.tracker(model, version, featureOutcome).AddCategory(outcome)
-		if r.Prediction != "" {
-			c.tracker(model, version, featurePrediction).AddCategory(r.Prediction)
-		}
-	}
-}
-
-// tracker returns the drift tracker of a model version's feature and marks
-// it changed by the batch. Requires c.mu.
-func (c *decisionConnector) tracker(model, version, feature string) *drift.Tracker {
-	k := driftKey{model, version, feature}
-	t := c.drift[k]
-	if t == nil {
-		t = drift.NewTracker(c.cfg.Drift)
-		c.drift[k] = t
-	}
-	c.driftTouched[k] = struct{}{}
-	return t
-}
-
 // inc adds n to the sum series of def with the given label values.
 func (c *decisionConnector) inc(def *metricDef, now pcommon.Timestamp, touched map[*series]struct{}, n uint64, values ...string) {
 	s := c.get(def, now, values...)
@@ -459,37 +398,6 @@ func (c *decisionConnector) build(touched map[*series]struct{}, now pcommon.Time
 	}
 	c.buildDrift(sm, now)
 	return md
-}
-
-// buildDrift adds the PSI of every drift tracker the batch changed whose
-// reference and window are complete.
-func (c *decisionConnector) buildDrift(sm pmetric.ScopeMetrics, now pcommon.Timestamp) {
-	var keys []driftKey
-	for k := range c.driftTouched {
-		if _, ok := c.drift[k].PSI(); ok {
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
-		return
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		x, y := keys[i], keys[j]
-		return x.model+"\x00"+x.version+"\x00"+x.feature < y.model+"\x00"+y.version+"\x00"+y.feature
-	})
-	m := sm.Metrics().AppendEmpty()
-	m.SetName(metricDriftPSI)
-	m.SetDescription("Population Stability Index of a model version's latest values of a feature against its first ones (drift.window_size against drift.reference_size values), by request_model, model_version and feature.")
-	g := m.SetEmptyGauge()
-	for _, k := range keys {
-		psi, _ := c.drift[k].PSI()
-		dp := g.DataPoints().AppendEmpty()
-		dp.Attributes().PutStr(labelRequestModel, k.model)
-		dp.Attributes().PutStr(labelModelVersion, k.version)
-		dp.Attributes().PutStr(labelFeature, k.feature)
-		dp.SetTimestamp(now)
-		dp.SetDoubleValue(psi)
-	}
 }
 
 func (s *series) labels(m pcommon.Map) {

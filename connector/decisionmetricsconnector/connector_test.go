@@ -22,7 +22,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
-	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/drift"
 	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/metadata"
 	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/metadatatest"
 	"github.com/govaudit/govaudit/internal/record"
@@ -256,7 +255,7 @@ func TestDownstreamErrorNotReturned(t *testing.T) {
 // 0.3·ln(0.8/0.5) - 0.3·ln(0.2/0.5); its output tokens, unchanged, get 0.
 func TestDriftPSI(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
-	cfg.Drift = drift.Config{Enabled: true, ReferenceSize: 100, WindowSize: 100, Bins: 10, Threshold: 0.25}
+	cfg.Drift = smallDrift()
 	c, sink := newTestConnector(t, cfg, connectortest.NewNopSettings(metadata.Type))
 	batch := func(first int, reason func(i int) string) plog.Logs {
 		var recs []record.Record

@@ -2,63 +2,59 @@ package decisionmetricsconnector // import "github.com/govaudit/govaudit/connect
 
 import (
 	"context"
-	"sort"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
+	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/drift"
 	"github.com/govaudit/govaudit/internal/record"
 )
 
-// Drift records: what the logs→logs instance writes when a PSI crosses
-// drift.threshold.
+// Drift records: what the logs→logs instance writes when a statistic
+// crosses its threshold.
 const (
 	// EventNameDrift is the event_name of a drift record.
 	EventNameDrift = "drift.threshold_exceeded"
-	// StatisticPSI is the statistic a drift record names.
-	StatisticPSI = "psi"
 
 	// Keys of a drift record's attributes (its attributes column).
-	attrDriftFeature       = "drift.feature"
-	attrDriftStatistic     = "drift.statistic"
-	attrDriftValue         = "drift.value"
-	attrDriftThreshold     = "drift.threshold"
-	attrDriftReferenceSize = "drift.reference_size"
-	attrDriftWindowSize    = "drift.window_size"
-	attrDriftBins          = "drift.bins"
+	attrDriftFeature        = "drift.feature"
+	attrDriftStatistic      = "drift.statistic"
+	attrDriftValue          = "drift.value"
+	attrDriftThreshold      = "drift.threshold"
+	attrDriftReferenceMode  = "drift.reference_mode"
+	attrDriftReferenceSize  = "drift.reference_size"
+	attrDriftReferenceSince = "drift.reference_since"
+	attrDriftReferenceUntil = "drift.reference_until"
+	attrDriftWindowSize     = "drift.window_size"
+	attrDriftBins           = "drift.bins"
+	attrDriftReferenceRate  = "drift.reference_rate"
+	attrDriftWindowRate     = "drift.window_rate"
 )
 
-// driftRecords checks every tracker the batch changed against
-// drift.threshold and returns a drift record for each that crossed it
-// upwards: its PSI is above the threshold now and was not at the end of
-// the last batch that changed it. A tracker re-arms when its PSI is back at
-// or below the threshold. Requires c.mu.
+// driftRecords checks every tracker the batch changed against its
+// threshold and returns a drift record for each that crossed it upwards:
+// its statistic (PSI, or |z|) is above the threshold now and was not at
+// the end of the last batch that changed it. A tracker re-arms when it is
+// back at or below the threshold. Requires c.mu.
 func (c *decisionConnector) driftRecords(now pcommon.Timestamp) []record.Record {
-	var keys []driftKey
-	for k := range c.driftTouched {
-		psi, ok := c.drift[k].PSI()
-		if !ok {
+	d := &c.drift
+	var recs []record.Record
+	for _, k := range d.changed() {
+		v, _ := d.trackers[k].Value()
+		threshold := c.cfg.Drift.ThresholdOf(k.feature)
+		above := exceeds(k.feature, v, threshold)
+		crossed := above && !d.above[k]
+		if above {
+			d.above[k] = true
+		} else {
+			delete(d.above, k)
+		}
+		if !crossed {
 			continue
 		}
-		above := psi > c.cfg.Drift.Threshold
-		if above && !c.driftAbove[k] {
-			keys = append(keys, k)
-		}
-		if above {
-			c.driftAbove[k] = true
-		} else {
-			delete(c.driftAbove, k)
-		}
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		x, y := keys[i], keys[j]
-		return x.model+"\x00"+x.version+"\x00"+x.feature < y.model+"\x00"+y.version+"\x00"+y.feature
-	})
-	recs := make([]record.Record, 0, len(keys))
-	for _, k := range keys {
-		psi, _ := c.drift[k].PSI()
-		r, err := c.driftRecord(k, psi, now)
+		r, err := c.driftRecord(k, v, threshold, now)
 		if err != nil {
 			c.logger.Error("drift record not built", zap.Error(err))
 			continue
@@ -68,33 +64,45 @@ func (c *decisionConnector) driftRecords(now pcommon.Timestamp) []record.Record 
 	return recs
 }
 
-// driftRecord is the governance record of tracker k crossing the threshold
-// with value psi.
-func (c *decisionConnector) driftRecord(k driftKey, psi float64, now pcommon.Timestamp) (record.Record, error) {
-	d := c.cfg.Drift
-	attrs, err := record.CanonicalJSON(map[string]any{
+// driftRecord is the governance record of tracker k crossing threshold
+// with value v.
+func (c *decisionConnector) driftRecord(k driftKey, v, threshold float64, now pcommon.Timestamp) (record.Record, error) {
+	cfg := c.cfg.Drift
+	t := c.drift.trackers[k]
+	attrs := map[string]any{
 		attrDriftFeature:       k.feature,
-		attrDriftStatistic:     StatisticPSI,
-		attrDriftValue:         psi,
-		attrDriftThreshold:     d.Threshold,
-		attrDriftReferenceSize: d.ReferenceSize,
-		attrDriftWindowSize:    d.WindowSize,
-		attrDriftBins:          d.Bins,
-	})
+		attrDriftStatistic:     drift.StatisticOf(k.feature),
+		attrDriftValue:         v,
+		attrDriftThreshold:     threshold,
+		attrDriftReferenceMode: string(cfg.Reference.Mode),
+		attrDriftReferenceSize: t.ReferenceSize(),
+		attrDriftWindowSize:    cfg.WindowSize,
+	}
+	if cfg.Reference.Mode == drift.ReferenceWindow {
+		attrs[attrDriftReferenceSince] = cfg.Reference.Since.UTC().Format(time.RFC3339Nano)
+		attrs[attrDriftReferenceUntil] = cfg.Reference.Until.UTC().Format(time.RFC3339Nano)
+	}
+	switch t := t.(type) {
+	case *drift.RateTracker:
+		attrs[attrDriftReferenceRate], attrs[attrDriftWindowRate] = t.Rates()
+	default:
+		attrs[attrDriftBins] = cfg.Bins
+	}
+	text, err := record.CanonicalJSON(attrs)
 	if err != nil {
 		return record.Record{}, err
 	}
-	t := int64(now)
+	at := int64(now)
 	r := record.Record{
 		SchemaVersion:    record.SchemaVersion,
 		ID:               record.NewID(),
 		Type:             record.TypeDrift,
 		EventName:        EventNameDrift,
-		StartTime:        t,
-		ObservedTime:     t,
+		StartTime:        at,
+		ObservedTime:     at,
 		RequestModel:     k.model,
 		ModelVersion:     k.version,
-		Attributes:       attrs,
+		Attributes:       text,
 		SourceConvention: record.SourceGovaudit,
 	}
 	r.ApplyCaps()
@@ -107,8 +115,8 @@ func (c *decisionConnector) driftRecord(k driftKey, psi float64, now pcommon.Tim
 // would otherwise retry records the archive already holds.
 func (c *decisionConnector) sendDrift(ctx context.Context, recs []record.Record) {
 	c.mu.Lock()
-	all := append(c.driftPending, recs...)
-	c.driftPending = nil
+	all := append(c.drift.pending, recs...)
+	c.drift.pending = nil
 	c.mu.Unlock()
 	if len(all) == 0 {
 		return
@@ -131,12 +139,14 @@ func (c *decisionConnector) sendDrift(ctx context.Context, recs []record.Record)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.driftPending = append(all, c.driftPending...)
-	if n := len(c.driftPending) - maxPendingDrift; n > 0 {
+	d := &c.drift
+	d.pending = append(all, d.pending...)
+	if n := len(d.pending) - maxPendingDrift; n > 0 {
 		c.logger.Error("drift records dropped: the logs pipeline refused them and too many are pending",
 			zap.Int("dropped", n))
-		c.driftPending = c.driftPending[n:]
+		c.telemetry.DriftRecordsDropped.Add(ctx, int64(n))
+		d.pending = d.pending[n:]
 	}
 	c.logger.Warn("drift records not delivered; resent with the next batch",
-		zap.Int("pending", len(c.driftPending)), zap.Error(err))
+		zap.Int("pending", len(d.pending)), zap.Error(err))
 }

@@ -50,8 +50,16 @@ func driftBatch(first, lengthEvery int) plog.Logs {
 
 func driftTestConfig() *Config {
 	cfg := createDefaultConfig().(*Config)
-	cfg.Drift = drift.Config{Enabled: true, ReferenceSize: 100, WindowSize: 100, Bins: 10, Threshold: 0.25}
+	cfg.Drift = smallDrift()
 	return cfg
+}
+
+// smallDrift is the default drift configuration with a reference and a
+// window of 100 values.
+func smallDrift() drift.Config {
+	d := drift.DefaultConfig()
+	d.Reference.Size, d.WindowSize = 100, 100
+	return d
 }
 
 func driftRecordsOf(t *testing.T, lds []plog.Logs) []record.Record {
@@ -86,8 +94,8 @@ func checkDriftRecord(t *testing.T, r record.Record) {
 	require.NoError(t, json.Unmarshal([]byte(r.Attributes), &attrs))
 	assert.Equal(t, map[string]any{
 		"drift.feature": "outcome", "drift.statistic": "psi", "drift.value": 0.4158883083359672,
-		"drift.threshold": 0.25, "drift.reference_size": float64(100), "drift.window_size": float64(100),
-		"drift.bins": float64(10),
+		"drift.threshold": 0.25, "drift.reference_mode": "first_records", "drift.reference_size": float64(100),
+		"drift.window_size": float64(100), "drift.bins": float64(10),
 	}, attrs)
 }
 

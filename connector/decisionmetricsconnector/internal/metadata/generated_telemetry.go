@@ -23,10 +23,14 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter          metric.Meter
-	mu             sync.Mutex
-	registrations  []metric.Registration
-	RecordsSkipped metric.Int64Counter
+	meter               metric.Meter
+	mu                  sync.Mutex
+	registrations       []metric.Registration
+	DriftFeaturesUnread metric.Int64Counter
+	DriftRecordsDropped metric.Int64Counter
+	DriftValuesCapped   metric.Int64Counter
+	DriftValuesSkipped  metric.Int64Counter
+	RecordsSkipped      metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -58,6 +62,30 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.DriftFeaturesUnread, err = builder.meter.Int64Counter(
+		"otelcol_decisionmetrics_drift_features_unread",
+		metric.WithDescription("Classic-ML decisions whose declared feature values drift could not read, by reason: not_captured (the capture policy stored the input only as a digest: set capture.input to keep or redact in the mlgovernance connector to measure feature drift), not_an_object (the input is not a JSON object: malformed, or truncated by max_content_bytes). [Development]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.DriftRecordsDropped, err = builder.meter.Int64Counter(
+		"otelcol_decisionmetrics_drift_records_dropped",
+		metric.WithDescription("Drift records dropped: the logs pipeline refused them and more than 1,000 were waiting to be sent again (the oldest go). [Development]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.DriftValuesCapped, err = builder.meter.Int64Counter(
+		"otelcol_decisionmetrics_drift_values_capped",
+		metric.WithDescription("Categorical reference values counted in the shared other bin because their feature's reference already counted drift.max_categories distinct categories. [Development]"),
+		metric.WithUnit("{value}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.DriftValuesSkipped, err = builder.meter.Int64Counter(
+		"otelcol_decisionmetrics_drift_values_skipped",
+		metric.WithDescription("Values of decisions that drift did not measure, by reason: model_version_cap (the model version came after drift.max_model_versions others), feature_cap (a declared feature beyond drift.max_features for its model version, or a name longer than 128 bytes), unsupported_value (a declared feature that is null, an array or an object), type_mismatch (a number for a feature that had a category first, or the reverse), before_reference (reference window mode: older than reference.since), late_reference (inside the reference period but arriving after it closed), reference_too_small (the reference period held fewer than 100 values: that tracker gives no statistic). [Development]"),
+		metric.WithUnit("{value}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.RecordsSkipped, err = builder.meter.Int64Counter(
 		"otelcol_decisionmetrics_records_skipped",
 		metric.WithDescription("Log records that counted in no metric, by reason: not_a_record, invalid_record, or duplicate (a decision flagged duplicate, whose model call another record counts). [Development]"),

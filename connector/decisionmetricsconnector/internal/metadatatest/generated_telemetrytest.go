@@ -21,6 +21,70 @@ func NewSettings(tt *componenttest.Telemetry) connector.Settings {
 	return set
 }
 
+func AssertEqualDriftFeaturesUnread(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_decisionmetrics_drift_features_unread",
+		Description: "Classic-ML decisions whose declared feature values drift could not read, by reason: not_captured (the capture policy stored the input only as a digest: set capture.input to keep or redact in the mlgovernance connector to measure feature drift), not_an_object (the input is not a JSON object: malformed, or truncated by max_content_bytes). [Development]",
+		Unit:        "{record}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_decisionmetrics_drift_features_unread")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualDriftRecordsDropped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_decisionmetrics_drift_records_dropped",
+		Description: "Drift records dropped: the logs pipeline refused them and more than 1,000 were waiting to be sent again (the oldest go). [Development]",
+		Unit:        "{record}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_decisionmetrics_drift_records_dropped")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualDriftValuesCapped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_decisionmetrics_drift_values_capped",
+		Description: "Categorical reference values counted in the shared other bin because their feature's reference already counted drift.max_categories distinct categories. [Development]",
+		Unit:        "{value}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_decisionmetrics_drift_values_capped")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualDriftValuesSkipped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_decisionmetrics_drift_values_skipped",
+		Description: "Values of decisions that drift did not measure, by reason: model_version_cap (the model version came after drift.max_model_versions others), feature_cap (a declared feature beyond drift.max_features for its model version, or a name longer than 128 bytes), unsupported_value (a declared feature that is null, an array or an object), type_mismatch (a number for a feature that had a category first, or the reverse), before_reference (reference window mode: older than reference.since), late_reference (inside the reference period but arriving after it closed), reference_too_small (the reference period held fewer than 100 values: that tracker gives no statistic). [Development]",
+		Unit:        "{value}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_decisionmetrics_drift_values_skipped")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualRecordsSkipped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_decisionmetrics_records_skipped",
