@@ -630,22 +630,6 @@ func rate(n, total int) string {
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(total))
 }
 
-// driftSummary renders what a drift record's attributes say ("feature
-// score: psi 0.4159 > 0.25"); attributes it cannot read give "".
-func driftSummary(attributes string) string {
-	var a map[string]any
-	if json.Unmarshal([]byte(attributes), &a) != nil {
-		return ""
-	}
-	str := func(k string) string {
-		if v, ok := a[k]; ok && v != nil {
-			return fmt.Sprint(v)
-		}
-		return "?"
-	}
-	return fmt.Sprintf("feature %s: %s %s > %s", str("drift.feature"), str("drift.statistic"), str("drift.value"), str("drift.threshold"))
-}
-
 func eventLine(r *record.Record, loc rowLoc) EventLine {
 	e := EventLine{Type: string(r.Type), Event: r.EventName, Actor: r.UserID, Model: r.RequestModel,
 		Version: r.ModelVersion, Reference: r.Reference, RecordID: r.ID, loc: loc}

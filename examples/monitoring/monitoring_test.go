@@ -113,6 +113,7 @@ func TestPipelineMetricsDocumented(t *testing.T) {
 		"../../exporter/auditparquetexporter/documentation.md",
 		"../../receiver/mleventsreceiver/documentation.md",
 		"../../processor/auditsignprocessor/documentation.md",
+		"../../connector/decisionmetricsconnector/documentation.md",
 	} {
 		b, err := os.ReadFile(p)
 		if err != nil {
