@@ -98,6 +98,7 @@ type gateway struct {
 	name    string // the test's name for it; the origin is in env
 	data    string // GOVAUDIT_DATA: storage/ and audit/
 	grpc    string // OTLP gRPC, the agent's target
+	events  string // mlevents
 	health  string
 	env     []string
 	c       *collector
@@ -107,7 +108,7 @@ type gateway struct {
 }
 
 func newGateway(t *testing.T, dir, name, secrets string, originEnv string) *gateway {
-	g := &gateway{name: name, data: filepath.Join(dir, name), grpc: freePort(t), health: freePort(t), secrets: secrets}
+	g := &gateway{name: name, data: filepath.Join(dir, name), grpc: freePort(t), events: freePort(t), health: freePort(t), secrets: secrets}
 	if err := os.MkdirAll(g.data, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,7 @@ func newGateway(t *testing.T, dir, name, secrets string, originEnv string) *gate
 		"GOVAUDIT_SECRETS_DIR=" + secrets,
 		"GOVAUDIT_OTLP_GRPC_ENDPOINT=" + g.grpc,
 		"GOVAUDIT_OTLP_HTTP_ENDPOINT=" + freePort(t),
-		"GOVAUDIT_MLEVENTS_ENDPOINT=" + freePort(t),
+		"GOVAUDIT_MLEVENTS_ENDPOINT=" + g.events,
 		"GOVAUDIT_HEALTH_ENDPOINT=" + g.health,
 		"GOVAUDIT_PROMETHEUS_ENDPOINT=" + freePort(t),
 		"GOVAUDIT_TELEMETRY_PORT=" + strings.TrimPrefix(freePort(t), "127.0.0.1:"),
@@ -338,6 +339,34 @@ func postUntilOK(t *testing.T, agent *collector, agentHTTP string, gt genaiTrace
 	}
 }
 
+// mleventsToken is the gateways' mlevents bearer token.
+const mleventsToken = "e2e-scaleout-token"
+
+// postReview posts a human-oversight CloudEvent about traceID to a
+// gateway's mlevents receiver with the bearer token (none if empty) and
+// returns the HTTP status.
+func postReview(t *testing.T, endpoint, token, traceID string) int {
+	t.Helper()
+	body := `{"specversion":"1.0","type":"dev.govaudit.decision.reviewed","source":"https://review.example.com/queues/support",
+	 "id":"rev-scaleout-1","time":"2026-11-26T10:15:30Z",
+	 "data":{"reviewer":"reviewer@example.com","trace_id":"` + traceID + `","outcome":"approved"}}`
+	req, err := http.NewRequest(http.MethodPost, "http://"+endpoint+"/v1/events", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // metricValue scrapes a Prometheus endpoint for the first sample of name.
 func metricValue(t *testing.T, endpoint, name string) string {
 	t.Helper()
@@ -368,13 +397,17 @@ func metricValue(t *testing.T, endpoint, name string) string {
 func TestScaleOut(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
-	// One key pair and one digest key for the tier (a Secret in Kubernetes).
+	// One key pair, one digest key and one mlevents token for the tier
+	// (Secrets in Kubernetes).
 	secrets := filepath.Join(dir, "secrets")
 	if err := os.Mkdir(secrets, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	copyFile(t, e.key, filepath.Join(secrets, "signing.key"), 0o600)
 	copyFile(t, filepath.Join(e.data, "keys", "digest.key"), filepath.Join(secrets, "digest.key"), 0o600)
+	if err := os.WriteFile(filepath.Join(secrets, "mlevents.token"), []byte(mleventsToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	// gateway-0 takes its origin from GOVAUDIT_ORIGIN, gateway-1 from the
 	// host name, as a StatefulSet pod does.
@@ -402,6 +435,18 @@ func TestScaleOut(t *testing.T) {
 	const nTraces = 24
 	traces := sendGenAITraces(t, agentHTTP, nTraces)
 	sendWorkerSpans(t, agentHTTP, traces)
+	// A reviewer's decision goes to one gateway directly, with the token.
+	var reviewed string
+	for id := range traces {
+		reviewed = id
+		break
+	}
+	if code := postReview(t, gws[0].events, "", reviewed); code != http.StatusUnauthorized {
+		t.Errorf("mlevents without a token: HTTP %d, want 401", code)
+	}
+	if code := postReview(t, gws[0].events, mleventsToken, reviewed); code != http.StatusOK {
+		t.Errorf("mlevents with the token: HTTP %d, want 200", code)
+	}
 	time.Sleep(1500 * time.Millisecond) // past the checkpoint interval
 
 	// A clean stop seals each gateway's open file; what each one holds says
@@ -569,6 +614,11 @@ func TestScaleOut(t *testing.T) {
 	// archive (checked below). Logged, not asserted: a fixed exporter
 	// brings the events to their spans, which is fine too.
 	t.Logf("GenAI events on another gateway than their spans: %d of %d", elsewhere, len(traces))
+	// The review: on the gateway that received it, whichever gateway holds
+	// the trace it is about.
+	if rs := queryAll(t, e, combined, "--type", "oversight"); len(rs) != 1 || rs[0].Origin != "gateway-0" || rs[0].TraceID != reviewed {
+		t.Errorf("query --type oversight: %+v, want one record on gateway-0 about trace %s", rs, reviewed)
+	}
 	// The late spans: each archived once, on the gateway of its trace;
 	// gateway-1's only after its restart, never while it was down.
 	for span, o := range map[string]string{lateSpan0: "gateway-0", lateSpan1: "gateway-1"} {
@@ -600,6 +650,9 @@ func TestScaleOut(t *testing.T) {
 			n++
 		}
 		wantN := 4 * len(want) // 3 model calls and 1 event per trace
+		if want[reviewed] {
+			wantN++ // the review of that trace
+		}
 		for _, gt := range []genaiTrace{onGw0, onGw1} {
 			if gt.user == user {
 				wantN++ // the late span of that trace
@@ -628,6 +681,9 @@ func TestScaleOutConfigsValidate(t *testing.T) {
 	e := newEnv(t)
 	secrets := filepath.Join(e.data, "keys")
 	copyFile(t, e.key, filepath.Join(secrets, "signing.key"), 0o600)
+	if err := os.WriteFile(filepath.Join(secrets, "mlevents.token"), []byte(mleventsToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	gw := []string{"GOVAUDIT_DATA=" + e.data, "GOVAUDIT_SECRETS_DIR=" + secrets}
 	for _, c := range []struct {
 		name, config string
