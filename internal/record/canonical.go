@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"math"
-	"reflect"
 	"sync"
 )
 
@@ -16,50 +14,7 @@ const Magic = "govaudit-record/v1\n"
 // AppendCanonical appends the canonical encoding of r to b and returns the
 // extended slice. The encoding is specified in the package doc.
 func (r *Record) AppendCanonical(b []byte) []byte {
-	b = append(b, Magic...)
-	v := reflect.ValueOf(r).Elem()
-	for _, f := range fields {
-		if f.number == 0 {
-			continue
-		}
-		fv := v.Field(f.index)
-		switch f.kind {
-		case kindString:
-			if s := fv.String(); s != "" {
-				b = append(b, byte(f.number))
-				b = appendString(b, s)
-			}
-		case kindInt64:
-			if n := fv.Int(); n != 0 {
-				b = append(b, byte(f.number))
-				b = binary.BigEndian.AppendUint64(b, uint64(n))
-			}
-		case kindUint64:
-			if n := fv.Uint(); n != 0 {
-				b = append(b, byte(f.number))
-				b = binary.BigEndian.AppendUint64(b, n)
-			}
-		case kindInt64Ptr:
-			if !fv.IsNil() {
-				b = append(b, byte(f.number))
-				b = binary.BigEndian.AppendUint64(b, uint64(fv.Elem().Int()))
-			}
-		case kindFloat64Ptr:
-			if !fv.IsNil() {
-				b = append(b, byte(f.number))
-				b = binary.BigEndian.AppendUint64(b, math.Float64bits(fv.Elem().Float()))
-			}
-		case kindStrings:
-			if n := fv.Len(); n > 0 {
-				b = append(b, byte(f.number))
-				b = binary.AppendUvarint(b, uint64(n))
-				for i := 0; i < n; i++ {
-					b = appendString(b, fv.Index(i).String())
-				}
-			}
-		}
-	}
-	return b
+	return r.appendFields(append(b, Magic...))
 }
 
 func appendString(b []byte, s string) []byte {
@@ -67,23 +22,44 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// Canonical returns the canonical encoding of r.
-func (r *Record) Canonical() []byte { return r.AppendCanonical(make([]byte, 0, 512)) }
+func appendStrings(b []byte, list []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(list)))
+	for _, s := range list {
+		b = appendString(b, s)
+	}
+	return b
+}
 
-// ComputeLeafHash returns the RFC 6962 leaf hash of r's canonical encoding:
-// SHA-256(0x00 || Canonical()). It does not read or set r.LeafHash.
-func (r *Record) ComputeLeafHash() []byte {
+// Canonical returns the canonical encoding of r.
+func (r *Record) Canonical() []byte { return r.AppendCanonical(make([]byte, 0, 1024)) }
+
+// AppendLeafHash appends the RFC 6962 leaf hash of r's canonical encoding,
+// SHA-256(0x00 || Canonical()), to b. It does not allocate when b has room
+// for the 32 bytes (a caller's array: AppendLeafHash(h[:0])): the encoding
+// goes to a pooled buffer. It does not read or set r.LeafHash.
+func (r *Record) AppendLeafHash(b []byte) []byte {
 	bp := hashBufs.Get().(*[]byte)
 	buf := r.AppendCanonical(append((*bp)[:0], 0x00)) // 0x00: the RFC 6962 leaf prefix
 	sum := sha256.Sum256(buf)
-	*bp = buf
-	hashBufs.Put(bp)
-	return sum[:]
+	if cap(buf) <= maxPooledBuf {
+		*bp = buf
+		hashBufs.Put(bp)
+	}
+	return append(b, sum[:]...)
 }
 
+// ComputeLeafHash returns the RFC 6962 leaf hash of r's canonical encoding:
+// SHA-256(0x00 || Canonical()), in a new slice. It does not read or set
+// r.LeafHash.
+func (r *Record) ComputeLeafHash() []byte { return r.AppendLeafHash(make([]byte, 0, sha256.Size)) }
+
 // hashBufs recycles encoding buffers: hashing is on every hot path
-// (auditsign, verify), and GenAI records encode to about 1 KB.
+// (auditsign, verify), and GenAI records encode to about 1 KB. Buffers
+// grown beyond maxPooledBuf by a large record (content is capped at 16 MiB)
+// are left to the garbage collector rather than kept for small ones.
 var hashBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+const maxPooledBuf = 64 << 10
 
 // SetLeaf assigns r's position in a log and its leaf hash.
 func (r *Record) SetLeaf(origin string, epoch, index uint64) {
@@ -102,10 +78,11 @@ func (e *LeafHashMismatchError) Error() string {
 }
 
 // CheckLeafHash recomputes r's leaf hash and compares it with r.LeafHash.
+// It allocates only to report a mismatch.
 func (r *Record) CheckLeafHash() error {
-	h := r.ComputeLeafHash()
-	if !bytes.Equal(h, r.LeafHash) {
-		return &LeafHashMismatchError{Stored: r.LeafHash, Computed: h}
+	var h [sha256.Size]byte
+	if computed := r.AppendLeafHash(h[:0]); !bytes.Equal(computed, r.LeafHash) {
+		return &LeafHashMismatchError{Stored: r.LeafHash, Computed: bytes.Clone(computed)}
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package record
 
 import (
 	"math"
-	"reflect"
 	"time"
 	"unicode/utf8"
 )
@@ -51,45 +50,25 @@ func (r *Record) addFlag(f string) {
 // (AddFlag). Flags are left alone: producers set only govaudit's own. It
 // reports whether anything was cut. Producers call it once, when a record
 // is complete.
-func (r *Record) ApplyCaps() bool {
-	v := reflect.ValueOf(r).Elem()
-	cut := false
-	for i := range fields {
-		f := &fields[i]
-		fv := v.Field(f.index)
-		switch {
-		case f.kind == kindString:
-			if s, ok := Truncate(fv.String(), f.max); ok {
-				fv.SetString(s)
-				r.AddFlag(FlagTruncated, f.name)
-				cut = true
+func (r *Record) ApplyCaps() bool { return r.applyCaps() }
+
+// capStrings cuts list to at most count elements of at most size bytes
+// each, and reports whether it cut. It never writes through list: a cut
+// element goes into a copy, so a caller's slice is left as it was.
+func capStrings(list []string, size, count int) ([]string, bool) {
+	changed, copied := false, false
+	if len(list) > count {
+		list, changed = list[:count:count], true
+	}
+	for i, s := range list {
+		if t, ok := Truncate(s, size); ok {
+			if !copied {
+				list, copied = append([]string(nil), list...), true
 			}
-		case f.kind == kindStrings && f.name != "flags":
-			n := fv.Len()
-			if n == 0 {
-				continue
-			}
-			list := fv.Interface().([]string)
-			changed, copied := false, false
-			if n > f.maxLen {
-				list, changed = list[:f.maxLen:f.maxLen], true
-			}
-			for j, s := range list {
-				if t, ok := Truncate(s, f.max); ok {
-					if !copied { // do not write through the caller's slice
-						list, copied = append([]string(nil), list...), true
-					}
-					list[j], changed = t, true
-				}
-			}
-			if changed {
-				fv.Set(reflect.ValueOf(list))
-				r.AddFlag(FlagTruncated, f.name)
-				cut = true
-			}
+			list[i], changed = t, true
 		}
 	}
-	return cut
+	return list, changed
 }
 
 // Truncate cuts s to at most n bytes without splitting a UTF-8 sequence,

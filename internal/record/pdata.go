@@ -1,10 +1,11 @@
 package record
 
 import (
+	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
-	"reflect"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -27,10 +28,7 @@ func (r *Record) ToLogRecord(lr plog.LogRecord) {
 	attrs := lr.Attributes()
 	attrs.Clear()
 	attrs.EnsureCapacity(24)
-	v := reflect.ValueOf(r).Elem()
-	for i := range fields {
-		putField(attrs, &fields[i], v.Field(fields[i].index))
-	}
+	r.putAttrs(attrs)
 
 	if r.Type == TypeCheckpoint {
 		lr.SetEventName(EventNameCheckpoint)
@@ -57,157 +55,161 @@ func (r *Record) ToLogRecord(lr plog.LogRecord) {
 	lr.SetSpanID(sid)
 }
 
-// attrTypes is the pdata value type of each field kind.
-var attrTypes = [...]pcommon.ValueType{
-	kindString: pcommon.ValueTypeStr, kindInt64: pcommon.ValueTypeInt,
-	kindUint64: pcommon.ValueTypeInt, kindInt64Ptr: pcommon.ValueTypeInt,
-	kindFloat64Ptr: pcommon.ValueTypeDouble, kindStrings: pcommon.ValueTypeSlice,
-	kindBytes: pcommon.ValueTypeBytes,
-}
-
 // PutLeaf writes r's position in its log — origin, epoch, leaf_index and
 // leaf_hash — into lr, which must already carry r otherwise (as written by
 // ToLogRecord). It is ToLogRecord for the auditsign processor, which only
-// seals records: the other attributes are left as they are.
+// seals records: the other attributes are left as they are. Zero values are
+// absent, as in ToLogRecord.
 func (r *Record) PutLeaf(lr plog.LogRecord) {
 	attrs := lr.Attributes()
-	v := reflect.ValueOf(r).Elem()
-	for _, f := range leafFields {
-		if !putField(attrs, f, v.Field(f.index)) {
-			attrs.Remove(f.attr) // zero values are absent, as in ToLogRecord
-		}
+	if r.Origin != "" {
+		attrs.PutStr(attrOrigin, r.Origin)
+	} else {
+		attrs.Remove(attrOrigin)
+	}
+	if r.Epoch != 0 {
+		attrs.PutInt(attrEpoch, int64(r.Epoch))
+	} else {
+		attrs.Remove(attrEpoch)
+	}
+	if r.LeafIndex != 0 {
+		attrs.PutInt(attrLeafIndex, int64(r.LeafIndex))
+	} else {
+		attrs.Remove(attrLeafIndex)
+	}
+	if len(r.LeafHash) > 0 {
+		attrs.PutEmptyBytes(attrLeafHash).FromRaw(r.LeafHash)
+	} else {
+		attrs.Remove(attrLeafHash)
 	}
 }
 
-// leafFields are the fields PutLeaf writes.
-var leafFields = func() []*field {
-	var out []*field
-	for _, name := range []string{"origin", "epoch", "leaf_index", "leaf_hash"} {
-		out = append(out, fieldByAttr[AttributePrefix+name])
+func putStrings(m pcommon.Map, key string, list []string) {
+	s := m.PutEmptySlice(key)
+	s.EnsureCapacity(len(list))
+	for _, e := range list {
+		s.AppendEmpty().SetStr(e)
 	}
-	return out
-}()
-
-// putField writes one field as its attribute and reports whether it did:
-// zero values (empty string, 0, nil, empty list) are not written.
-func putField(attrs pcommon.Map, f *field, fv reflect.Value) bool {
-	key := f.attr
-	switch f.kind {
-	case kindString:
-		if s := fv.String(); s != "" {
-			attrs.PutStr(key, s)
-			return true
-		}
-	case kindInt64:
-		if n := fv.Int(); n != 0 {
-			attrs.PutInt(key, n)
-			return true
-		}
-	case kindUint64:
-		if n := fv.Uint(); n != 0 {
-			attrs.PutInt(key, int64(n))
-			return true
-		}
-	case kindInt64Ptr:
-		if !fv.IsNil() {
-			attrs.PutInt(key, fv.Elem().Int())
-			return true
-		}
-	case kindFloat64Ptr:
-		if !fv.IsNil() {
-			attrs.PutDouble(key, fv.Elem().Float())
-			return true
-		}
-	case kindStrings:
-		if n := fv.Len(); n > 0 {
-			s := attrs.PutEmptySlice(key)
-			s.EnsureCapacity(n)
-			for i := 0; i < n; i++ {
-				s.AppendEmpty().SetStr(fv.Index(i).String())
-			}
-			return true
-		}
-	case kindBytes:
-		if n := fv.Len(); n > 0 {
-			attrs.PutEmptyBytes(key).FromRaw(fv.Bytes())
-			return true
-		}
-	}
-	return false
 }
 
 // IsRecord reports whether lr carries a governance record (written by ToLogRecord).
 func IsRecord(lr plog.LogRecord) bool {
-	_, ok := lr.Attributes().Get(AttributePrefix + "record_id")
+	_, ok := lr.Attributes().Get(attrID)
 	return ok
 }
 
 // FromLogRecord reads the record that ToLogRecord wrote into lr. It fails,
 // naming the attribute, on an attribute of the wrong type or an unknown
 // "govaudit." attribute, so nothing is lost silently. It does not validate
-// the record (see Validate).
+// the record (see Validate; DecodeLogs does both).
 func FromLogRecord(lr plog.LogRecord) (Record, error) {
 	var r Record
-	var err error
-	v := reflect.ValueOf(&r).Elem()
-	lr.Attributes().Range(func(key string, av pcommon.Value) bool {
-		if !strings.HasPrefix(key, AttributePrefix) {
-			return true
-		}
-		f, ok := fieldByAttr[key]
-		if !ok {
-			err = fmt.Errorf("unknown record attribute %s", key)
-			return false
-		}
-		err = setField(v.Field(f.index), f, av)
-		return err == nil
-	})
-	if err != nil {
+	if _, err := r.fromAttributes(lr.Attributes()); err != nil {
 		return Record{}, err
 	}
 	return r, nil
 }
 
-// setField sets one Record field from its attribute value.
-func setField(fv reflect.Value, f *field, av pcommon.Value) error {
-	if want := attrTypes[f.kind]; av.Type() != want {
-		return fmt.Errorf("attribute %s: type %s, want %s", f.attr, av.Type(), want)
-	}
-	switch f.kind {
-	case kindString:
-		fv.SetString(av.Str())
-	case kindInt64:
-		fv.SetInt(av.Int())
-	case kindUint64:
-		n := uint64(av.Int())
-		if fv.Kind() == reflect.Uint32 && n > math.MaxUint32 {
-			return fmt.Errorf("attribute %s: %d overflows uint32", f.attr, n)
+// fromAttributes sets r's fields from the "govaudit." attributes of m and
+// reports whether m has the record_id attribute (see IsRecord).
+func (r *Record) fromAttributes(m pcommon.Map) (hasID bool, err error) {
+	for key, v := range m.All() {
+		column, ok := strings.CutPrefix(key, AttributePrefix)
+		if !ok {
+			continue
 		}
-		fv.SetUint(n)
-	case kindInt64Ptr:
-		n := av.Int()
-		fv.Set(reflect.ValueOf(&n))
-	case kindFloat64Ptr:
-		x := av.Double()
-		fv.Set(reflect.ValueOf(&x))
-	case kindStrings:
-		s := av.Slice()
-		if s.Len() == 0 {
-			return nil
-		}
-		list := make([]string, s.Len())
-		for i := range list {
-			e := s.At(i)
-			if e.Type() != pcommon.ValueTypeStr {
-				return fmt.Errorf("attribute %s[%d]: type %s, want Str", f.attr, i, e.Type())
+		if err := r.setAttr(column, v); err != nil {
+			if err == errUnknownAttr {
+				err = fmt.Errorf("unknown record attribute %s", key)
 			}
-			list[i] = e.Str()
+			return hasID, err
 		}
-		fv.Set(reflect.ValueOf(list))
-	case kindBytes:
-		if b := av.Bytes().AsRaw(); len(b) > 0 {
-			fv.SetBytes(append([]byte(nil), b...))
-		}
+		hasID = hasID || key == attrID
 	}
-	return nil
+	return hasID, nil
+}
+
+// errUnknownAttr is setAttr's answer for a column the record does not have.
+var errUnknownAttr = errors.New("unknown record attribute")
+
+// The attribute readers below return the value of attribute key for the
+// generated setAttr, or an error naming the attribute when v has another
+// type than the field's.
+
+func typeError(key string, v pcommon.Value, want pcommon.ValueType) error {
+	return fmt.Errorf("attribute %s: type %s, want %s", key, v.Type(), want)
+}
+
+func strAttr(key string, v pcommon.Value) (string, error) {
+	if v.Type() != pcommon.ValueTypeStr {
+		return "", typeError(key, v, pcommon.ValueTypeStr)
+	}
+	return v.Str(), nil
+}
+
+func intAttr(key string, v pcommon.Value) (int64, error) {
+	if v.Type() != pcommon.ValueTypeInt {
+		return 0, typeError(key, v, pcommon.ValueTypeInt)
+	}
+	return v.Int(), nil
+}
+
+// uint32Attr reads a uint32 field, written by bit pattern as an Int.
+func uint32Attr(key string, v pcommon.Value) (uint32, error) {
+	n, err := intAttr(key, v)
+	if err != nil {
+		return 0, err
+	}
+	if uint64(n) > math.MaxUint32 {
+		return 0, fmt.Errorf("attribute %s: %d overflows uint32", key, uint64(n))
+	}
+	return uint32(n), nil
+}
+
+func intPtrAttr(key string, v pcommon.Value) (*int64, error) {
+	n, err := intAttr(key, v)
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+func doublePtrAttr(key string, v pcommon.Value) (*float64, error) {
+	if v.Type() != pcommon.ValueTypeDouble {
+		return nil, typeError(key, v, pcommon.ValueTypeDouble)
+	}
+	x := v.Double()
+	return &x, nil
+}
+
+// stringsAttr reads a list field; an empty list is nil, as Normalize has it.
+func stringsAttr(key string, v pcommon.Value) ([]string, error) {
+	if v.Type() != pcommon.ValueTypeSlice {
+		return nil, typeError(key, v, pcommon.ValueTypeSlice)
+	}
+	s := v.Slice()
+	if s.Len() == 0 {
+		return nil, nil
+	}
+	list := make([]string, s.Len())
+	for i := range list {
+		e := s.At(i)
+		if e.Type() != pcommon.ValueTypeStr {
+			return nil, fmt.Errorf("attribute %s[%d]: type %s, want Str", key, i, e.Type())
+		}
+		list[i] = e.Str()
+	}
+	return list, nil
+}
+
+// bytesAttr reads the leaf hash into a slice of its own: lr may be reused.
+func bytesAttr(key string, v pcommon.Value) ([]byte, error) {
+	if v.Type() != pcommon.ValueTypeBytes {
+		return nil, typeError(key, v, pcommon.ValueTypeBytes)
+	}
+	b := v.Bytes().AsRaw()
+	if len(b) == 0 {
+		return nil, nil
+	}
+	return bytes.Clone(b), nil
 }

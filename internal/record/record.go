@@ -61,7 +61,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"unicode/utf8"
 )
 
 // SchemaVersion is the version of the record schema and canonical encoding
@@ -278,13 +277,11 @@ func (r *Record) Validate() error {
 	if err := checkHex("parent_span_id", r.ParentSpanID, 8); err != nil {
 		errs = append(errs, err)
 	}
-	for _, f := range fields {
-		if f.kind == kindString && !utf8.ValidString(f.value(r).String()) {
-			errs = append(errs, fmt.Errorf("%s is not valid UTF-8", f.name))
-		}
-	}
+	errs = r.appendUTF8Errors(errs)
 	return errors.Join(errs...)
 }
+
+func notUTF8Error(column string) error { return fmt.Errorf("%s is not valid UTF-8", column) }
 
 func checkHex(name, s string, n int) error {
 	if s == "" {
