@@ -2,6 +2,8 @@ package record
 
 import (
 	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 // benchRecord is a governance record as the mlgovernance connector makes it
@@ -49,4 +51,91 @@ func BenchmarkLeafHash(b *testing.B) {
 		r.ComputeLeafHash()
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkApplyCaps measures the caps check of a record that is within
+// its caps, as producers run it on every record.
+func BenchmarkApplyCaps(b *testing.B) {
+	r := benchRecord()
+	b.ReportAllocs()
+	for b.Loop() {
+		if r.ApplyCaps() {
+			b.Fatal("cut")
+		}
+	}
+}
+
+// BenchmarkValidate measures Validate of a valid record.
+func BenchmarkValidate(b *testing.B) {
+	r := benchRecord()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.Validate(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkToLogRecord measures writing a sealed record into a log record
+// (the connector's emit, the receivers, the WAL's encoding).
+func BenchmarkToLogRecord(b *testing.B) {
+	r := benchRecord()
+	r.SetLeaf(r.Origin, r.Epoch, r.LeafIndex)
+	lr := plog.NewLogRecord()
+	b.ReportAllocs()
+	for b.Loop() {
+		r.ToLogRecord(lr)
+	}
+}
+
+// BenchmarkFromLogRecord measures reading a sealed record from its log
+// record (every consumer of records).
+func BenchmarkFromLogRecord(b *testing.B) {
+	r := benchRecord()
+	r.SetLeaf(r.Origin, r.Epoch, r.LeafIndex)
+	lr := plog.NewLogRecord()
+	r.ToLogRecord(lr)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := FromLogRecord(lr); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchBatch is a batch of n sealed records.
+func benchBatch(n int) plog.Logs {
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i := 0; i < n; i++ {
+		r := benchRecord()
+		r.SetLeaf(r.Origin, r.Epoch, uint64(i))
+		r.ToLogRecord(lrs.AppendEmpty())
+	}
+	return ld
+}
+
+// BenchmarkDecodeLoop measures decoding a batch of 100 records as the
+// components did before the batch codec (IsRecord, FromLogRecord,
+// Validate, per log record); reported per record.
+func BenchmarkDecodeLoop(b *testing.B) {
+	ld := benchBatch(100)
+	b.ReportAllocs()
+	for b.Loop() {
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for k := 0; k < lrs.Len(); k++ {
+			lr := lrs.At(k)
+			if !IsRecord(lr) {
+				b.Fatal("not a record")
+			}
+			r, err := FromLogRecord(lr)
+			if err == nil {
+				err = r.Validate()
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/record")
 }

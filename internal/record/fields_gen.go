@@ -393,6 +393,199 @@ func (r *Record) appendFields(b []byte) []byte {
 	return b
 }
 
+// attrCount returns the number of attributes putAttrs writes: the fields
+// of r that are not zero.
+func (r *Record) attrCount() int {
+	n := 0
+	if r.SchemaVersion != 0 {
+		n++
+	}
+	if len(r.ID) > 0 {
+		n++
+	}
+	if len(r.Type) > 0 {
+		n++
+	}
+	if len(r.EventName) > 0 {
+		n++
+	}
+	if r.StartTime != 0 {
+		n++
+	}
+	if r.EndTime != 0 {
+		n++
+	}
+	if r.ObservedTime != 0 {
+		n++
+	}
+	if len(r.Origin) > 0 {
+		n++
+	}
+	if r.Epoch != 0 {
+		n++
+	}
+	if r.LeafIndex != 0 {
+		n++
+	}
+	if len(r.TraceID) > 0 {
+		n++
+	}
+	if len(r.SpanID) > 0 {
+		n++
+	}
+	if len(r.ParentSpanID) > 0 {
+		n++
+	}
+	if len(r.ServiceName) > 0 {
+		n++
+	}
+	if len(r.ServiceVersion) > 0 {
+		n++
+	}
+	if len(r.DeploymentEnvironment) > 0 {
+		n++
+	}
+	if len(r.Operation) > 0 {
+		n++
+	}
+	if len(r.Provider) > 0 {
+		n++
+	}
+	if len(r.RequestModel) > 0 {
+		n++
+	}
+	if len(r.ResponseModel) > 0 {
+		n++
+	}
+	if len(r.ModelVersion) > 0 {
+		n++
+	}
+	if len(r.ModelRegistryURI) > 0 {
+		n++
+	}
+	if len(r.AgentID) > 0 {
+		n++
+	}
+	if len(r.AgentName) > 0 {
+		n++
+	}
+	if len(r.ToolName) > 0 {
+		n++
+	}
+	if len(r.ToolCallID) > 0 {
+		n++
+	}
+	if len(r.ConversationID) > 0 {
+		n++
+	}
+	if len(r.SessionID) > 0 {
+		n++
+	}
+	if len(r.UserID) > 0 {
+		n++
+	}
+	if len(r.TenantID) > 0 {
+		n++
+	}
+	if len(r.DataSourceID) > 0 {
+		n++
+	}
+	if len(r.Parameters) > 0 {
+		n++
+	}
+	if r.InputTokens != nil {
+		n++
+	}
+	if r.OutputTokens != nil {
+		n++
+	}
+	if len(r.FinishReasons) > 0 {
+		n++
+	}
+	if len(r.StatusCode) > 0 {
+		n++
+	}
+	if len(r.ErrorType) > 0 {
+		n++
+	}
+	if len(r.Input) > 0 {
+		n++
+	}
+	if len(r.InputDigest) > 0 {
+		n++
+	}
+	if len(r.Output) > 0 {
+		n++
+	}
+	if len(r.OutputDigest) > 0 {
+		n++
+	}
+	if len(r.SystemInstructions) > 0 {
+		n++
+	}
+	if len(r.SystemInstructionsDigest) > 0 {
+		n++
+	}
+	if len(r.ToolArguments) > 0 {
+		n++
+	}
+	if len(r.ToolArgumentsDigest) > 0 {
+		n++
+	}
+	if len(r.ToolResult) > 0 {
+		n++
+	}
+	if len(r.ToolResultDigest) > 0 {
+		n++
+	}
+	if len(r.RetrievalDocuments) > 0 {
+		n++
+	}
+	if len(r.RetrievalDocumentsDigest) > 0 {
+		n++
+	}
+	if len(r.DigestKeyID) > 0 {
+		n++
+	}
+	if len(r.Prediction) > 0 {
+		n++
+	}
+	if r.Score != nil {
+		n++
+	}
+	if len(r.FeatureSetDigest) > 0 {
+		n++
+	}
+	if len(r.DatasetVersion) > 0 {
+		n++
+	}
+	if len(r.Reference) > 0 {
+		n++
+	}
+	if len(r.SourceConvention) > 0 {
+		n++
+	}
+	if len(r.Attributes) > 0 {
+		n++
+	}
+	if len(r.ResourceAttributes) > 0 {
+		n++
+	}
+	if len(r.Flags) > 0 {
+		n++
+	}
+	if len(r.PreviousCheckpoint) > 0 {
+		n++
+	}
+	if len(r.Checkpoint) > 0 {
+		n++
+	}
+	if len(r.LeafHash) > 0 {
+		n++
+	}
+	return n
+}
+
 // putAttrs writes every non-zero field of r as its attribute into m.
 func (r *Record) putAttrs(m pcommon.Map) {
 	if r.SchemaVersion != 0 {

@@ -27,7 +27,7 @@ const (
 func (r *Record) ToLogRecord(lr plog.LogRecord) {
 	attrs := lr.Attributes()
 	attrs.Clear()
-	attrs.EnsureCapacity(24)
+	attrs.EnsureCapacity(r.attrCount())
 	r.putAttrs(attrs)
 
 	if r.Type == TypeCheckpoint {
@@ -43,13 +43,15 @@ func (r *Record) ToLogRecord(lr plog.LogRecord) {
 	lr.SetObservedTimestamp(pcommon.Timestamp(r.ObservedTime))
 	lr.SetSeverityNumber(plog.SeverityNumberInfo)
 	lr.SetSeverityText("INFO")
+	// The ids are copies: a record's ids that are not hex of the right
+	// length (Validate rejects them) leave the log record's empty.
 	var tid pcommon.TraceID
-	if _, err := hex.Decode(tid[:], []byte(r.TraceID)); err != nil || len(r.TraceID) != 2*len(tid) {
+	if !decodeID(tid[:], r.TraceID) {
 		tid = pcommon.TraceID{}
 	}
 	lr.SetTraceID(tid)
 	var sid pcommon.SpanID
-	if _, err := hex.Decode(sid[:], []byte(r.SpanID)); err != nil || len(r.SpanID) != 2*len(sid) {
+	if !decodeID(sid[:], r.SpanID) {
 		sid = pcommon.SpanID{}
 	}
 	lr.SetSpanID(sid)
@@ -82,6 +84,16 @@ func (r *Record) PutLeaf(lr plog.LogRecord) {
 	} else {
 		attrs.Remove(attrLeafHash)
 	}
+}
+
+// decodeID decodes the hex id s into dst and reports whether s was exactly
+// len(dst) bytes of hex (hex.Decode panics on a longer s).
+func decodeID(dst []byte, s string) bool {
+	if len(s) != hex.EncodedLen(len(dst)) {
+		return false
+	}
+	_, err := hex.Decode(dst, []byte(s))
+	return err == nil
 }
 
 func putStrings(m pcommon.Map, key string, list []string) {

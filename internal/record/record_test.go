@@ -336,3 +336,74 @@ func TestPutLeaf(t *testing.T) {
 		}
 	}
 }
+
+// TestToLogRecordBadIDs: ids that are not hex of the right length leave the
+// log record's trace and span ids empty; hex.Decode panicked on a longer one.
+func TestToLogRecordBadIDs(t *testing.T) {
+	for _, c := range []struct{ trace, span string }{
+		{"4bf92f3577b34da6a3ce929d0e0e4736ff", "00f067aa0ba902b7ff"},
+		{"4bf92f3577b34da6a3ce929d0e0e47", "00f067aa0ba902"},
+		{"zzf92f3577b34da6a3ce929d0e0e4736", "zz f067aa0ba902b"},
+	} {
+		r := Record{SchemaVersion: 1, ID: "x", Type: TypeInference, TraceID: c.trace, SpanID: c.span}
+		lr := plog.NewLogRecord()
+		r.ToLogRecord(lr)
+		if !lr.TraceID().IsEmpty() || !lr.SpanID().IsEmpty() {
+			t.Errorf("%q %q: log record ids %v %v, want empty", c.trace, c.span, lr.TraceID(), lr.SpanID())
+		}
+		if got, err := FromLogRecord(lr); err != nil || got.TraceID != c.trace || got.SpanID != c.span {
+			t.Errorf("%q %q: the attributes keep the ids as they were: %+v, %v", c.trace, c.span, got, err)
+		}
+	}
+	r := full()
+	lr := plog.NewLogRecord()
+	r.ToLogRecord(lr)
+	if lr.TraceID().String() != r.TraceID || lr.SpanID().String() != r.SpanID {
+		t.Errorf("valid ids: %v %v", lr.TraceID(), lr.SpanID())
+	}
+}
+
+// TestAllocations: the hot paths do not allocate. Counted allocations, not
+// time; skipped under the race detector, whose sync.Pool drops buffers.
+func TestAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under -race")
+	}
+	r := benchRecord()
+	r.SetLeaf(r.Origin, r.Epoch, r.LeafIndex)
+	var h [32]byte
+	buf := make([]byte, 0, 4096)
+	for name, fn := range map[string]func(){
+		"AppendLeafHash": func() { r.AppendLeafHash(h[:0]) },
+		"AppendCanonical": func() { buf = r.AppendCanonical(buf[:0]) },
+		"CheckLeafHash": func() {
+			if r.CheckLeafHash() != nil {
+				t.Fatal("hash mismatch")
+			}
+		},
+		"Validate": func() {
+			if r.Validate() != nil {
+				t.Fatal("invalid")
+			}
+		},
+		"ApplyCaps (nothing to cut)": func() {
+			if r.ApplyCaps() {
+				t.Fatal("cut")
+			}
+		},
+	} {
+		if n := testing.AllocsPerRun(200, fn); n != 0 {
+			t.Errorf("%s: %v allocations per run, want 0", name, n)
+		}
+	}
+	// A large record does not keep its buffer in the pool, and still hashes.
+	big := r
+	big.Input = strings.Repeat("x", 2*maxPooledBuf)
+	want := sha256.Sum256(append([]byte{0}, big.Canonical()...))
+	if got := big.AppendLeafHash(nil); !bytes.Equal(got, want[:]) {
+		t.Fatal("large record: wrong hash")
+	}
+	if bp := hashBufs.Get().(*[]byte); cap(*bp) > maxPooledBuf {
+		t.Errorf("a %d-byte buffer went back to the pool", cap(*bp))
+	}
+}

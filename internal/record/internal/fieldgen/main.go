@@ -245,6 +245,27 @@ func generate(filename string, src []byte) ([]byte, error) {
 	p("}")
 	p("")
 
+	p("// attrCount returns the number of attributes putAttrs writes: the fields")
+	p("// of r that are not zero.")
+	p("func (r *Record) attrCount() int {")
+	p("n := 0")
+	for _, f := range fs {
+		v := "r." + f.goName
+		switch f.kind {
+		case "kindString", "kindStrings", "kindBytes":
+			p("if len(%s) > 0 {", v)
+		case "kindInt64", "kindUint64":
+			p("if %s != 0 {", v)
+		default:
+			p("if %s != nil {", v)
+		}
+		p("n++")
+		p("}")
+	}
+	p("return n")
+	p("}")
+	p("")
+
 	p("// putAttrs writes every non-zero field of r as its attribute into m.")
 	p("func (r *Record) putAttrs(m pcommon.Map) {")
 	for _, f := range fs {
