@@ -374,7 +374,7 @@ func TestAllocations(t *testing.T) {
 	var h [32]byte
 	buf := make([]byte, 0, 4096)
 	for name, fn := range map[string]func(){
-		"AppendLeafHash": func() { r.AppendLeafHash(h[:0]) },
+		"AppendLeafHash":  func() { r.AppendLeafHash(h[:0]) },
 		"AppendCanonical": func() { buf = r.AppendCanonical(buf[:0]) },
 		"CheckLeafHash": func() {
 			if r.CheckLeafHash() != nil {
