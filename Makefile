@@ -65,9 +65,10 @@ $(TOOLS)/mdatagen: tools/mdatagen/go.mod tools/mdatagen/go.sum
 # documentation.md and the README status section; the output is committed.
 # mdatagen links only the OpenTelemetry distributions (core, contrib, k8s,
 # otlp) and leaves "[govaudit]: " without a target: sed points it at the
-# distribution's builder-config.yaml.
+# distribution's builder-config.yaml. internal/record's go:generate writes
+# fields_gen.go from the Record struct tags (internal/record/internal/fieldgen).
 generate: $(TOOLS)/mdatagen
-	PATH="$(TOOLS):$$PATH" $(GO) generate ./connector/... ./processor/... ./exporter/... ./receiver/...
+	PATH="$(TOOLS):$$PATH" $(GO) generate ./internal/record ./connector/... ./processor/... ./exporter/... ./receiver/...
 	sed -i 's|^\[govaudit\]: *$$|[govaudit]: ../../builder-config.yaml|' $$(git ls-files '*/*/README.md')
 
 clean:

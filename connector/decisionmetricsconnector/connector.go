@@ -2,6 +2,7 @@ package decisionmetricsconnector // import "github.com/govaudit/govaudit/connect
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"sync"
@@ -162,30 +163,15 @@ func (c *decisionConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error
 	c.mu.Lock()
 	now := pcommon.NewTimestampFromTime(c.now())
 	touched := map[*series]struct{}{}
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				lr := lrs.At(k)
-				if !record.IsRecord(lr) {
-					notRecord++
-					continue
-				}
-				r, err := record.FromLogRecord(lr)
-				if err == nil {
-					err = r.Validate()
-				}
-				if err != nil {
-					invalid++
-					c.logger.Debug("governance record skipped", zap.Error(err))
-					continue
-				}
-				if !c.add(&r, now, touched) {
-					duplicate++
-				}
-			}
+	for it, err := range record.DecodeLogs(ld) {
+		switch {
+		case errors.Is(err, record.ErrNotRecord):
+			notRecord++
+		case err != nil:
+			invalid++
+			c.logger.Debug("governance record skipped", zap.Error(err))
+		case !c.add(&it.Record, now, touched):
+			duplicate++
 		}
 	}
 	var md pmetric.Metrics

@@ -244,17 +244,9 @@ func FuzzMapSpan(f *testing.F) {
 		fillFuzzMap(lr.Attributes(), keys, data)
 		fillFuzzMap(lr.Body().SetEmptyMap(), keys, data)
 		for _, out := range []plog.Logs{g.tracesToRecords(context.Background(), td), g.logsToRecords(context.Background(), ld)} {
-			rls := out.ResourceLogs()
-			for i := 0; i < rls.Len(); i++ {
-				lrs := rls.At(i).ScopeLogs().At(0).LogRecords()
-				for j := 0; j < lrs.Len(); j++ {
-					r, err := record.FromLogRecord(lrs.At(j))
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := r.Validate(); err != nil {
-						t.Fatal(err)
-					}
+			for _, err := range record.DecodeLogs(out) {
+				if err != nil {
+					t.Fatal(err)
 				}
 			}
 		}

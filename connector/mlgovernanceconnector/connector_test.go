@@ -109,26 +109,22 @@ func (p *testPipeline) records(t *testing.T) []record.Record {
 		}
 	}()
 	for _, ld := range p.sink.AllLogs() {
-		rls := ld.ResourceLogs()
-		for i := 0; i < rls.Len(); i++ {
-			sls := rls.At(i).ScopeLogs()
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			sls := ld.ResourceLogs().At(i).ScopeLogs()
 			for j := 0; j < sls.Len(); j++ {
 				assert.Equal(t, metadata.ScopeName, sls.At(j).Scope().Name())
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					lr := lrs.At(k)
-					r, err := record.FromLogRecord(lr)
-					require.NoError(t, err)
-					require.NoError(t, r.Validate())
-					assert.Equal(t, record.EventNameRecord, lr.EventName())
-					assert.NotEmpty(t, r.ID)
-					assert.NotZero(t, r.ObservedTime)
-					assert.Empty(t, r.Origin, "origin is auditsign's to fill")
-					spanOf[r.ID] = r.SpanID
-					r.ID, r.ObservedTime = "", 0
-					out = append(out, r)
-				}
 			}
+		}
+		for it, err := range record.DecodeLogs(ld) {
+			require.NoError(t, err)
+			r := it.Record
+			assert.Equal(t, record.EventNameRecord, it.LogRecord.EventName())
+			assert.NotEmpty(t, r.ID)
+			assert.NotZero(t, r.ObservedTime)
+			assert.Empty(t, r.Origin, "origin is auditsign's to fill")
+			spanOf[r.ID] = r.SpanID
+			r.ID, r.ObservedTime = "", 0
+			out = append(out, r)
 		}
 	}
 	return out

@@ -5,7 +5,7 @@
 //
 // # Fields
 //
-// The Record struct is the schema. Each field carries three tags:
+// The Record struct is the schema. Each field carries these tags:
 //
 //	parquet:"name[,opts]"  the Parquet column (and the JSON key and the
 //	                       pdata attribute "govaudit.<name>")
@@ -14,6 +14,11 @@
 //	json:"name,omitempty"  the JSON form used by reports and proofs
 //	max:"N" or max:"N,C"   string fields: the cap N in bytes; lists: N bytes
 //	                       per element and at most C elements (see ApplyCaps)
+//
+// The tags are the one source of truth: go generate (internal/fieldgen)
+// turns them into fields_gen.go, straight-line code per field for the
+// encoding, the pdata mapping, the caps and Validate. Change a tag or add a
+// field, then run go generate; the tests fail until then.
 //
 // # Canonical encoding (schema v1)
 //
@@ -51,6 +56,16 @@
 // count) are left unset and flagged "invalid_value" and
 // "invalid_value:<column>" (see UnixNano, TimeUnixNano). Caps are not part
 // of the encoding: a record over its caps still encodes and hashes.
+//
+// # Batches
+//
+// Records travel between collector components as plog.Logs batches, one
+// log record per governance record (ToLogRecord). A component decodes a
+// batch once with DecodeLogs, which reads and validates each record and
+// gives the position and reason of each log record that is not a valid
+// record; it builds one with NewLogs or AppendLogRecords. A sealed record
+// carries its leaf hash (the leaf_hash attribute), so components after
+// auditsign do not recompute it.
 //
 // testdata/vectors.json holds worked examples: a record, its encoding in hex
 // and its leaf hash. A third-party verifier that reproduces them reproduces

@@ -18,7 +18,6 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/attribute"
@@ -423,14 +422,10 @@ func (r *mleventsReceiver) consume(ctx context.Context, w http.ResponseWriter, f
 		writeJSON(w, http.StatusOK, res)
 		return true
 	}
-	ld := plog.NewLogs()
-	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
-	sl.Scope().SetName(metadata.ScopeName)
 	for i := range recs {
-		recs[i].ToLogRecord(sl.LogRecords().AppendEmpty())
 		res.Records[i] = eventResult{Index: i, EventID: ids[i], RecordID: recs[i].ID}
 	}
-	err := r.next.ConsumeLogs(ctx, ld)
+	err := r.next.ConsumeLogs(ctx, record.NewLogs(metadata.ScopeName, recs))
 	r.obsrep.EndLogsOp(ctx, format, len(recs), err)
 	if err != nil {
 		status := http.StatusServiceUnavailable

@@ -142,19 +142,12 @@ func records(t *testing.T, sink *consumertest.LogsSink) ([]record.Record, int) {
 	t.Helper()
 	var out []record.Record
 	for _, ld := range sink.AllLogs() {
-		rls := ld.ResourceLogs()
-		for i := 0; i < rls.Len(); i++ {
-			sls := rls.At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				assert.Equal(t, metadata.ScopeName, sls.At(j).Scope().Name())
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					rec, err := record.FromLogRecord(lrs.At(k))
-					require.NoError(t, err)
-					require.NoError(t, rec.Validate())
-					out = append(out, rec)
-				}
-			}
+		require.Equal(t, 1, ld.ResourceLogs().Len())
+		require.Equal(t, 1, ld.ResourceLogs().At(0).ScopeLogs().Len())
+		assert.Equal(t, metadata.ScopeName, ld.ResourceLogs().At(0).ScopeLogs().At(0).Scope().Name())
+		for it, err := range record.DecodeLogs(ld) {
+			require.NoError(t, err)
+			out = append(out, it.Record)
 		}
 	}
 	return out, len(sink.AllLogs())
