@@ -52,7 +52,7 @@ type Result struct {
 // Policy applies a validated Config. It is safe for concurrent use.
 type Policy struct {
 	modes    [numFields]Mode
-	key      []byte // nil when no key is configured
+	digester *record.Digester // nil when no key is configured
 	keyID    string
 	maxBytes int
 	redactor redactor
@@ -76,10 +76,10 @@ func New(cfg Config) (*Policy, error) {
 		}
 	}
 	if key != "" {
-		p.key = []byte(key)
+		p.digester = record.NewDigester([]byte(key))
 		p.keyID = cfg.DigestKey.ID
 		if p.keyID == "" {
-			p.keyID = Fingerprint(p.key)
+			p.keyID = Fingerprint([]byte(key))
 		}
 	}
 	custom, err := compileCustom(cfg.Redact.Custom)
@@ -102,10 +102,10 @@ func (p *Policy) Mode(f Field) Mode { return p.modes[f] }
 // Digest returns "hmac-sha256:<hex>" of content under the policy key, or ""
 // when no key is configured.
 func (p *Policy) Digest(content string) string {
-	if p.key == nil {
+	if p.digester == nil {
 		return ""
 	}
-	return record.ContentDigest(p.key, content)
+	return p.digester.Digest(content)
 }
 
 // Allowed reports whether allowed_attributes names key.
@@ -121,7 +121,7 @@ func (p *Policy) Unmapped(key string, v any) (any, bool) {
 	if p.unmapped == UnmappedKeep || p.allowed.allows(key) {
 		return v, true
 	}
-	if p.unmapped != UnmappedDigest || p.key == nil {
+	if p.unmapped != UnmappedDigest || p.digester == nil {
 		return nil, false
 	}
 	text, ok := v.(string)
