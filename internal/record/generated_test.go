@@ -261,7 +261,7 @@ func checkAgainstReference(t *testing.T, r Record) {
 func TestAgreesWithReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 1))
 	n := 3000
-	if testing.Short() {
+	if testing.Short() || raceEnabled { // the race detector makes each record ~20× slower
 		n = 300
 	}
 	for i := 0; i < n; i++ {
