@@ -400,3 +400,15 @@ func Code(err error) string {
 	}
 	return ""
 }
+
+// Any reports whether any object, version or delete marker exists under
+// prefix: one listing request of at most one entry.
+func (c *Client) Any(ctx context.Context, bucket, prefix string) (bool, error) {
+	out, err := c.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{
+		Bucket: aws.String(bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(1),
+	})
+	if err != nil {
+		return false, fmt.Errorf("listing s3://%s/%s: %w", bucket, prefix, err)
+	}
+	return len(out.Versions) > 0 || len(out.DeleteMarkers) > 0, nil
+}
