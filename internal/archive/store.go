@@ -54,12 +54,15 @@ var errRemoteWrite = errors.New("an archive in a bucket is written only by the a
 
 // stores caches one Store per bucket root: configuring an S3 client reads
 // the AWS configuration files, once per run.
-var stores sync.Map // root -> Store
+var stores sync.Map // root and environment -> Store
 
 // StoreOf returns the Store of a bucket root, created on first use from the
 // standard AWS chain and GOVAUDIT_S3_PATH_STYLE (see objectstore).
 func StoreOf(root string) (Store, error) {
-	if s, ok := stores.Load(root); ok {
+	// The variables the client depends on are part of the key, so that a
+	// process (a test) that changes them gets a new client.
+	key := strings.Join([]string{root, os.Getenv("AWS_ENDPOINT_URL_S3"), os.Getenv("AWS_ENDPOINT_URL"), os.Getenv(objectstore.PathStyleEnv)}, "\x00")
+	if s, ok := stores.Load(key); ok {
 		return s.(Store), nil
 	}
 	loc, err := objectstore.ParseURL(root)
@@ -74,7 +77,7 @@ func StoreOf(root string) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, _ := stores.LoadOrStore(root, &s3Store{loc: loc, c: c})
+	s, _ := stores.LoadOrStore(key, &s3Store{loc: loc, c: c})
 	return s.(Store), nil
 }
 

@@ -209,6 +209,16 @@ type Retention struct {
 // (x-amz-checksum-sha256), so bytes damaged on disk or on the way never
 // become an archived object.
 func (c *Client) Put(ctx context.Context, bucket, key string, body io.ReadSeeker, size int64, sum []byte, ret *Retention) error {
+	return c.put(ctx, bucket, key, body, size, sum, ret, true)
+}
+
+// Replace is Put without the condition: an existing key gets a new version
+// (under Object Lock the older versions stay, retained).
+func (c *Client) Replace(ctx context.Context, bucket, key string, body io.ReadSeeker, size int64, sum []byte, ret *Retention) error {
+	return c.put(ctx, bucket, key, body, size, sum, ret, false)
+}
+
+func (c *Client) put(ctx context.Context, bucket, key string, body io.ReadSeeker, size int64, sum []byte, ret *Retention, once bool) error {
 	in := &s3.PutObjectInput{
 		Bucket:            aws.String(bucket),
 		Key:               aws.String(key),
@@ -216,7 +226,9 @@ func (c *Client) Put(ctx context.Context, bucket, key string, body io.ReadSeeker
 		ContentLength:     aws.Int64(size),
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 		ChecksumSHA256:    aws.String(base64.StdEncoding.EncodeToString(sum)),
-		IfNoneMatch:       aws.String("*"),
+	}
+	if once {
+		in.IfNoneMatch = aws.String("*")
 	}
 	if ret != nil {
 		in.ObjectLockMode = ret.Mode
