@@ -39,7 +39,7 @@ const (
 
 // A Server is a running versitygw.
 type Server struct {
-	t        *testing.T
+	t        testing.TB
 	bin      string
 	dir      string // data and versioning directories
 	Addr     string // 127.0.0.1:port
@@ -90,7 +90,7 @@ func Binary(t testing.TB) string {
 // (t.Setenv: credentials, region, AWS_ENDPOINT_URL_S3 and
 // GOVAUDIT_S3_PATH_STYLE) so that objectstore.New and the govaudit command
 // reach it; tests using it cannot run in parallel.
-func Start(t *testing.T) *Server {
+func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{t: t, bin: Binary(t), dir: t.TempDir()}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
