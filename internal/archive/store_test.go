@@ -75,8 +75,8 @@ func TestBucketStore(t *testing.T) {
 		err       error
 	}{
 		{d + "20261127T100000.000000000Z.parquet", "first", archive.MaxDataFileSize, nil}, // the oldest version
-		{"checkpoints/a/latest", "new", archive.MaxCheckpointFileSize, nil},                 // the newest
-		{"checkpoints/a/7/3", "cp", archive.MaxCheckpointFileSize, nil},                     // under a delete marker
+		{"checkpoints/a/latest", "new", archive.MaxCheckpointFileSize, nil},               // the newest
+		{"checkpoints/a/7/3", "cp", archive.MaxCheckpointFileSize, nil},                   // under a delete marker
 		{"checkpoints/b/1/1", "", archive.MaxCheckpointFileSize, archive.ErrTooLarge},
 		{d + "dir.parquet", "", archive.MaxDataFileSize, fs.ErrNotExist},
 		{"records/missing.parquet", "", archive.MaxDataFileSize, fs.ErrNotExist},
