@@ -12,16 +12,18 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/objectstore"
 	"github.com/govaudit/govaudit/internal/objectstore/s3test"
+	"github.com/govaudit/govaudit/internal/verify"
 )
 
 // upload copies every file of the local archive root except the
 // write-ahead log to bucket under prefix, as the exporter's uploader lays
 // them out.
-func upload(t *testing.T, c *objectstore.Client, root, bucket, prefix string) {
+func upload(t testing.TB, c *objectstore.Client, root, bucket, prefix string) {
 	t.Helper()
 	loc := objectstore.Location{Bucket: bucket, Prefix: prefix}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -128,5 +130,37 @@ func TestBucketLikeDirectory(t *testing.T) {
 	}
 	if code, out, _ := runCmd(t, "verify", bucketRoot, "--key", pub); code != exitFailed || !strings.Contains(out, extra) {
 		t.Errorf("verify with an injected object: exit %d, want %d naming %s\n%s", code, exitFailed, extra, out)
+	}
+}
+
+// BenchmarkVerifyBucket verifies one archive from a directory and from a
+// bucket on versitygw (127.0.0.1, same machine), as sub-benchmarks of one
+// run, so that their ratio is the cost of reading through S3.
+// GOVAUDIT_BENCH_RECORDS sets the size (default 20,000; files of 5,000).
+func BenchmarkVerifyBucket(b *testing.B) {
+	srv := s3test.Start(b)
+	srv.CreateBucket("bench")
+	n := envInt(b, "GOVAUDIT_BENCH_RECORDS", 20_000)
+	root := b.TempDir()
+	vkey := writeBenchArchive(b, root, n, 5_000, 5_000, true)
+	upload(b, srv.Client(), root, "bench", "a")
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct{ name, root string }{{"dir", root}, {"s3", "s3://bench/a"}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				checker := verify.NewChecker(note.VerifierList(v))
+				if err := scanArchive(c.root, checker, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+				if rep := checker.Report(); !rep.OK() || rep.Records != uint64(n) {
+					b.Fatalf("verify %s: %d records, problems %v", c.root, rep.Records, rep.Problems)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
 	}
 }
