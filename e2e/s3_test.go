@@ -186,6 +186,19 @@ func TestS3Archive(t *testing.T) {
 
 	srv.Start()
 	c = startCollector(t, e)
+	// The restarted collector uploads what waited, without a shutdown.
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		code, out := e.govaudit(t, "query", bucketRoot, "--model", "crash-model", "--format", "json")
+		if code == 0 && int64(strings.Count(out, "\n")) >= acked.Load() {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.dumpLog()
+			t.Fatalf("the acknowledged spans did not reach the bucket within 60s of the restart")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	c.stop()
 	code, out := e.govaudit(t, "verify", "--key", e.pub, bucketRoot)
 	if code != 0 {
