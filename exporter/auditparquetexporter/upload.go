@@ -51,8 +51,8 @@ import (
 // its Object Lock retention (retention::mode, until now + retention::days)
 // and the SHA-256 that its signed manifest lists, which the server checks
 // (x-amz-checksum-sha256): a file damaged on disk after sealing is refused,
-// never archived. A key that already exists (a crash after the upload,
-// before the marker) is compared instead: the same size and SHA-256 is
+// never archived. A key that already exists (the conditional put fails: a
+// crash after the upload, before the marker) is compared instead: the same size and SHA-256 is
 // done; other bytes are a conflict, logged and counted, never overwritten,
 // and that origin's uploads stop there until an operator resolves it. The
 // latest pointer is the one key that is replaced (a new version).
@@ -341,19 +341,21 @@ func uploadOrder(files []archive.Digest) []archive.Digest {
 // may be replaced on disk meanwhile); otherwise the file is streamed from
 // disk. With replace (the latest pointer only) an existing key with other
 // bytes gets a new version instead of being a conflict.
+//
+// A write-once file is put conditionally at once (one request in the usual
+// case) and compared only when the key exists; the latest pointer is
+// compared first, so that an unchanged one adds no version.
 func (u *uploader) put(ctx context.Context, rel string, data, sum []byte, size int64, replace bool) error {
 	key := u.loc.Key(rel)
-	same, err := u.holds(ctx, key, sum, size)
-	switch {
-	case err != nil && !errors.Is(err, objectstore.ErrNotFound):
-		return u.failed(ctx, reasonRequest, err)
-	case err == nil && same:
-		u.tel.AuditparquetUploads.Add(ctx, 1)
-		return nil
-	case err == nil && !replace:
-		u.logger.Error("refusing to overwrite an archived object that holds other bytes than the local sealed file (another writer with the same origin and bucket, or tampering); uploads of this origin stop here until it is resolved",
-			zap.String("key", key), zap.String("local", u.local(rel)))
-		return u.failed(ctx, reasonConflict, fmt.Errorf("%s: %w", key, errUploadConflict))
+	if replace {
+		same, err := u.holds(ctx, key, sum, size)
+		if err != nil && !errors.Is(err, objectstore.ErrNotFound) {
+			return u.failed(ctx, reasonRequest, err)
+		}
+		if err == nil && same {
+			u.tel.AuditparquetUploads.Add(ctx, 1)
+			return nil
+		}
 	}
 	var body io.ReadSeeker
 	if data != nil {
@@ -372,6 +374,7 @@ func (u *uploader) put(ctx context.Context, rel string, data, sum []byte, size i
 		body = f
 	}
 	ret := &objectstore.Retention{Mode: u.mode, Until: u.now().Add(time.Duration(u.days) * 24 * time.Hour)}
+	var err error
 	if replace {
 		err = u.client.Replace(ctx, u.loc.Bucket, key, body, size, sum, ret)
 	} else {
@@ -380,8 +383,15 @@ func (u *uploader) put(ctx context.Context, rel string, data, sum []byte, size i
 	switch code := objectstore.Code(err); {
 	case err == nil:
 	case errors.Is(err, objectstore.ErrExists):
-		// Put by someone else since holds looked: compare again.
-		if same, herr := u.holds(ctx, key, sum, size); herr != nil || !same {
+		// Uploaded before (a crash before the marker was saved), or by
+		// someone else: the same bytes are done, others a conflict.
+		same, herr := u.holds(ctx, key, sum, size)
+		if herr != nil {
+			return u.failed(ctx, reasonRequest, herr)
+		}
+		if !same {
+			u.logger.Error("refusing to overwrite an archived object that holds other bytes than the local sealed file (another writer with the same origin and bucket, or tampering); uploads of this origin stop here until it is resolved",
+				zap.String("key", key), zap.String("local", u.local(rel)))
 			return u.failed(ctx, reasonConflict, fmt.Errorf("%s: %w", key, errUploadConflict))
 		}
 	case code == "BadDigest" || code == "XAmzContentChecksumMismatch" || code == "InvalidDigest":

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +14,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/govaudit/govaudit/exporter/auditparquetexporter/internal/metadata"
 	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/objectstore/s3test"
 	"github.com/govaudit/govaudit/internal/record"
@@ -342,4 +346,53 @@ func leaves(recs []record.Record) uint64 {
 		}
 	}
 	return n
+}
+
+// BenchmarkArchiveS3 writes the records of BenchmarkArchive (10,000 rows,
+// files of 2,000) to a local archive ("local") and to a local archive
+// uploaded to versitygw on 127.0.0.1 ("s3"), in one run: each iteration
+// ends when the exporter has shut down, that is with every sealed file in
+// the bucket, so rows/s compares "archived locally" with "archived and
+// under Object Lock".
+func BenchmarkArchiveS3(b *testing.B) {
+	srv := s3test.Start(b)
+	srv.CreateBucket("bench")
+	s := newStream("bench-origin", 1)
+	var lds []plog.Logs
+	rows := 0
+	for range 100 {
+		ld := toLogs(s.batch(b, 100))
+		rows += ld.LogRecordCount()
+		lds = append(lds, ld)
+	}
+	for _, withS3 := range []bool{false, true} {
+		name := map[bool]string{false: "local", true: "s3"}[withS3]
+		b.Run(name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				root := b.TempDir()
+				cfg := testConfig(root)
+				if withS3 {
+					i++
+					cfg = s3Config(root, "bench", fmt.Sprintf("run-%d", i))
+				}
+				cfg.Rotation.MaxRows = 2_000
+				exp := startExporter(b, cfg, exportertest.NewNopSettings(metadata.Type))
+				for _, ld := range lds {
+					if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := exp.Shutdown(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				if withS3 {
+					if _, err := archive.ReadRegular(fmt.Sprintf("s3://bench/run-%d", i), archive.LatestPath("bench-origin"), archive.MaxCheckpointFileSize); err != nil {
+						b.Fatalf("the last seal is not in the bucket after shutdown: %v", err)
+					}
+				}
+			}
+			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
 }
