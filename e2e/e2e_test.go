@@ -40,6 +40,9 @@ type env struct {
 	runs                int
 	// args are extra command-line arguments for the collector (--set ...).
 	args []string
+	// config is the collector's configuration; examples/quickstart.yaml
+	// when empty.
+	config string
 }
 
 func binDir(t *testing.T) string {
@@ -125,7 +128,11 @@ func (e *env) command(t *testing.T) (*exec.Cmd, *os.File, string) {
 	e.otlpHTTP = freePort(t)
 	e.mlevents = freePort(t)
 	e.prometheus = freePort(t)
-	cmd := exec.Command(filepath.Join(e.bin, "otelcol-govaudit"), append([]string{"--config", "../examples/quickstart.yaml"}, e.args...)...)
+	config := e.config
+	if config == "" {
+		config = "../examples/quickstart.yaml"
+	}
+	cmd := exec.Command(filepath.Join(e.bin, "otelcol-govaudit"), append([]string{"--config", config}, e.args...)...)
 	cmd.Env = append(os.Environ(),
 		"GOVAUDIT_DATA="+e.data,
 		"GOVAUDIT_ORIGIN=e2e-host",

@@ -25,7 +25,22 @@ var errNoArchive = errors.New("no archive at")
 // checkArchive returns an error unless root is a directory holding an
 // archive: a records/, checkpoints/ or wal/ directory. An empty or mistyped path
 // must not verify as an empty archive.
+//
+// A bucket root (s3://bucket/prefix) holds an archive when an object exists
+// under its records/, checkpoints/ or manifests/; an empty or mistyped
+// prefix is "no archive at", a malformed URL or an unreachable bucket is
+// an error saying why.
 func checkArchive(root string) error {
+	if archive.IsRemote(root) {
+		ok, err := archive.HasArchive(root)
+		if err != nil {
+			return fmt.Errorf("%w %s: %v", errNoArchive, root, err)
+		}
+		if !ok {
+			return fmt.Errorf("%w %s (no object under %s/, %s/ or %s/)", errNoArchive, root, archive.RecordsDir, archive.CheckpointsDir, archive.ManifestsDir)
+		}
+		return nil
+	}
 	fi, err := os.Stat(root)
 	if err != nil || !fi.IsDir() {
 		return fmt.Errorf("%w %s", errNoArchive, root)
@@ -48,12 +63,8 @@ func checkArchive(root string) error {
 // isArchive reports whether dir has a records/, checkpoints/ or wal/
 // directory (an archive whose first file is not sealed yet has only wal/).
 func isArchive(dir string) bool {
-	for _, d := range []string{archive.RecordsDir, archive.CheckpointsDir, archive.WALDir} {
-		if fi, err := os.Stat(filepath.Join(dir, d)); err == nil && fi.IsDir() {
-			return true
-		}
-	}
-	return false
+	ok, _ := archive.HasArchive(dir)
+	return ok
 }
 
 // readExternal reads the checkpoints kept outside the archive, given by

@@ -16,6 +16,12 @@
 //	digest        compute the keyed digest of candidate content
 //	reindex       rebuild the audit indexes of an archive
 //
+// ARCHIVE_DIR is a local directory or a bucket, s3://<bucket>[/<prefix>],
+// read in place (one object at a time) with the standard AWS credentials
+// chain and region, the endpoint from AWS_ENDPOINT_URL_S3 or
+// AWS_ENDPOINT_URL, and path-style addressing when GOVAUDIT_S3_PATH_STYLE
+// is true (see internal/archive for which object versions are read).
+//
 // Exit codes: 0 success, 1 verification failed (an integrity problem), 2
 // usage or I/O error.
 package main
@@ -160,6 +166,8 @@ func usage(w io.Writer) {
 	for _, c := range sorted {
 		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.short)
 	}
+	fmt.Fprintln(w, "\nARCHIVE_DIR is a directory or s3://BUCKET[/PREFIX] (AWS credentials chain; endpoint from")
+	fmt.Fprintln(w, "AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL; GOVAUDIT_S3_PATH_STYLE=true for path-style addressing)")
 	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 verification failed, 2 usage or I/O error")
 	fmt.Fprintln(w, "run 'govaudit help <command>' or 'govaudit <command> --help' for a command's flags and an example;")
 	fmt.Fprintln(w, "'govaudit --version' prints the version")

@@ -49,6 +49,11 @@ type Config struct {
 	// the client retries. Enable it (with max_elapsed_time: 0) only with a
 	// persistent sending queue.
 	BackOffConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+
+	// S3, when present, also uploads every sealed file (data files,
+	// indexes, checkpoint files, manifests, latest) to a bucket under Object
+	// Lock; see S3Config. The write-ahead log and state stay in Directory.
+	S3 configoptional.Optional[S3Config] `mapstructure:"s3"`
 }
 
 // RotationConfig says when a data file is due for sealing. MaxRows and

@@ -76,6 +76,35 @@ func TestLoadConfig(t *testing.T) {
 		},
 		{id: component.NewIDWithName(metadata.Type, "queue_size_zero"), errorText: "sending_queue: `queue_size` must be positive"},
 		{id: component.NewIDWithName(metadata.Type, "negative_timeout"), errorText: "timeoutconfig: timeout value must be greater than or equal to 0"},
+		{
+			id: component.NewIDWithName(metadata.Type, "s3"),
+			expected: func(c *Config) {
+				c.Directory, c.SigningKeyFile = "/var/lib/govaudit/archive", testKeyFile()
+				s := c.S3.GetOrInsertDefault()
+				s.Bucket, s.Prefix, s.PathStyle = "audit-archive", "prod/eu-1", true
+				s.Retention = RetentionConfig{Mode: RetentionGovernance, Days: 400}
+			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "s3_defaults"),
+			expected: func(c *Config) {
+				c.Directory, c.SigningKeyFile = "./archive", testKeyFile()
+				s := c.S3.GetOrInsertDefault()
+				s.Bucket, s.Retention.Days = "audit-archive", 400
+			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "s3_invalid"),
+			errorText: "s3: bucket: bucket name \"Audit_Archive\": want lowercase letters, digits, '.' and '-', starting and ending with a letter or digit\n" +
+				"prefix: prefix \"/prod//\": want slash-separated names, without leading or trailing slash, empty, \".\" or \"..\" elements\n" +
+				"retention::days: must be between 1 and 36500, got 0",
+		},
+		{
+			id:        component.NewIDWithName(metadata.Type, "s3_no_bucket"),
+			errorText: "s3: bucket: required (the name of a bucket with Object Lock enabled)\nretention::days: must be between 1 and 36500, got 36501",
+		},
+		{id: component.NewIDWithName(metadata.Type, "s3_bad_mode"), errorText: "decoding failed due to the following error(s):\n\n's3' decoding failed due to the following error(s):\n\n" +
+			"'retention.mode' want COMPLIANCE or GOVERNANCE, got \"compliance\""},
 		{id: component.NewIDWithName(metadata.Type, "unknown_field"), errorText: "decoding failed due to the following error(s):\n\n'auditparquetexporter.Config' has invalid keys: compression"},
 	}
 	for _, tt := range tests {
@@ -118,6 +147,10 @@ func equalConfig(a, b *Config) bool {
 	if (qa == nil) != (qb == nil) || qa != nil && ((qa.StorageID == nil) != (qb.StorageID == nil) ||
 		qa.StorageID != nil && *qa.StorageID != *qb.StorageID || qa.QueueSize != qb.QueueSize ||
 		qa.NumConsumers != qb.NumConsumers || qa.BlockOnOverflow != qb.BlockOnOverflow || qa.Sizer != qb.Sizer) {
+		return false
+	}
+	sa, sb := a.S3.Get(), b.S3.Get()
+	if (sa == nil) != (sb == nil) || sa != nil && *sa != *sb {
 		return false
 	}
 	return a.Directory == b.Directory && a.SigningKeyFile == b.SigningKeyFile && a.Rotation == b.Rotation && a.TimeoutConfig == b.TimeoutConfig && a.BackOffConfig == b.BackOffConfig

@@ -62,6 +62,9 @@ type archiveWriter struct {
 	// the writer's creation until one does).
 	walSegments, walBytes atomic.Int64
 	lastSeal              atomic.Int64
+
+	// up uploads sealed files to the bucket; nil without s3 (upload.go).
+	up *uploader
 }
 
 // originFiles is what the writer holds in memory for one origin.
@@ -137,6 +140,15 @@ func newArchiveWriter(cfg *Config, set component.TelemetrySettings) (*archiveWri
 		tel.Shutdown()
 		return nil, err
 	}
+	if s3 := cfg.S3.Get(); s3 != nil {
+		if w.up, err = newUploader(context.Background(), s3, w.root, w.logger, tel, w.now); err == nil {
+			err = w.up.registerGauge()
+		}
+		if err != nil {
+			tel.Shutdown()
+			return nil, fmt.Errorf("auditparquet: s3: %w", err)
+		}
+	}
 	return w, nil
 }
 
@@ -211,12 +223,15 @@ func (w *archiveWriter) start(ctx context.Context, _ component.Host) (err error)
 	}
 	w.stop, w.done = make(chan struct{}), make(chan struct{})
 	go w.ageLoop()
+	if w.up != nil {
+		w.up.start()
+	}
 	return nil
 }
 
 // shutdown seals every file, whether due or not, and releases the lock. A
 // file that cannot be sealed stays in the WAL for the next start.
-func (w *archiveWriter) shutdown(context.Context) error {
+func (w *archiveWriter) shutdown(ctx context.Context) error {
 	if w.stop != nil {
 		close(w.stop)
 		<-w.done
@@ -243,6 +258,9 @@ func (w *archiveWriter) shutdown(context.Context) error {
 		}
 	}
 	w.files = map[string]*originFiles{}
+	if w.up != nil {
+		w.up.shutdown(ctx) // the last seals' files, if the bucket answers in time
+	}
 	w.tel.Shutdown()
 	if err := w.lock.Unlock(); err != nil {
 		errs = append(errs, err)

@@ -48,6 +48,7 @@ func createDefaultConfig() component.Config {
 		TimeoutConfig: exporterhelper.NewDefaultTimeoutConfig(),
 		QueueConfig:   configoptional.Default(queue),
 		BackOffConfig: retry,
+		S3:            configoptional.Default(S3Config{Retention: RetentionConfig{Mode: RetentionCompliance}}),
 	}
 }
 

@@ -91,6 +91,9 @@ func (w *archiveWriter) finishSeal(ctx context.Context, o *originFiles) error {
 		w.tel.AuditparquetSealDuration.Record(ctx, time.Since(f.sealStart).Seconds())
 	}
 	w.lastSeal.Store(w.now().UnixNano())
+	if w.up != nil {
+		w.up.sealed()
+	}
 	w.logger.Debug("sealed data file", zap.String("file", f.sealed.rel), zap.Int("rows", len(f.rows)), zap.Int64("bytes", f.sealed.size))
 	return nil
 }

@@ -214,6 +214,9 @@ func (ix *Index) Marshal() ([]byte, error) {
 
 // WriteIndex writes ix to IndexPath(ix.File) under root, atomically.
 func WriteIndex(root string, ix *Index) error {
+	if IsRemote(root) {
+		return fmt.Errorf("writing an index in %s: %w", root, errRemoteWrite)
+	}
 	b, err := ix.Marshal()
 	if err != nil {
 		return err
@@ -262,6 +265,9 @@ func ReadIndex(root, dataPath string) (*Index, error) {
 // written; a data file that cannot be read is reported in the error and the
 // others are still indexed.
 func Reindex(root string) (int, error) {
+	if IsRemote(root) {
+		return 0, fmt.Errorf("reindex %s: %w", root, errRemoteWrite)
+	}
 	files, err := DataFiles(root)
 	if err != nil {
 		return 0, err

@@ -391,6 +391,9 @@ func NextManifest(root string, signer note.Signer, origin string, head ManifestH
 // tools and tests that write whole archives; the exporter writes its own
 // with a failpoint between the two steps.
 func WriteManifest(root string, signer note.Signer, origin string, paths []string) error {
+	if IsRemote(root) {
+		return fmt.Errorf("writing a manifest in %s: %w", root, errRemoteWrite)
+	}
 	head, err := ReadManifestHead(root, origin)
 	if err != nil {
 		return err

@@ -63,7 +63,17 @@ func ReadCheckpointFile(root, rel string) ([]byte, error) {
 // blocking, a symlink fails), and checked again with Stat on the open file,
 // so a swap between the check and the open is caught (TOCTOU). At most the
 // size Stat reported is read, and the read fails if the file grew or shrank.
+//
+// For a bucket root (see IsRemote) it reads the object with the same
+// path rules and cap (Store.Read).
 func ReadRegular(root, rel string, max int64) ([]byte, error) {
+	if IsRemote(root) {
+		s, err := StoreOf(root)
+		if err != nil {
+			return nil, err
+		}
+		return s.Read(rel, max)
+	}
 	full, err := insideRoot(root, rel)
 	if err != nil {
 		return nil, err

@@ -37,8 +37,14 @@ type Pending struct {
 // ReadPending counts the write-ahead log segments under root/wal. It only
 // reads: the entry headers, seeking over payloads. A missing wal/ directory
 // is no pending record.
+//
+// A bucket root has none: the write-ahead log stays on the collector's
+// local disk and is never uploaded.
 func ReadPending(root string) (Pending, error) {
 	var p Pending
+	if IsRemote(root) {
+		return p, nil
+	}
 	dirs, err := os.ReadDir(filepath.Join(root, WALDir))
 	if errors.Is(err, fs.ErrNotExist) {
 		return p, nil

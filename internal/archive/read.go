@@ -182,8 +182,11 @@ func listNumbered(root, dir string, parse func(p string) (origin string, nums []
 // every symbolic link whatever its name (it never follows one), and, when
 // ext is not empty, directories whose name ends in ext: the readers refuse
 // them all with a problem naming them, instead of skipping them unseen.
-// A missing dir yields no files.
+// A missing dir yields no files. A bucket root is listed by listRemote.
 func listFiles(root, dir, ext string) ([]string, error) {
+	if IsRemote(root) {
+		return listRemote(root, dir, ext)
+	}
 	var out []string
 	err := filepath.WalkDir(filepath.Join(root, dir), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -11,8 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -30,10 +28,8 @@ import (
 // corrupt file in their place) are not an I/O error but a finding
 // (File.Err naming the path); a missing archive directory is.
 func Archive(root string, checker *verify.Checker, progress func(done, total int), visit func(verify.File)) error {
-	if fi, err := os.Stat(root); err != nil {
+	if err := archive.CheckRoot(root); err != nil {
 		return err
-	} else if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", root)
 	}
 	scope := checker.Scope()
 	files, err := archive.DataFiles(root)
@@ -72,18 +68,17 @@ func Archive(root string, checker *verify.Checker, progress func(done, total int
 		}
 		checker.AddCheckpointFile(cf)
 	}
-	origins, err := os.ReadDir(filepath.Join(root, archive.CheckpointsDir))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// A symlink in place of an origin directory is not an origin: it is
+	// listed by CheckpointFiles and refused.
+	origins, err := archive.CheckpointOrigins(root)
+	if err != nil {
 		return err
 	}
-	for _, o := range origins {
-		if !o.IsDir() {
-			continue // a symlink in place of an origin directory is listed by CheckpointFiles and refused
-		}
-		if !scope.HasOrigin(o.Name()) {
+	for _, origin := range origins {
+		if !scope.HasOrigin(origin) {
 			continue
 		}
-		p := archive.LatestPath(o.Name())
+		p := archive.LatestPath(origin)
 		b, err := archive.ReadCheckpointFile(root, p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // reported by verify as missing_latest if the origin has checkpoints
@@ -92,7 +87,7 @@ func Archive(root string, checker *verify.Checker, progress func(done, total int
 			checker.AddFile(verify.File{Path: p, Err: fmt.Errorf("latest checkpoint: %w", err)})
 			continue
 		}
-		checker.AddLatest(verify.LatestFile{Path: p, Origin: o.Name(), Text: string(b)})
+		checker.AddLatest(verify.LatestFile{Path: p, Origin: origin, Text: string(b)})
 	}
 	return digests(root, checker, files, cps)
 }

@@ -37,6 +37,9 @@ type TelemetryBuilder struct {
 	AuditparquetRecoveryActions     metric.Int64Counter
 	AuditparquetRowsWritten         metric.Int64Counter
 	AuditparquetSealDuration        metric.Float64Histogram
+	AuditparquetUploadBacklog       metric.Int64ObservableGauge
+	AuditparquetUploadFailures      metric.Int64Counter
+	AuditparquetUploads             metric.Int64Counter
 	AuditparquetWalSegments         metric.Int64ObservableGauge
 	AuditparquetWalSize             metric.Int64ObservableGauge
 }
@@ -58,6 +61,21 @@ func (builder *TelemetryBuilder) RegisterAuditparquetLastSealAgeCallback(cb metr
 		cb(ctx, &observerFloat64{inst: builder.AuditparquetLastSealAge, obs: o})
 		return nil
 	}, builder.AuditparquetLastSealAge)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterAuditparquetUploadBacklogCallback sets callback for observable AuditparquetUploadBacklog metric.
+func (builder *TelemetryBuilder) RegisterAuditparquetUploadBacklogCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.AuditparquetUploadBacklog, obs: o})
+		return nil
+	}, builder.AuditparquetUploadBacklog)
 	if err != nil {
 		return err
 	}
@@ -188,6 +206,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithDescription("Time to seal one data file, including its index and checkpoint files. [Development]"),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries([]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}...),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditparquetUploadBacklog, err = builder.meter.Int64ObservableGauge(
+		"otelcol_auditparquet_upload_backlog",
+		metric.WithDescription("Sealed files (data files, indexes, checkpoint files and manifests) not yet uploaded to the bucket (s3 configured). [Development]"),
+		metric.WithUnit("{file}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditparquetUploadFailures, err = builder.meter.Int64Counter(
+		"otelcol_auditparquet_upload_failures",
+		metric.WithDescription("Failed uploads to the bucket, by reason; each is retried with backoff. [Development]"),
+		metric.WithUnit("{failure}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditparquetUploads, err = builder.meter.Int64Counter(
+		"otelcol_auditparquet_uploads",
+		metric.WithDescription("Files uploaded to the bucket with their Object Lock retention, or found there already with the same SHA-256. [Development]"),
+		metric.WithUnit("{file}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.AuditparquetWalSegments, err = builder.meter.Int64ObservableGauge(

@@ -24,6 +24,10 @@ func TestSetupTelemetry(t *testing.T) {
 		observer.Observe(1)
 		return nil
 	}))
+	require.NoError(t, tb.RegisterAuditparquetUploadBacklogCallback(func(_ context.Context, observer metric.Int64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
 	require.NoError(t, tb.RegisterAuditparquetWalSegmentsCallback(func(_ context.Context, observer metric.Int64Observer) error {
 		observer.Observe(1)
 		return nil
@@ -40,6 +44,8 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.AuditparquetRecoveryActions.Add(context.Background(), 1)
 	tb.AuditparquetRowsWritten.Add(context.Background(), 1)
 	tb.AuditparquetSealDuration.Record(context.Background(), 1)
+	tb.AuditparquetUploadFailures.Add(context.Background(), 1)
+	tb.AuditparquetUploads.Add(context.Background(), 1)
 	AssertEqualAuditparquetBytesWritten(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -66,6 +72,15 @@ func TestSetupTelemetry(t *testing.T) {
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditparquetSealDuration(t, testTel,
 		[]metricdata.HistogramDataPoint[float64]{{}}, metricdatatest.IgnoreValue(),
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditparquetUploadBacklog(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditparquetUploadFailures(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditparquetUploads(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditparquetWalSegments(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
