@@ -430,10 +430,34 @@ func TestGatewayTier(t *testing.T) {
 		!strings.Contains(cmd, "signing.key") || !strings.Contains(cmd, "digest.key") {
 		t.Errorf("the init container must copy signing.key and digest.key with mode 0600: %s", cmd)
 	}
-	// The bucket from configuration.
+	// The bucket from configuration: the gateways' envFrom holds the
+	// bucket and retention, the gateway configuration reads every
+	// GOVAUDIT_ variable of it (a misspelt one would be ignored silently;
+	// AWS_ ones are the SDK's), and nothing switches the upload off.
 	archive := m.configMaps["govaudit-archive"]
-	if archive == nil || archive.Data["GOVAUDIT_S3_BUCKET"] == "" {
-		t.Error("want ConfigMap govaudit-archive with GOVAUDIT_S3_BUCKET")
+	gatewayConfig := m.configMaps["govaudit-gateway-config"].Data["config.yaml"]
+	if archive == nil || archive.Data["GOVAUDIT_S3_BUCKET"] == "" || archive.Data["GOVAUDIT_S3_RETENTION_DAYS"] == "" {
+		t.Error("want ConfigMap govaudit-archive with GOVAUDIT_S3_BUCKET and GOVAUDIT_S3_RETENTION_DAYS")
+	} else {
+		fromArchive := false
+		for _, ef := range c.EnvFrom {
+			fromArchive = fromArchive || (ef.ConfigMapRef != nil && ef.ConfigMapRef.Name == "govaudit-archive")
+		}
+		if !fromArchive {
+			t.Error("the gateway container does not take its environment from ConfigMap govaudit-archive")
+		}
+		for k := range archive.Data {
+			if strings.HasPrefix(k, "GOVAUDIT_") && !strings.Contains(gatewayConfig, "${env:"+k+"}") &&
+				!strings.Contains(gatewayConfig, "${env:"+k+":-") {
+				t.Errorf("ConfigMap govaudit-archive sets %s, which the gateway configuration does not read", k)
+			}
+		}
+	}
+	if !strings.Contains(gatewayConfig, "bucket: ${env:GOVAUDIT_S3_BUCKET") {
+		t.Error("the gateway configuration does not take auditparquet's s3 bucket from GOVAUDIT_S3_BUCKET")
+	}
+	if v := env(c, "GOVAUDIT_S3_ENABLED"); (v != nil && v.Value != "true") || (archive != nil && archive.Data["GOVAUDIT_S3_ENABLED"] != "" && archive.Data["GOVAUDIT_S3_ENABLED"] != "true") {
+		t.Error("GOVAUDIT_S3_ENABLED switches the bucket off: the gateways would archive on their volumes only")
 	}
 	// The collector configuration is the example's, byte for byte.
 	example, err := os.ReadFile("../../examples/scale-out/gateway.yaml")

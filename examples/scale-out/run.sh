@@ -2,7 +2,13 @@
 # Runs examples/scale-out on loopback (README.md here): two gateways, each
 # its own origin and data directory, and one agent in front of them that
 # routes by trace ID. Creates development keys on first run. Ctrl-C stops
-# all three (the gateways seal their open files).
+# all three (the gateways seal their open files and upload them).
+#
+# The archive: with GOVAUDIT_S3_BUCKET set (and the other GOVAUDIT_S3_*
+# and AWS variables of gateway.yaml), both gateways upload to that one
+# bucket, the recommended setup; without it, each gateway archives in its
+# own data directory only (GOVAUDIT_S3_ENABLED=false) and the two archives
+# are combined by copying (README.md).
 #
 # Ports: the agent takes the applications' usual OTLP ports (4317 gRPC,
 # 4318 HTTP; GOVAUDIT_OTLP_GRPC_ENDPOINT / GOVAUDIT_OTLP_HTTP_ENDPOINT move
@@ -25,6 +31,20 @@ fi
   [ -f "$keys/digest.key" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$keys/digest.key"
   [ -f "$keys/mlevents.token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$keys/mlevents.token"
 )
+
+# No bucket named and S3 not asked for explicitly: the local variant.
+if [ -z "${GOVAUDIT_S3_BUCKET:-}" ] && [ -z "${GOVAUDIT_S3_ENABLED:-}" ]; then
+  export GOVAUDIT_S3_ENABLED=false
+fi
+if [ "${GOVAUDIT_S3_ENABLED:-true}" = true ]; then
+  archive="s3://$GOVAUDIT_S3_BUCKET/${GOVAUDIT_S3_PREFIX:-}"
+  verify="./bin/govaudit verify --key $keys/signing.pub $archive"
+else
+  archive="$data/gateway-{0,1}/audit (combine them to verify)"
+  verify="mkdir -p $data/combined
+   for g in gateway-0 gateway-1; do cp -rn $data/\$g/audit/{records,index,checkpoints,manifests} $data/combined/; done
+   ./bin/govaudit verify --key $keys/signing.pub $data/combined"
+fi
 
 pids=()
 stop() {
@@ -59,11 +79,10 @@ cat <<MSG
    gateway-0  OTLP 127.0.0.1:14317, mlevents 127.0.0.1:18737   $data/gateway-0/
    gateway-1  OTLP 127.0.0.1:24317, mlevents 127.0.0.1:28737   $data/gateway-1/
    mlevents token: $keys/mlevents.token    public key: $keys/signing.pub
+   archive: $archive
  Send OTLP to the agent; Ctrl-C stops all three, sealing the gateways' files.
- Then combine and verify (README.md):
-   mkdir -p $data/combined
-   for g in gateway-0 gateway-1; do cp -rn $data/\$g/audit/{records,index,checkpoints,manifests} $data/combined/; done
-   ./bin/govaudit verify --key $keys/signing.pub $data/combined
+ Then verify both origins as one archive (README.md):
+   $verify
 ================================================================================
 MSG
 # When one of them stops, stop the others too: after Ctrl-C (which reaches
