@@ -20,19 +20,16 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/govaudit/govaudit/internal/objectstore/s3test"
 )
 
 // The scale-out tests run examples/scale-out on loopback: one agent
 // (agent.yaml, the loadbalancing exporter routing by trace ID) in front of
-// two gateways (gateway.yaml, each its own origin and data directory).
-//
-// Where the gateways archive and where the auditor reads is kept in two
-// functions, gatewayArchiveEnv and auditorArchive: today each gateway
-// archives to a directory of its own and the auditor reads their trees
-// copied into one directory, as one bucket holds them. Moving the test to
-// S3 means gateway.yaml gets examples/s3.yaml's auditparquet settings,
-// gatewayArchiveEnv adds the GOVAUDIT_S3_* variables (one bucket, the
-// versitygw endpoint) and auditorArchive returns s3://bucket/prefix.
+// two gateways (gateway.yaml, each its own origin and data directory), both
+// uploading to one bucket of a real S3 server (versitygw, started by
+// internal/objectstore/s3test), which the auditor verifies and queries in
+// place as s3://govaudit/scale-out.
 
 const (
 	scaleOutAgent   = "../examples/scale-out/agent.yaml"
@@ -95,20 +92,24 @@ func startConfig(t *testing.T, bin, config string, env []string, logPath, health
 // A gateway is one otelcol-govaudit with gateway.yaml. Its addresses are
 // chosen once, so that a restart listens where the agent expects it.
 type gateway struct {
-	name    string // the test's name for it; the origin is in env
-	data    string // GOVAUDIT_DATA: storage/ and audit/
-	grpc    string // OTLP gRPC, the agent's target
-	events  string // mlevents
-	health  string
-	env     []string
-	c       *collector
-	runs    int
-	logs    []string
-	secrets string
+	name      string // the test's name for it; the origin is in env
+	data      string // GOVAUDIT_DATA: storage/ and audit/
+	grpc      string // OTLP gRPC, the agent's target
+	events    string // mlevents
+	health    string
+	telemetry string // its own metrics (upload backlog)
+	env       []string
+	c         *collector
+	runs      int
+	logs      []string
+	secrets   string
 }
 
-func newGateway(t *testing.T, dir, name, secrets string, originEnv string) *gateway {
-	g := &gateway{name: name, data: filepath.Join(dir, name), grpc: freePort(t), events: freePort(t), health: freePort(t), secrets: secrets}
+// newGateway prepares a gateway with its origin variable (originEnv) and
+// the variables that say where it archives (archiveEnv).
+func newGateway(t *testing.T, dir, name, secrets, originEnv string, archiveEnv []string) *gateway {
+	g := &gateway{name: name, data: filepath.Join(dir, name), grpc: freePort(t), events: freePort(t), health: freePort(t),
+		telemetry: freePort(t), secrets: secrets}
 	if err := os.MkdirAll(g.data, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +122,8 @@ func newGateway(t *testing.T, dir, name, secrets string, originEnv string) *gate
 		"GOVAUDIT_MLEVENTS_ENDPOINT=" + g.events,
 		"GOVAUDIT_HEALTH_ENDPOINT=" + g.health,
 		"GOVAUDIT_PROMETHEUS_ENDPOINT=" + freePort(t),
-		"GOVAUDIT_TELEMETRY_PORT=" + strings.TrimPrefix(freePort(t), "127.0.0.1:"),
-	}, gatewayArchiveEnv(g)...)
+		"GOVAUDIT_TELEMETRY_PORT=" + strings.TrimPrefix(g.telemetry, "127.0.0.1:"),
+	}, archiveEnv...)
 	return g
 }
 
@@ -137,16 +138,70 @@ func (g *gateway) start(t *testing.T, bin string) {
 // audit is the gateway's own archive directory.
 func (g *gateway) audit() string { return filepath.Join(g.data, "audit") }
 
-// gatewayArchiveEnv is what a gateway needs, beyond its data directory, to
-// archive: nothing for a local directory; the GOVAUDIT_S3_* variables for a
-// bucket.
-func gatewayArchiveEnv(*gateway) []string { return nil }
+// stopUploaded stops the gateway cleanly: it seals its open file and
+// uploads what is left in one last pass before it exits. A gateway that
+// logs files left for the next start fails the test here, before the
+// bucket is read.
+func (g *gateway) stopUploaded(t *testing.T) {
+	t.Helper()
+	g.c.stop()
+	b, err := os.ReadFile(g.logs[len(g.logs)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "files left to upload at shutdown") {
+		t.Fatalf("%s stopped with files not uploaded:\n%s", g.name, b)
+	}
+}
 
-// auditorArchive returns the one archive an auditor verifies: here every
-// gateway's sealed trees (records/, index/, checkpoints/, manifests/; not
-// the write-ahead log or the lock) copied into one directory, as a bucket
-// holds them. A file present under two gateways fails the test: origin=
-// partitions must not collide.
+// waitUploaded polls the gateway's own metrics until its
+// otelcol_auditparquet_upload_backlog gauge is 0 (every file it sealed so
+// far is in the bucket), for at most 60 seconds.
+func (g *gateway) waitUploaded(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		v := metricValue(t, g.telemetry, "otelcol_auditparquet_upload_backlog")
+		if v == "0" {
+			return
+		}
+		if time.Now().After(deadline) {
+			g.c.dumpLog()
+			t.Fatalf("%s: upload backlog %q after 60s, want 0", g.name, v)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// The bucket every gateway of the test uploads to, and its s3:// root.
+const (
+	scaleOutBucket = "govaudit"
+	scaleOutRoot   = "s3://" + scaleOutBucket + "/scale-out"
+)
+
+// bucketEnv is what every gateway needs to upload to the test's bucket:
+// gateway.yaml's GOVAUDIT_S3_* variables. The AWS ones (credentials,
+// region, AWS_ENDPOINT_URL_S3) are in the test's environment, set by
+// s3test.Start; cleanEnviron keeps them.
+func bucketEnv() []string {
+	return []string{
+		"GOVAUDIT_S3_BUCKET=" + scaleOutBucket,
+		"GOVAUDIT_S3_PREFIX=scale-out",
+		"GOVAUDIT_S3_PATH_STYLE=true",
+		// GOVERNANCE, so that versitygw's data can be removed after the
+		// test; retention itself is tested in s3_test.go.
+		"GOVAUDIT_S3_RETENTION_MODE=GOVERNANCE",
+		"GOVAUDIT_S3_RETENTION_DAYS=1",
+		// Seal every 2 s, so that the bucket fills while the gateways run.
+		"GOVAUDIT_ROTATION_MAX_AGE=2s",
+	}
+}
+
+// auditorArchive copies every gateway's sealed trees (records/, index/,
+// checkpoints/, manifests/; not the write-ahead log, the upload progress
+// or the lock) into one directory: the README's archive for gateways
+// without a bucket (GOVAUDIT_S3_ENABLED=false). A file present under two
+// gateways fails the test: origin= partitions must not collide.
 func auditorArchive(t *testing.T, dst string, gws ...*gateway) string {
 	t.Helper()
 	for _, g := range gws {
@@ -199,15 +254,25 @@ type scaleRec struct {
 
 // queryAll returns every record of archive (govaudit query --format json
 // with args), failing the test on a non-zero exit or a pending note: the
-// test stops collectors before it reads, so nothing may be left unsealed.
+// test stops collectors before it reads a local archive, so nothing may be
+// left unsealed.
 func queryAll(t *testing.T, e *env, archive string, args ...string) []scaleRec {
 	t.Helper()
+	recs, err := tryQuery(e, archive, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// tryQuery is queryAll returning its failure.
+func tryQuery(e *env, archive string, args ...string) ([]scaleRec, error) {
 	cmd := exec.Command(filepath.Join(e.bin, "govaudit"), append([]string{"query", archive, "--format", "json"}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil || stderr.Len() > 0 {
-		t.Fatalf("govaudit query %s %v: %v\n%s%s", archive, args, err, stderr.String(), out)
+		return nil, fmt.Errorf("govaudit query %s %v: %v\n%s%s", archive, args, err, stderr.String(), out)
 	}
 	var recs []scaleRec
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
@@ -218,11 +283,35 @@ func queryAll(t *testing.T, e *env, archive string, args ...string) []scaleRec {
 		}
 		var r scaleRec
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("query output %q: %v", sc.Text(), err)
+			return nil, fmt.Errorf("query output %q: %v", sc.Text(), err)
 		}
 		recs = append(recs, r)
 	}
-	return recs
+	return recs, nil
+}
+
+// waitForRecords polls `govaudit query root` once a second until it
+// returns at least want records of the test's traces, for at most 90
+// seconds, and returns everything the last query returned.
+func waitForRecords(t *testing.T, e *env, root string, traces map[string]genaiTrace, want int) []scaleRec {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		recs, err := tryQuery(e, root)
+		n := 0
+		for _, r := range recs {
+			if _, ours := traces[r.TraceID]; ours {
+				n++
+			}
+		}
+		if err == nil && n >= want {
+			return recs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d of %d records of the test's traces after 90s (last error: %v)", root, n, want, err)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // genaiTrace is one conversation turn sent through the agent.
@@ -386,16 +475,22 @@ func metricValue(t *testing.T, endpoint, name string) string {
 	return ""
 }
 
-// TestScaleOut sends GenAI traces through one agent to two gateways and
-// checks that each trace landed whole on one gateway, both gateways got
-// traffic, the user set on each trace's parent span is on every model call
-// of the trace (also those exported later by another service), a gateway
-// that dies makes the agent refuse (never acknowledge) its traces while the
-// other gateway keeps serving, a restart with the same origin and data
-// takes them again, and the gateways' archives combined verify as one with
-// two origins.
+// TestScaleOut sends GenAI traces through one agent to two gateways that
+// upload to one bucket of a real S3 server, and checks that: the bucket,
+// read while the gateways run, holds every record, each trace whole on one
+// gateway and both gateways with traffic; the user set on each trace's
+// parent span is on every model call of the trace (also those exported
+// later by another service); a gateway that dies (kill -9) makes the agent
+// refuse (never acknowledge) its traces while the other gateway keeps
+// serving, and a restart with the same origin and data takes them again;
+// after a clean stop, `govaudit verify s3://…` passes with two origins,
+// `--origin` each, and `query --user` over s3:// finds every record of the
+// user's traces; the gateways' local copies, combined, verify and hold
+// exactly the bucket's records.
 func TestScaleOut(t *testing.T) {
 	e := newEnv(t)
+	srv := s3test.Start(t) // skips without GOVAUDIT_VERSITYGW
+	srv.CreateBucket(scaleOutBucket)
 	dir := t.TempDir()
 	// One key pair, one digest key and one mlevents token for the tier
 	// (Secrets in Kubernetes).
@@ -410,10 +505,10 @@ func TestScaleOut(t *testing.T) {
 	}
 
 	// gateway-0 takes its origin from GOVAUDIT_ORIGIN, gateway-1 from the
-	// host name, as a StatefulSet pod does.
+	// host name, as a StatefulSet pod does; both the same bucket and prefix.
 	gws := []*gateway{
-		newGateway(t, dir, "gw0", secrets, "GOVAUDIT_ORIGIN=gateway-0"),
-		newGateway(t, dir, "gw1", secrets, "HOSTNAME=gateway-1"),
+		newGateway(t, dir, "gw0", secrets, "GOVAUDIT_ORIGIN=gateway-0", bucketEnv()),
+		newGateway(t, dir, "gw1", secrets, "HOSTNAME=gateway-1", bucketEnv()),
 	}
 	origins := map[string]*gateway{"gateway-0": gws[0], "gateway-1": gws[1]}
 	for _, g := range gws {
@@ -447,29 +542,32 @@ func TestScaleOut(t *testing.T) {
 	if code := postReview(t, gws[0].events, mleventsToken, reviewed); code != http.StatusOK {
 		t.Errorf("mlevents with the token: HTTP %d, want 200", code)
 	}
-	time.Sleep(1500 * time.Millisecond) // past the checkpoint interval
 
-	// A clean stop seals each gateway's open file; what each one holds says
-	// where the agent routed every trace.
+	// The auditor's view while the gateways run: each seals every 2 s and
+	// uploads at once. Wait until the bucket holds every record of the
+	// traces (3 model calls and 1 event each, and the review), then until
+	// neither gateway has a sealed file left to upload. Where each trace's
+	// records are says where the agent routed it.
+	sent := time.Now()
+	live := waitForRecords(t, e, scaleOutRoot, traces, 4*nTraces+1)
 	for _, g := range gws {
-		g.c.stop()
+		g.waitUploaded(t)
 	}
+	t.Logf("every record in the bucket %s after the last was sent (rotation max_age 2s)", time.Since(sent).Round(100*time.Millisecond))
 	where := map[string]string{} // trace id -> origin
-	for _, g := range gws {
-		for _, r := range queryAll(t, e, g.audit()) {
-			if origins[r.Origin] != g {
-				t.Errorf("%s's archive holds a record of origin %q", g.name, r.Origin)
-			}
-			// Spans only: GenAI events (logs) are placed on the ring apart
-			// from their spans (see the content check below).
-			if _, ours := traces[r.TraceID]; !ours || r.Type != "inference" {
-				continue
-			}
-			if o, seen := where[r.TraceID]; seen && o != r.Origin {
-				t.Errorf("trace %s split across gateways %s and %s", r.TraceID, o, r.Origin)
-			}
-			where[r.TraceID] = r.Origin
+	for _, r := range live {
+		if origins[r.Origin] == nil {
+			t.Errorf("the bucket holds a record of origin %q", r.Origin)
 		}
+		// Spans only: GenAI events (logs) are placed on the ring apart
+		// from their spans (see the content check below).
+		if _, ours := traces[r.TraceID]; !ours || r.Type != "inference" {
+			continue
+		}
+		if o, seen := where[r.TraceID]; seen && o != r.Origin {
+			t.Errorf("trace %s split across gateways %s and %s", r.TraceID, o, r.Origin)
+		}
+		where[r.TraceID] = r.Origin
 	}
 	perOrigin := map[string]int{}
 	for id := range traces {
@@ -484,12 +582,10 @@ func TestScaleOut(t *testing.T) {
 	}
 	t.Logf("traces per gateway: %v", perOrigin)
 
-	// A gateway dies (kill -9, as an OOM kill or a lost node). Traces routed
-	// to it are refused by the agent, not acknowledged and lost; the other
-	// gateway keeps serving its own.
-	for _, g := range gws {
-		g.start(t, e.bin)
-	}
+	// A gateway dies (kill -9, as an OOM kill or a lost node), with files
+	// sealed or being sealed every 2 s. Traces routed to it are refused by
+	// the agent, not acknowledged and lost; the other gateway keeps serving
+	// its own.
 	var onGw0, onGw1 genaiTrace
 	for id, gt := range traces {
 		switch where[id] {
@@ -501,8 +597,6 @@ func TestScaleOut(t *testing.T) {
 	}
 	gws[1].c.kill()
 	const lateSpan0, lateSpan1 = "1a7e000000000000", "1a7e000000000001"
-	// The agent reconnects to the restarted gateway-0 with gRPC's backoff:
-	// retry as an SDK would until it takes the span.
 	postUntilOK(t, agent, agentHTTP, onGw0, lateSpan0)
 	for range 3 {
 		if code := postLateSpan(t, agentHTTP, onGw1, lateSpan1); code == http.StatusOK {
@@ -512,18 +606,18 @@ func TestScaleOut(t *testing.T) {
 		}
 	}
 	// Restarted with the same origin and data directory (its PVC), the
-	// gateway takes the client's retry.
+	// gateway uploads what it had sealed and not uploaded, and takes the
+	// client's retry (the agent reconnects with gRPC's backoff).
 	gws[1].start(t, e.bin)
 	postUntilOK(t, agent, agentHTTP, onGw1, lateSpan1)
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // past the checkpoint interval
 	agent.stop()
 	for _, g := range gws {
-		g.c.stop()
+		g.stopUploaded(t)
 	}
 
-	// The auditor's view: one archive holding both origins.
-	combined := auditorArchive(t, filepath.Join(dir, "combined"), gws...)
-	code, out := e.govaudit(t, "verify", "--json", "--key", e.pub, combined)
+	// One archive in the bucket holding both origins, verified in place.
+	code, out := e.govaudit(t, "verify", "--json", "--key", e.pub, scaleOutRoot)
 	var report struct {
 		OK        bool `json:"ok"`
 		Uncovered int  `json:"uncovered"`
@@ -532,7 +626,7 @@ func TestScaleOut(t *testing.T) {
 		} `json:"logs"`
 	}
 	if err := json.Unmarshal([]byte(out), &report); code != 0 || err != nil || !report.OK || report.Uncovered != 0 {
-		t.Fatalf("verify of the combined archive: exit %d (%v)\n%s", code, err, out)
+		t.Fatalf("verify %s: exit %d (%v)\n%s", scaleOutRoot, code, err, out)
 	}
 	got := map[string]bool{}
 	for _, l := range report.Logs {
@@ -542,14 +636,14 @@ func TestScaleOut(t *testing.T) {
 		t.Errorf("verify: logs of origins %v, want gateway-0 and gateway-1\n%s", got, out)
 	}
 	for o := range origins {
-		if code, out := e.govaudit(t, "verify", "--key", e.pub, "--origin", o, combined); code != 0 || !strings.Contains(out, "verified for origin "+o) {
-			t.Errorf("verify --origin %s: exit %d\n%s", o, code, out)
+		if code, out := e.govaudit(t, "verify", "--key", e.pub, "--origin", o, scaleOutRoot); code != 0 || !strings.Contains(out, "verified for origin "+o) {
+			t.Errorf("verify --origin %s %s: exit %d\n%s", o, scaleOutRoot, code, out)
 		}
 	}
 
-	// Every record of the combined archive: each trace on one origin, its
-	// model calls attributed to the user of its parent span.
-	all := queryAll(t, e, combined)
+	// Every record in the bucket: each trace on one origin, its model calls
+	// attributed to the user of its parent span.
+	all := queryAll(t, e, scaleOutRoot)
 	if strings.Contains(fmt.Sprint(all), email) {
 		t.Errorf("the raw e-mail address reached the archive")
 	}
@@ -596,7 +690,7 @@ func TestScaleOut(t *testing.T) {
 		tr := byTrace[id]
 		switch {
 		case tr == nil:
-			t.Errorf("trace %s: no records in the combined archive", id)
+			t.Errorf("trace %s: no records in the bucket", id)
 		case len(tr.origins) != 1 || !tr.origins[where[id]]:
 			t.Errorf("trace %s: records on %v, want all on %s", id, tr.origins, where[id])
 		case tr.inference != 3 || tr.workers != 1 || tr.content != 1:
@@ -610,13 +704,13 @@ func TestScaleOut(t *testing.T) {
 	// bytes but a log record's as its 32 hex characters, so a GenAI event
 	// lands on a gateway chosen apart from its spans' (docs/scaling.md,
 	// "Known limits"). Its record keeps the trace and span ids; query
-	// --user and --trace join it through the trace over the combined
-	// archive (checked below). Logged, not asserted: a fixed exporter
-	// brings the events to their spans, which is fine too.
+	// --user and --trace join it through the trace over the whole archive
+	// (checked below). Logged, not asserted: a fixed exporter brings the
+	// events to their spans, which is fine too.
 	t.Logf("GenAI events on another gateway than their spans: %d of %d", elsewhere, len(traces))
 	// The review: on the gateway that received it, whichever gateway holds
 	// the trace it is about.
-	if rs := queryAll(t, e, combined, "--type", "oversight"); len(rs) != 1 || rs[0].Origin != "gateway-0" || rs[0].TraceID != reviewed {
+	if rs := queryAll(t, e, scaleOutRoot, "--type", "oversight"); len(rs) != 1 || rs[0].Origin != "gateway-0" || rs[0].TraceID != reviewed {
 		t.Errorf("query --type oversight: %+v, want one record on gateway-0 about trace %s", rs, reviewed)
 	}
 	// The late spans: each archived once, on the gateway of its trace;
@@ -627,10 +721,10 @@ func TestScaleOut(t *testing.T) {
 		}
 	}
 
-	// query --user finds every record of the user's traces across both
-	// origins: model calls, events, and the late spans sent after a
-	// restart emptied the gateway's attribution cache (joined through the
-	// trace).
+	// query --user over the bucket finds every record of the user's traces
+	// across both origins: model calls, events, and the late span sent to
+	// gateway-1 after its restart emptied its attribution cache (joined
+	// through the trace).
 	for u := range 4 {
 		user := fmt.Sprintf("user-%d", u)
 		want := map[string]bool{}
@@ -639,7 +733,7 @@ func TestScaleOut(t *testing.T) {
 				want[id] = true
 			}
 		}
-		recs := queryAll(t, e, combined, "--user", user)
+		recs := queryAll(t, e, scaleOutRoot, "--user", user)
 		n := 0
 		origins := map[string]bool{}
 		for _, r := range recs {
@@ -663,6 +757,27 @@ func TestScaleOut(t *testing.T) {
 		}
 		t.Logf("query --user %s: %d records on %v", user, n, keys(origins))
 	}
+
+	// Each gateway's directory still holds what it sealed (the exporter
+	// does not prune it). Combined by copying, the way without a bucket
+	// (README.md), they verify as one archive and hold exactly the
+	// bucket's records: nothing sealed stayed behind, nothing was uploaded
+	// twice.
+	combined := auditorArchive(t, filepath.Join(dir, "combined"), gws...)
+	if code, out := e.govaudit(t, "verify", "--key", e.pub, combined); code != 0 {
+		t.Errorf("verify of the gateways' local copies combined: exit %d\n%s", code, out)
+	}
+	ids := func(rs []scaleRec) string {
+		var s []string
+		for _, r := range rs {
+			s = append(s, r.ID)
+		}
+		sort.Strings(s)
+		return strings.Join(s, ",")
+	}
+	if local := queryAll(t, e, combined); ids(local) != ids(all) {
+		t.Errorf("the bucket holds %d records, the gateways' local copies %d: they differ", len(all), len(local))
+	}
 }
 
 func keys(m map[string]bool) []string {
@@ -675,8 +790,11 @@ func keys(m map[string]bool) []string {
 }
 
 // TestScaleOutConfigsValidate: examples/scale-out validates with the built
-// distribution, and the mistakes an operator makes are refused naming what
-// is wrong: an agent without gateways, a gateway with an invalid origin.
+// distribution, with a bucket and (GOVAUDIT_S3_ENABLED=false) without, and
+// the mistakes an operator makes are refused naming what is wrong: an agent
+// without gateways, a gateway with an invalid origin, a gateway with
+// neither a bucket nor the upload switched off, a switch that is not a
+// boolean.
 func TestScaleOutConfigsValidate(t *testing.T) {
 	e := newEnv(t)
 	secrets := filepath.Join(e.data, "keys")
@@ -684,7 +802,9 @@ func TestScaleOutConfigsValidate(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(secrets, "mlevents.token"), []byte(mleventsToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gw := []string{"GOVAUDIT_DATA=" + e.data, "GOVAUDIT_SECRETS_DIR=" + secrets}
+	dirs := []string{"GOVAUDIT_DATA=" + e.data, "GOVAUDIT_SECRETS_DIR=" + secrets}
+	gw := append([]string{"GOVAUDIT_S3_BUCKET=audit-archive", "GOVAUDIT_S3_RETENTION_DAYS=400"}, dirs...)
+	local := append([]string{"GOVAUDIT_S3_ENABLED=false"}, dirs...)
 	for _, c := range []struct {
 		name, config string
 		env          []string
@@ -699,6 +819,14 @@ func TestScaleOutConfigsValidate(t *testing.T) {
 		// Neither: auditsign's default, the kernel's host name.
 		{"gateway with the host name", scaleOutGateway, gw, ""},
 		{"gateway with a bad origin", scaleOutGateway, append([]string{"GOVAUDIT_ORIGIN=gateway/0"}, gw...), `auditsign: origin "gateway/0"`},
+		{"gateway with every bucket setting", scaleOutGateway, append([]string{"GOVAUDIT_ORIGIN=gateway-0", "GOVAUDIT_S3_PREFIX=prod/eu",
+			"GOVAUDIT_S3_PATH_STYLE=true", "GOVAUDIT_S3_RETENTION_MODE=GOVERNANCE"}, gw...), ""},
+		{"gateway without a bucket", scaleOutGateway, append([]string{"GOVAUDIT_ORIGIN=gateway-0"}, dirs...), "exporters::auditparquet::s3: bucket: required"},
+		{"gateway without retention", scaleOutGateway, append([]string{"GOVAUDIT_ORIGIN=gateway-0", "GOVAUDIT_S3_BUCKET=audit-archive"}, dirs...),
+			"retention::days: must be between 1 and 36500, got 0"},
+		{"gateway, local archive", scaleOutGateway, append([]string{"GOVAUDIT_ORIGIN=gateway-0"}, local...), ""},
+		{"gateway, upload switch not a boolean", scaleOutGateway, append([]string{"GOVAUDIT_ORIGIN=gateway-0", "GOVAUDIT_S3_ENABLED=yes"}, gw...),
+			"unexpected type string for 'enabled'"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(filepath.Join(e.bin, "otelcol-govaudit"), "validate", "--config", c.config)
