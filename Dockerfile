@@ -9,8 +9,10 @@
 #
 # The default configuration is examples/scale-out/gateway.yaml: mount keys at
 # /run/govaudit/keys and a volume at /var/lib/govaudit and set the
-# GOVAUDIT_* variables (deploy/kubernetes does), or mount your own
-# configuration over /etc/otelcol-govaudit/config.yaml. The build downloads
+# GOVAUDIT_* variables, the bucket's GOVAUDIT_S3_* among them (or
+# GOVAUDIT_S3_ENABLED=false to keep the archive on the volume only), as
+# deploy/kubernetes does; or mount your own configuration over
+# /etc/otelcol-govaudit/config.yaml. The build downloads
 # Go modules (the Go module proxy) and the two base images; pin the base
 # images by digest in your registry. docs/scaling.md says where this was
 # built and tested.
