@@ -71,9 +71,9 @@ func TestGroupCommitWAL(t *testing.T) {
 	}
 	var wal []record.Record
 	for _, s := range segs {
-		recs, torn, err := readSegment(writer.path(s.rel))
+		recs, torn, err := readSegment(writer.path(s.Path))
 		if err != nil || torn != 0 {
-			t.Fatalf("%s: %v (torn %d)", s.rel, err, torn)
+			t.Fatalf("%s: %v (torn %d)", s.Path, err, torn)
 		}
 		wal = append(wal, recs...)
 	}
