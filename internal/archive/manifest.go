@@ -352,11 +352,12 @@ func ReadManifestHead(root, origin string) (ManifestHead, error) {
 	return ManifestHead{Next: top + 1, SHA256: sha256.Sum256(data), Files: m.Files}, nil
 }
 
-// NextManifest returns the path and signed bytes of the manifest that
+// nextManifest returns the path and signed bytes of the manifest that
 // follows head for origin, listing the files at paths (relative to root),
-// each read (ReadRegular, with the cap of its kind) and hashed now. A writer
-// that hashed its files while writing them calls SignNextManifest.
-func NextManifest(root string, signer note.Signer, origin string, head ManifestHead, paths []string) (string, []byte, error) {
+// each read (ReadRegular, with the cap of its kind) and hashed now, for
+// SignUnlisted. The exporter hashes its files while it writes them and
+// calls SignNextManifest.
+func nextManifest(root string, signer note.Signer, origin string, head ManifestHead, paths []string) (string, []byte, error) {
 	var files []Digest
 	for _, p := range paths {
 		max := int64(MaxCheckpointFileSize)
@@ -399,11 +400,9 @@ func SignNextManifest(signer note.Signer, origin string, head ManifestHead, file
 	return ManifestPath(origin, m.Seq), b, ManifestHead{Next: m.Seq + 1, SHA256: sha256.Sum256(b), Files: m.Files}, nil
 }
 
-// WriteManifest writes the manifest that follows the newest one of origin,
-// listing paths: NextManifest, then WriteFileAtomic (mode 0444). It is for
-// tools and tests that write whole archives; the exporter writes its own
-// with a failpoint between the two steps.
-func WriteManifest(root string, signer note.Signer, origin string, paths []string) error {
+// writeManifest writes the manifest that follows the newest one of origin,
+// listing paths: nextManifest, then WriteFileAtomic (mode 0444).
+func writeManifest(root string, signer note.Signer, origin string, paths []string) error {
 	if IsRemote(root) {
 		return fmt.Errorf("writing a manifest in %s: %w", root, errRemoteWrite)
 	}
@@ -411,7 +410,7 @@ func WriteManifest(root string, signer note.Signer, origin string, paths []strin
 	if err != nil {
 		return err
 	}
-	rel, b, err := NextManifest(root, signer, origin, head, paths)
+	rel, b, err := nextManifest(root, signer, origin, head, paths)
 	if err != nil {
 		return err
 	}
@@ -467,7 +466,7 @@ func SignUnlisted(root string, signer note.Signer) error {
 	}
 	sort.Strings(origins)
 	for _, o := range origins {
-		if err := WriteManifest(root, signer, o, byOrigin[o]); err != nil {
+		if err := writeManifest(root, signer, o, byOrigin[o]); err != nil {
 			return err
 		}
 	}

@@ -126,9 +126,6 @@ func (w *WALReader) stop(err error) ([]byte, error) {
 // complete entry.
 func (w *WALReader) Torn() int64 { return w.size - w.off }
 
-// Offset returns the offset after the last complete entry read.
-func (w *WALReader) Offset() int64 { return w.off }
-
 // A WALSegment is a write-ahead log segment found under wal/.
 type WALSegment struct {
 	Origin string

@@ -17,11 +17,11 @@ import (
 	"github.com/govaudit/govaudit/internal/record"
 )
 
-// An AtomicFile is a file written under its temporary name (TempPath) and
+// An atomicFile is a file written under its temporary name (TempPath) and
 // renamed to its final name by Commit, so that a final name never holds a
 // partial file. It hashes and counts what is written, so that its digest is
 // known without reading it back.
-type AtomicFile struct {
+type atomicFile struct {
 	path, tmp string
 	f         *os.File
 	h         hash.Hash
@@ -29,10 +29,10 @@ type AtomicFile struct {
 	err       error // the first write error
 }
 
-// CreateAtomic creates the temporary file of path (an OS path) for writing,
+// createAtomic creates the temporary file of path (an OS path) for writing,
 // replacing a leftover of an earlier attempt, and the missing directories
 // above it.
-func CreateAtomic(path string) (*AtomicFile, error) {
+func createAtomic(path string) (*atomicFile, error) {
 	dir := filepath.Dir(path)
 	if err := MkdirAll(dir); err != nil {
 		return nil, err
@@ -42,12 +42,12 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &AtomicFile{path: path, tmp: tmp, f: f, h: sha256.New()}, nil
+	return &atomicFile{path: path, tmp: tmp, f: f, h: sha256.New()}, nil
 }
 
 // Write writes p to the temporary file and the hash. After an error every
 // later Write fails with it.
-func (a *AtomicFile) Write(p []byte) (int, error) {
+func (a *atomicFile) Write(p []byte) (int, error) {
 	if a.err != nil {
 		return 0, a.err
 	}
@@ -61,13 +61,13 @@ func (a *AtomicFile) Write(p []byte) (int, error) {
 }
 
 // Digest returns the digest of what was written, as the file at rel.
-func (a *AtomicFile) Digest(rel string) Digest {
+func (a *atomicFile) Digest(rel string) Digest {
 	d := Digest{Path: rel, Size: a.n}
 	a.h.Sum(d.SHA256[:0])
 	return d
 }
 
-// A CommitStep is one step of AtomicFile.Commit, named to its hook.
+// A CommitStep is one step of atomicFile.Commit, named to its hook.
 type CommitStep int
 
 // The steps of Commit, in order.
@@ -83,7 +83,7 @@ const (
 // It does not fsync the directory: the caller does, once for the files of
 // one directory (WriteFileAtomic does it at once). On failure the
 // temporary file is removed.
-func (a *AtomicFile) Commit(perm fs.FileMode, hook func(CommitStep) error) (err error) {
+func (a *atomicFile) Commit(perm fs.FileMode, hook func(CommitStep) error) (err error) {
 	defer func() {
 		if err != nil {
 			a.Abort()
@@ -122,7 +122,7 @@ func (a *AtomicFile) Commit(perm fs.FileMode, hook func(CommitStep) error) (err 
 }
 
 // Abort closes and removes the temporary file (never a final one).
-func (a *AtomicFile) Abort() {
+func (a *atomicFile) Abort() {
 	if a.f != nil {
 		a.f.Close()
 		a.f = nil
@@ -134,7 +134,7 @@ func (a *AtomicFile) Abort() {
 // file or the new one: it writes TempPath(path), syncs it, sets perm, renames
 // it over path and syncs the directory. Missing directories are created.
 func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	a, err := CreateAtomic(path)
+	a, err := createAtomic(path)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func WriteRows(w io.Writer, rows []record.Record) error {
 // IndexBuilder). Commit writes the footer and renames the file into place.
 type DataWriter struct {
 	rel  string
-	file *AtomicFile
+	file *atomicFile
 	pw   *parquet.GenericWriter[record.Record]
 	ix   *IndexBuilder
 }
@@ -196,7 +196,7 @@ func CreateData(root, rel string) (*DataWriter, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	file, err := CreateAtomic(full)
+	file, err := createAtomic(full)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func (d *DataWriter) Write(rows []record.Record) error {
 func (d *DataWriter) Rows() int64 { return d.ix.Rows() }
 
 // Commit completes the file (the last row group and the footer) and renames
-// it into place with mode 0444 (see AtomicFile.Commit, whose steps it passes
+// it into place with mode 0444 (see atomicFile.Commit, whose steps it passes
 // to hook). It returns the file's digest and index. On failure the
 // temporary file is removed.
 func (d *DataWriter) Commit(hook func(CommitStep) error) (Digest, *Index, error) {

@@ -105,7 +105,7 @@ func TestAtomicFileFailure(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "f")
 	for _, fail := range []CommitStep{CommitSync, CommitChmod, CommitRename} {
-		a, err := CreateAtomic(p)
+		a, err := createAtomic(p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func TestAtomicFileFailure(t *testing.T) {
 			t.Fatalf("step %d failed, left %v", fail, ents)
 		}
 	}
-	a, err := CreateAtomic(p)
+	a, err := createAtomic(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestWALSegments(t *testing.T) {
 }
 
 // The manifest a writer signs from the digests it computed while writing
-// is byte for byte the one NextManifest signs from the files on disk, and
+// is byte for byte the one nextManifest signs from the files on disk, and
 // the head it returns is the one ReadManifestHead reads back.
 func TestSignNextManifest(t *testing.T) {
 	root := t.TempDir()
@@ -245,7 +245,7 @@ func TestSignNextManifest(t *testing.T) {
 			t.Fatal(err)
 		}
 		paths := []string{rel, IndexPath(rel), cp}
-		wantRel, want, err := NextManifest(root, signer, origin, head, paths)
+		wantRel, want, err := nextManifest(root, signer, origin, head, paths)
 		if err != nil {
 			t.Fatal(err)
 		}
