@@ -95,7 +95,7 @@ func (f *flood) send(tracer trace.Tracer, gen *genAIProvider, perSec float64) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	last, owed := time.Now(), 0.0
-	var pending ptrace.SpanSlice
+	pending := ptrace.NewSpanSlice()
 	next := 0
 	for {
 		select {
