@@ -447,8 +447,15 @@ func (w *archiveWriter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 		w.countError(ctx, "refused")
 		return fmt.Errorf("auditparquet: refusing records: the writer stopped after a write-ahead log failure it could not undo (%w); restart required", w.failed)
 	}
+	// The common batch — one origin, every log record a valid record — is
+	// written to the WAL as received (see encodeReceived) unless some of
+	// its records are redeliveries.
+	whole := plog.Logs{}
+	if len(order) == 1 && len(rejected) == 0 {
+		whole = ld
+	}
 	for _, origin := range order {
-		if err := w.append(ctx, origin, byOrigin[origin]); err != nil {
+		if err := w.append(ctx, origin, byOrigin[origin], whole); err != nil {
 			return err
 		}
 	}
@@ -499,8 +506,9 @@ func decode(lr plog.LogRecord) (record.Record, error) {
 }
 
 // append archives recs of one origin as one WAL entry, skipping
-// redeliveries, then seals the file if it is due. Requires w.mu.
-func (w *archiveWriter) append(ctx context.Context, origin string, recs []record.Record) error {
+// redeliveries, then seals the file if it is due. If received is set, it is
+// the batch recs came from, all of it. Requires w.mu.
+func (w *archiveWriter) append(ctx context.Context, origin string, recs []record.Record, received plog.Logs) error {
 	st, err := w.state(origin)
 	if err != nil {
 		w.countError(ctx, "append")
@@ -534,7 +542,10 @@ func (w *archiveWriter) append(ctx context.Context, origin string, recs []record
 		}
 		o.open = f
 	}
-	n, err := f.seg.append(fresh)
+	if len(fresh) != len(recs) {
+		received = plog.Logs{} // redeliveries are not written again
+	}
+	n, err := f.seg.append(fresh, received)
 	if err != nil {
 		var ue *undoError
 		if errors.As(err, &ue) {

@@ -87,6 +87,20 @@ func encodeEntry(recs []record.Record) ([]byte, error) {
 	return archive.WALEntry(payload)
 }
 
+// encodeReceived returns the WAL entry holding the log records of ld, a
+// batch as received whose every log record is a fresh record of the
+// segment's origin. Its payload is ld's OTLP protobuf, as encodeEntry's
+// would be but for what is not a record attribute (resource, scope, body):
+// decodeEntry reads the same records back (record.FromLogRecord reads only
+// the record's attributes), and the records need no conversion.
+func encodeReceived(ld plog.Logs) ([]byte, error) {
+	payload, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+	if err != nil {
+		return nil, fmt.Errorf("write-ahead log: encode: %w", err)
+	}
+	return archive.WALEntry(payload)
+}
+
 // decodeEntry returns the records of an entry's payload.
 func decodeEntry(payload []byte) ([]record.Record, error) {
 	ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(payload)
@@ -111,10 +125,17 @@ func decodeEntry(payload []byte) ([]record.Record, error) {
 }
 
 // append durably appends the records as one entry (one write, one fsync)
-// and returns its size. On failure the segment is as before the call, or
+// and returns its size. If received is set, it holds exactly recs, as
+// received, and is written as it is (see encodeReceived). On failure the segment is as before the call, or
 // the error is an *undoError.
-func (s *segment) append(recs []record.Record) (int64, error) {
-	buf, err := encodeEntry(recs)
+func (s *segment) append(recs []record.Record, received plog.Logs) (int64, error) {
+	var buf []byte
+	var err error
+	if received != (plog.Logs{}) {
+		buf, err = encodeReceived(received)
+	} else {
+		buf, err = encodeEntry(recs)
+	}
 	if err != nil {
 		return 0, err
 	}
