@@ -421,23 +421,17 @@ func (w *archiveWriter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 	var order []string
 	byOrigin := map[string][]record.Record{}
 	n := 0
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		sls := ld.ResourceLogs().At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				r, err := decode(lrs.At(k))
-				if err != nil {
-					rejected = append(rejected, fmt.Errorf("log record %d: %w", n, err))
-				} else {
-					if _, ok := byOrigin[r.Origin]; !ok {
-						order = append(order, r.Origin)
-					}
-					byOrigin[r.Origin] = append(byOrigin[r.Origin], r)
-				}
-				n++
+	for it, err := range record.DecodeLogs(ld) {
+		r, err := sealed(it, err)
+		if err != nil {
+			rejected = append(rejected, fmt.Errorf("log record %d: %w", n, err))
+		} else {
+			if _, ok := byOrigin[r.Origin]; !ok {
+				order = append(order, r.Origin)
 			}
+			byOrigin[r.Origin] = append(byOrigin[r.Origin], r)
 		}
+		n++
 	}
 
 	w.mu.Lock()
@@ -480,18 +474,22 @@ func (w *archiveWriter) countError(ctx context.Context, op string) {
 	w.tel.AuditparquetErrors.Add(ctx, 1, metric.WithAttributes(attribute.String("operation", op)))
 }
 
-// decode returns the sealed governance record that lr carries.
-func decode(lr plog.LogRecord) (record.Record, error) {
-	if !record.IsRecord(lr) {
-		return record.Record{}, fmt.Errorf("not a governance record (no %srecord_id attribute; event name %q)", record.AttributePrefix, lr.EventName())
-	}
-	r, err := record.FromLogRecord(lr)
+// sealed returns the sealed governance record that DecodeLogs decoded (it,
+// err): a valid record that the auditsign processor sealed.
+func sealed(it record.Item, err error) (record.Record, error) {
 	if err != nil {
-		return record.Record{}, fmt.Errorf("malformed governance record: %w", err)
+		var de *record.DecodeError
+		switch {
+		case errors.Is(err, record.ErrNotRecord):
+			return record.Record{}, fmt.Errorf("not a governance record (no %srecord_id attribute; event name %q)", record.AttributePrefix, it.LogRecord.EventName())
+		case errors.As(err, &de) && de.ID != "":
+			return record.Record{}, fmt.Errorf("record %s: %w", de.ID, de.Err)
+		case errors.As(err, &de):
+			return record.Record{}, fmt.Errorf("malformed governance record: %w", de.Err)
+		}
+		return record.Record{}, err
 	}
-	if err := r.Validate(); err != nil {
-		return record.Record{}, fmt.Errorf("record %s: %w", r.ID, err)
-	}
+	r := it.Record
 	if err := auditlog.ValidOrigin(r.Origin); err != nil {
 		return record.Record{}, fmt.Errorf("record %s is not sealed by the auditsign processor: %w", r.ID, err)
 	}

@@ -74,13 +74,7 @@ func createSegment(path string, fail failpoint) (*segment, error) {
 
 // encodeEntry returns the WAL entry holding recs.
 func encodeEntry(recs []record.Record) ([]byte, error) {
-	ld := plog.NewLogs()
-	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	lrs.EnsureCapacity(len(recs))
-	for i := range recs {
-		recs[i].ToLogRecord(lrs.AppendEmpty())
-	}
-	payload, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+	payload, err := (&plog.ProtoMarshaler{}).MarshalLogs(record.NewLogs("", recs))
 	if err != nil {
 		return nil, fmt.Errorf("write-ahead log: encode: %w", err)
 	}
@@ -101,7 +95,10 @@ func encodeReceived(ld plog.Logs) ([]byte, error) {
 	return archive.WALEntry(payload)
 }
 
-// decodeEntry returns the records of an entry's payload.
+// decodeEntry returns the records of an entry's payload. It reads them with
+// record.FromLogRecord and does not Validate them again: they were valid
+// when acknowledged, and a later, stricter Validate must not make the
+// recovery of acknowledged records fail.
 func decodeEntry(payload []byte) ([]record.Record, error) {
 	ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(payload)
 	if err != nil {

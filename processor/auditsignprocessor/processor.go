@@ -222,8 +222,8 @@ type sealItem struct {
 // maxRejectDetails bounds the rejected records described in an error.
 const maxRejectDetails = 3
 
-// decode decodes and validates every log record of ld and returns its leaf
-// records in order. It touches no shared state, so concurrent requests
+// decode decodes and validates every log record of ld (record.DecodeLogs)
+// and returns its leaf records in order. It touches no shared state, so concurrent requests
 // decode in parallel before they queue for the log. A log record that is
 // not a valid governance record rejects the whole batch, unchanged, with a
 // permanent error.
@@ -231,36 +231,17 @@ func (p *auditSign) decode(ctx context.Context, ld plog.Logs) ([]sealItem, error
 	var items []sealItem
 	var details []string
 	rejected, total := 0, 0
-	reject := func(i, j, k int, err error) {
-		rejected++
-		if len(details) < maxRejectDetails {
-			details = append(details, fmt.Sprintf("resource %d scope %d log record %d: %v", i, j, k, err))
-		}
-	}
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				total++
-				lr := lrs.At(k)
-				if !record.IsRecord(lr) {
-					reject(i, j, k, errors.New("not a governance record (no "+record.AttributePrefix+"record_id attribute)"))
-					continue
-				}
-				rec, err := record.FromLogRecord(lr)
-				if err == nil {
-					err = rec.Validate()
-				}
-				if err != nil {
-					reject(i, j, k, err)
-					continue
-				}
-				if rec.IsLeaf() {
-					items = append(items, sealItem{lr: lr, rec: rec})
-				}
+	for it, err := range record.DecodeLogs(ld) {
+		total++
+		if err != nil {
+			rejected++
+			if de, ok := err.(*record.DecodeError); ok && len(details) < maxRejectDetails {
+				details = append(details, fmt.Sprintf("%v: %v", de.Pos, de.Err))
 			}
+			continue
+		}
+		if it.Record.IsLeaf() {
+			items = append(items, sealItem{lr: it.LogRecord, rec: it.Record})
 		}
 	}
 	if rejected > 0 {
