@@ -17,6 +17,7 @@
 //	manifests/<origin>/<seq>                                   signed manifest of each seal (write-once; see Manifest)
 //	wal/origin=<origin>/<name>.wal                             the writer's write-ahead log (not part of the archive)
 //	wal/origin=<origin>/state.json                             the writer's state of origin (not part of the archive)
+//	wal/origin=<origin>/uploaded.json                          the writer's upload progress to a bucket (not part of the archive)
 //
 // <origin> is a collector origin (see auditlog.ValidOrigin), <epoch> and
 // <size> are canonical decimal numbers. A data file's <name> is the UTC time

@@ -28,6 +28,9 @@ const (
 	LatestName = "latest"
 	// StateName is the writer's state file of an origin (see StatePath).
 	StateName = "state.json"
+	// UploadMarkerName is the writer's upload progress file of an origin
+	// (see UploadMarkerPath).
+	UploadMarkerName = "uploaded.json"
 )
 
 // FileTimeFormat is the layout of a data file's name (without extension): the
@@ -95,6 +98,13 @@ func ParseWALPath(p string) (origin string, t time.Time, err error) {
 // the archive).
 func StatePath(origin string) string {
 	return path.Join(WALDir, "origin="+origin, StateName)
+}
+
+// UploadMarkerPath returns wal/origin=<origin>/uploaded.json, where the
+// writer records how far it uploaded origin's sealed files to a bucket (its
+// own format; not part of the archive).
+func UploadMarkerPath(origin string) string {
+	return path.Join(WALDir, "origin="+origin, UploadMarkerName)
 }
 
 // CheckpointPath returns checkpoints/<origin>/<epoch>/<size>.
