@@ -180,6 +180,7 @@ func (p *auditSign) release(ctx context.Context, group []*request) error {
 			items = append(items, r.items...)
 		}
 	}
+	p.tel.AuditsignGroupRequests.Record(ctx, int64(len(group)))
 	if err := p.appendLogs(ctx, ld, items); err != nil {
 		return err
 	}

@@ -8,12 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govaudit/govaudit/internal/auditlog"
+	"github.com/govaudit/govaudit/processor/auditsignprocessor/internal/metadatatest"
 )
 
 // gateConsumer records what it accepts. While closed, a call carrying
@@ -156,7 +160,14 @@ func queueBehind(t *testing.T, p *auditSign, g *gateConsumer, ctxs []context.Con
 func TestGroupCommitOrder(t *testing.T) {
 	key, vs := writeKey(t, "k", 0o600)
 	g := newGate()
-	p := startProcessor(t, testConfig(key, true, 0), startFileStorage(t, t.TempDir()), g)
+	tt := componenttest.NewTelemetry()
+	defer func() { _ = tt.Shutdown(context.Background()) }()
+	set := nopSettings()
+	set.TelemetrySettings = tt.NewTelemetrySettings()
+	p := newProcessor(t, set, testConfig(key, true, 0), g)
+	if err := p.Start(context.Background(), startFileStorage(t, t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
 	res := queueBehind(t, p, g, nil, batch(2, "A"), batch(3, "B"), batch(1, "C"), batch(2, "D"))
 	g.release()
 	for i, c := range res {
@@ -180,6 +191,11 @@ func TestGroupCommitOrder(t *testing.T) {
 			t.Fatalf("grouped leaf %d (%s) has index %d, want %d: tree order must be release order", i, r.Input, r.LeafIndex, 3+i)
 		}
 	}
+	// Two releases: A alone, then B, C and D together.
+	metadatatest.AssertEqualAuditsignGroupRequests(t, tt, []metricdata.HistogramDataPoint[int64]{{
+		Count: 2, Sum: 4, Bounds: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		BucketCounts: []uint64{1, 0, 1, 0, 0, 0, 0, 0, 0}, Min: metricdata.NewExtrema[int64](1), Max: metricdata.NewExtrema[int64](3),
+	}}, metricdatatest.IgnoreTimestamp())
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
