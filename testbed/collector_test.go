@@ -55,8 +55,14 @@ type result struct {
 	Duration   time.Duration `json:"duration_ns"`
 	Sent       uint64        `json:"sent"`
 	SentPerSec float64       `json:"sent_per_s"`
-	// SendErrors counts spans whose export the collector refused.
+	// SendErrors counts spans whose export the collector refused, and in
+	// a flood (Senders set) the spans the SDKs dropped or gave up on.
 	SendErrors uint64 `json:"send_errors"`
+	// Flood only: SDK senders, spans their queues dropped (recorded, never
+	// exported) and spans of exports that failed after the SDK's retries.
+	Senders      int    `json:"sdk_senders,omitempty"`
+	SDKDropped   uint64 `json:"sdk_dropped,omitempty"`
+	ExportFailed uint64 `json:"export_failed,omitempty"`
 	// Stored counts spans that reached the output: records in the
 	// verified archive, spans in the file exporter's output.
 	Stored uint64 `json:"stored"`
@@ -196,9 +202,10 @@ func machineCPU() time.Duration {
 }
 
 // runScenario starts the distribution with pipeline p, offers GenAI spans
-// at rate spans/s for d, waits for the collector to go idle, stops it
+// at rate spans/s for d — from the testbed's load generator, or from fl's
+// SDK senders if fl is set — waits for the collector to go idle, stops it
 // (which seals the archive) and counts what was stored.
-func runScenario(t *testing.T, p pipeline, rate int, d time.Duration) result {
+func runScenario(t *testing.T, p pipeline, rate int, d time.Duration, fl *flood) result {
 	dir, err := filepath.Abs(filepath.Join("results", t.Name()))
 	if err != nil {
 		t.Fatal(err)
@@ -268,26 +275,50 @@ service:
 
 	cpuStart, loadStart := cpuTimes(mon), time.Now()
 	selfStart, machineStart := selfCPU(), machineCPU()
-	tc.StartLoad(testbed.LoadOptions{DataItemsPerSecond: rate, ItemsPerBatch: perBatch, Parallel: senders(rate)})
-	tc.WaitFor(func() bool { return tc.LoadGenerator.DataItemsSent() > 0 }, "load generator started")
-	// The send rate is taken from the first request on, so that the sender's
-	// start-up (a gRPC connection) does not count as back-pressure.
-	firstSend, sentBefore := time.Now(), tc.LoadGenerator.DataItemsSent()
+	var firstSend time.Time
+	var sentBefore uint64
+	if fl != nil {
+		if err := fl.start(fmt.Sprintf("127.0.0.1:%d", grpcPort)); err != nil {
+			t.Fatal(err)
+		}
+		firstSend = time.Now()
+	} else {
+		tc.StartLoad(testbed.LoadOptions{DataItemsPerSecond: rate, ItemsPerBatch: perBatch, Parallel: senders(rate)})
+		tc.WaitFor(func() bool { return tc.LoadGenerator.DataItemsSent() > 0 }, "load generator started")
+		// The send rate is taken from the first request on, so that the
+		// sender's start-up (a gRPC connection) does not count as
+		// back-pressure.
+		firstSend, sentBefore = time.Now(), tc.LoadGenerator.DataItemsSent()
+	}
 	profile := profileName(p, rate)
-	if profile != "" {
+	if profile != "" && fl == nil {
 		go captureProfile(t, pprofPort, filepath.Join(dir, profile), d-2*time.Second)
 	}
 	tc.Sleep(d)
-	tc.StopLoad()
+	r := result{Pipeline: p, Rate: rate, Dir: dir}
+	if fl != nil {
+		// The applications stop recording, then shut their SDKs down,
+		// which exports what their queues hold.
+		close(fl.stop)
+		fl.wg.Wait()
+		r.Sent = fl.generated.Load()
+	} else {
+		tc.StopLoad()
+		r.Sent = tc.LoadGenerator.DataItemsSent()
+	}
 	loadEnd := time.Now()
 	cpuLoad := cpuTimes(mon) - cpuStart
 	self, machine := selfCPU()-selfStart, machineCPU()-machineStart
-
-	r := result{Pipeline: p, Rate: rate, Dir: dir, Duration: loadEnd.Sub(loadStart)}
-	r.Sent = tc.LoadGenerator.DataItemsSent()
-	r.SendErrors = tc.LoadGenerator.PermanentErrors()
-	if ps, ok := tc.LoadGenerator.(*testbed.ProviderSender); ok {
-		r.SendErrors += ps.NonPermanentErrors()
+	r.Duration = loadEnd.Sub(loadStart)
+	if fl != nil {
+		fl.shutdown(30 * time.Second)
+		r.Senders, r.SDKDropped, r.ExportFailed = fl.senders, fl.dropped(), fl.failed.Load()
+		r.SendErrors = r.SDKDropped + r.ExportFailed
+	} else {
+		r.SendErrors = tc.LoadGenerator.PermanentErrors()
+		if ps, ok := tc.LoadGenerator.(*testbed.ProviderSender); ok {
+			r.SendErrors += ps.NonPermanentErrors()
+		}
 	}
 	r.SentPerSec = float64(r.Sent-sentBefore) / loadEnd.Sub(firstSend).Seconds()
 	r.CPUPercent = 100 * cpuLoad.Seconds() / r.Duration.Seconds()
@@ -318,6 +349,10 @@ service:
 		r.Stored, r.OutputBytes = countJSONSpans(t, filepath.Join(dir, "spans.json"))
 	}
 	r.Lost = int64(r.Sent) - int64(r.Stored)
+	if fl != nil {
+		t.Logf("flood of %d SDK senders: %d spans recorded, %d dropped in the SDK queues, %d in exports that failed, %d archived",
+			fl.senders, r.Sent, r.SDKDropped, r.ExportFailed, r.Stored)
+	}
 	t.Logf("%s at %d spans/s: sent %d (%.0f/s), stored %d, lost %d, CPU %.0f%% (max %.0f%%), %.1f µs CPU/span, RSS max %d MiB, drain %s; load generator %.0f%% CPU, other processes %.0f%%",
 		p, rate, r.Sent, r.SentPerSec, r.Stored, r.Lost, r.CPUPercent, r.CPUMaxPercent, float64(r.CPUPerSpan.Nanoseconds())/1e3, r.RSSMaxMiB, r.Drain.Round(10*time.Millisecond),
 		r.GeneratorCPUPercent, r.OtherCPUPercent)

@@ -103,7 +103,7 @@ func TestLoad(t *testing.T) {
 	var all []result
 	run := func(p pipeline, rate int) result {
 		var r result
-		t.Run(fmt.Sprintf("%s-%d", p, rate), func(t *testing.T) { r = runScenario(t, p, rate, d) })
+		t.Run(fmt.Sprintf("%s-%d", p, rate), func(t *testing.T) { r = runScenario(t, p, rate, d, nil) })
 		all = append(all, r)
 		return r
 	}

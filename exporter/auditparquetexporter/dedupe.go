@@ -3,11 +3,7 @@ package auditparquetexporter // import "github.com/govaudit/govaudit/exporter/au
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path"
-	"path/filepath"
-	"sort"
 	"strings"
 
 	"go.uber.org/zap"
@@ -57,6 +53,16 @@ var errConflict = errors.New("leaf already archived with another record")
 // reported when its checkpoint file is written (writeCheckpoint). Requires
 // w.mu.
 func (w *archiveWriter) filter(o *originFiles, st *originState, origin string, recs []record.Record) (fresh []record.Record, dups int, err error) {
+	// The ids of the recent files are read from disk, once per batch and
+	// only if needed: only a redelivery (or a conflict) needs them.
+	var recent []*fileIDs
+	loaded := false
+	recentIDs := func() []*fileIDs {
+		if !loaded {
+			loaded, recent = true, w.recentIDs(o, origin)
+		}
+		return recent
+	}
 	next := map[uint64]uint64{}
 	batch := newFileIDs()
 	var conflicts []string
@@ -77,7 +83,7 @@ func (w *archiveWriter) filter(o *originFiles, st *originState, origin string, r
 			}
 			id, known := batch.leaves[k]
 			if !known {
-				id, known = w.archivedLeaf(o, origin, k)
+				id, known = archivedLeaf(recentIDs, k)
 			}
 			switch {
 			case known && id == r.ID:
@@ -92,7 +98,7 @@ func (w *archiveWriter) filter(o *originFiles, st *originState, origin string, r
 		k := leafKey{r.Epoch, checkpointSize(r)}
 		text, known := batch.checkpoints[k]
 		if !known {
-			text, known = w.archivedCheckpoint(o, origin, st, k)
+			text, known = w.archivedCheckpoint(recentIDs, origin, st, k)
 		}
 		if known && text == r.Checkpoint {
 			dups++
@@ -111,9 +117,9 @@ func (w *archiveWriter) filter(o *originFiles, st *originState, origin string, r
 }
 
 // archivedLeaf returns the record id archived at k, if the open, sealing
-// or previously sealed file of origin holds k.
-func (w *archiveWriter) archivedLeaf(o *originFiles, origin string, k leafKey) (string, bool) {
-	for _, ids := range w.recentIDs(o, origin) {
+// or previously sealed file of the origin holds k.
+func archivedLeaf(recent func() []*fileIDs, k leafKey) (string, bool) {
+	for _, ids := range recent() {
 		if id, ok := ids.leaves[k]; ok {
 			return id, true
 		}
@@ -123,11 +129,11 @@ func (w *archiveWriter) archivedLeaf(o *originFiles, origin string, k leafKey) (
 
 // archivedCheckpoint returns the note archived at k: in the open, sealing or
 // previously sealed file, or as a checkpoint file.
-func (w *archiveWriter) archivedCheckpoint(o *originFiles, origin string, st *originState, k leafKey) (string, bool) {
+func (w *archiveWriter) archivedCheckpoint(recent func() []*fileIDs, origin string, st *originState, k leafKey) (string, bool) {
 	if size, ok := st.CheckpointSize[k.epoch]; !ok || k.n > size {
 		return "", false // newer than anything archived
 	}
-	for _, ids := range w.recentIDs(o, origin) {
+	for _, ids := range recent() {
 		if text, ok := ids.checkpoints[k]; ok {
 			return text, true
 		}
@@ -139,15 +145,27 @@ func (w *archiveWriter) archivedCheckpoint(o *originFiles, origin string, st *or
 	return string(b), true
 }
 
-// recentIDs returns the ids of origin's open file, the file being sealed
-// and the previously sealed file (read back from the archive the first time
-// they are needed after a start).
+// recentIDs returns the ids of origin's open file and of the file being
+// sealed, read from their WAL segments, and of the previously sealed file,
+// read from the archive the first time they are needed after a start or a
+// seal. Nothing keeps them per row while records stream in: they are read
+// back only when a batch holds a redelivery (or a conflict).
 func (w *archiveWriter) recentIDs(o *originFiles, origin string) []*fileIDs {
 	var out []*fileIDs
 	for _, f := range []*openFile{o.open, o.sealing} {
-		if f != nil {
-			out = append(out, f.ids)
+		if f == nil {
+			continue
 		}
+		ids := newFileIDs()
+		if _, err := scanSegment(f.seg.path, f.seg.good, func(recs []record.Record) error {
+			for i := range recs {
+				ids.add(&recs[i])
+			}
+			return nil
+		}); err != nil {
+			w.logger.Warn("reading a write-ahead log segment to detect redeliveries", zap.String("segment", f.seg.path), zap.Error(err))
+		}
+		out = append(out, ids)
 	}
 	if !o.prevLoaded {
 		o.prevLoaded = true
@@ -166,43 +184,19 @@ func (w *archiveWriter) recentIDs(o *originFiles, origin string) []*fileIDs {
 // lastFileIDs reads the ids of origin's newest sealed data file (nil if it
 // has none).
 func (w *archiveWriter) lastFileIDs(origin string) (*fileIDs, error) {
-	dir := path.Join(archive.RecordsDir, "origin="+origin)
-	dates, err := os.ReadDir(w.path(dir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	rel, err := archive.LastDataFile(w.root, origin)
+	if err != nil || rel == "" {
+		return nil, err
 	}
+	rows, err := archive.ReadRows(w.root, rel)
 	if err != nil {
 		return nil, err
 	}
-	for i := len(dates) - 1; i >= 0; i-- {
-		if !dates[i].IsDir() || !strings.HasPrefix(dates[i].Name(), "date=") {
-			continue
-		}
-		files, err := os.ReadDir(w.path(path.Join(dir, dates[i].Name())))
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-		for _, f := range files {
-			if n := f.Name(); strings.HasSuffix(n, archive.DataExt) && !strings.HasPrefix(n, ".") {
-				names = append(names, n)
-			}
-		}
-		if len(names) == 0 {
-			continue
-		}
-		sort.Strings(names)
-		rows, err := archive.ReadFile(filepath.Join(w.path(path.Join(dir, dates[i].Name())), names[len(names)-1]))
-		if err != nil {
-			return nil, err
-		}
-		ids := newFileIDs()
-		for j := range rows {
-			ids.add(&rows[j])
-		}
-		return ids, nil
+	ids := newFileIDs()
+	for j := range rows {
+		ids.add(&rows[j])
 	}
-	return nil, nil
+	return ids, nil
 }
 
 // uncovered returns an epoch with leaves in f that nothing covers yet, if

@@ -73,8 +73,9 @@ type originFiles struct {
 	// sealing is a file renamed into place whose index, checkpoint files,
 	// state or WAL deletion failed; it is finished before open is sealed.
 	sealing *openFile
-	// prev holds the ids of the last sealed file; loaded from the archive on
-	// first use after a start (prevLoaded).
+	// prev holds the ids of the last sealed file, read from the archive the
+	// first time a redelivery check needs them after a start or a seal
+	// (prevLoaded).
 	prev       *fileIDs
 	prevLoaded bool
 
@@ -86,8 +87,9 @@ type originFiles struct {
 	loggedAt time.Time
 }
 
-// openFile is the data file of one origin being filled: its rows in memory
-// and in its write-ahead log segment.
+// openFile is the data file of one origin being filled. Its records are in
+// its write-ahead log segment and, as they arrive, in its temporary data
+// file (data), which sealing completes; nothing keeps its rows in memory.
 type openFile struct {
 	origin string
 	t      time.Time // names the data file and its WAL segment
@@ -95,29 +97,37 @@ type openFile struct {
 	due    time.Time // when it first was due for sealing (zero if not yet)
 	warned bool      // the "sealing uncovered" warning was logged
 	seg    *segment
-	rows   []record.Record
-	bytes  int64
-	ids    *fileIDs
+	rows   int   // records in the file
+	bytes  int64 // their bytes in the WAL segment
 	// leafMax is, per epoch, the highest leaf index in the file.
-	leafMax   map[uint64]uint64
-	sealed    *sealedFile // set once the data file is renamed into place
-	sealStart time.Time
+	leafMax map[uint64]uint64
+	// checkpoints are the file's checkpoint rows (about one per
+	// checkpoint_interval), which sealing writes as checkpoint files.
+	checkpoints []record.Record
+	// data is the temporary data file, written as records arrive (stream);
+	// nil before the first record. Once a write to it failed (dataFailed),
+	// sealing rebuilds it from the WAL segment instead.
+	data       *archive.DataWriter
+	dataFailed bool
+	sealed     *sealedFile // set once the data file is renamed into place
+	sealStart  time.Time
 }
 
 // add records that recs, written as one WAL entry of n bytes at now, are in f.
 func (f *openFile) add(recs []record.Record, n int64, now time.Time) {
-	if len(f.rows) == 0 {
+	if f.rows == 0 {
 		f.opened = now
 	}
-	f.rows = append(f.rows, recs...)
+	f.rows += len(recs)
 	f.bytes += n
 	for i := range recs {
 		r := &recs[i]
-		f.ids.add(r)
-		if r.IsLeaf() {
-			if top, ok := f.leafMax[r.Epoch]; !ok || r.LeafIndex > top {
-				f.leafMax[r.Epoch] = r.LeafIndex
-			}
+		if !r.IsLeaf() {
+			f.checkpoints = append(f.checkpoints, *r)
+			continue
+		}
+		if top, ok := f.leafMax[r.Epoch]; !ok || r.LeafIndex > top {
+			f.leafMax[r.Epoch] = r.LeafIndex
 		}
 	}
 }
@@ -254,6 +264,9 @@ func (w *archiveWriter) shutdown(ctx context.Context) error {
 		for _, f := range []*openFile{o.open, o.sealing} {
 			if f != nil {
 				f.seg.f.Close()
+				if f.data != nil {
+					f.data.Abort() // recovery rebuilds it from the WAL segment
+				}
 			}
 		}
 	}
@@ -310,7 +323,7 @@ func (w *archiveWriter) expired(f *openFile, now time.Time) bool {
 // the rest of the batch that reached them (and by what arrives while it
 // waits for coverage or a seal fails).
 func (w *archiveWriter) full(f *openFile) bool {
-	return len(f.rows) >= w.cfg.Rotation.MaxRows || f.bytes >= w.cfg.Rotation.MaxBytes
+	return f.rows >= w.cfg.Rotation.MaxRows || f.bytes >= w.cfg.Rotation.MaxBytes
 }
 
 // maintain seals origin's files that are due, if their records are covered
@@ -331,7 +344,7 @@ func (w *archiveWriter) maintain(ctx context.Context, origin string, now time.Ti
 		w.sealRecovered(origin, o)
 	}
 	f := o.open
-	if f == nil || len(f.rows) == 0 || !w.full(f) && !w.expired(f, now) {
+	if f == nil || f.rows == 0 || !w.full(f) && !w.expired(f, now) {
 		return
 	}
 	if f.due.IsZero() {
@@ -408,23 +421,17 @@ func (w *archiveWriter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 	var order []string
 	byOrigin := map[string][]record.Record{}
 	n := 0
-	for i := 0; i < ld.ResourceLogs().Len(); i++ {
-		sls := ld.ResourceLogs().At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				r, err := decode(lrs.At(k))
-				if err != nil {
-					rejected = append(rejected, fmt.Errorf("log record %d: %w", n, err))
-				} else {
-					if _, ok := byOrigin[r.Origin]; !ok {
-						order = append(order, r.Origin)
-					}
-					byOrigin[r.Origin] = append(byOrigin[r.Origin], r)
-				}
-				n++
+	for it, err := range record.DecodeLogs(ld) {
+		r, err := sealed(it, err)
+		if err != nil {
+			rejected = append(rejected, fmt.Errorf("log record %d: %w", n, err))
+		} else {
+			if _, ok := byOrigin[r.Origin]; !ok {
+				order = append(order, r.Origin)
 			}
+			byOrigin[r.Origin] = append(byOrigin[r.Origin], r)
 		}
+		n++
 	}
 
 	w.mu.Lock()
@@ -434,8 +441,15 @@ func (w *archiveWriter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 		w.countError(ctx, "refused")
 		return fmt.Errorf("auditparquet: refusing records: the writer stopped after a write-ahead log failure it could not undo (%w); restart required", w.failed)
 	}
+	// The common batch — one origin, every log record a valid record — is
+	// written to the WAL as received (see encodeReceived) unless some of
+	// its records are redeliveries.
+	whole := plog.Logs{}
+	if len(order) == 1 && len(rejected) == 0 {
+		whole = ld
+	}
 	for _, origin := range order {
-		if err := w.append(ctx, origin, byOrigin[origin]); err != nil {
+		if err := w.append(ctx, origin, byOrigin[origin], whole); err != nil {
 			return err
 		}
 	}
@@ -460,18 +474,22 @@ func (w *archiveWriter) countError(ctx context.Context, op string) {
 	w.tel.AuditparquetErrors.Add(ctx, 1, metric.WithAttributes(attribute.String("operation", op)))
 }
 
-// decode returns the sealed governance record that lr carries.
-func decode(lr plog.LogRecord) (record.Record, error) {
-	if !record.IsRecord(lr) {
-		return record.Record{}, fmt.Errorf("not a governance record (no %srecord_id attribute; event name %q)", record.AttributePrefix, lr.EventName())
-	}
-	r, err := record.FromLogRecord(lr)
+// sealed returns the sealed governance record that DecodeLogs decoded (it,
+// err): a valid record that the auditsign processor sealed.
+func sealed(it record.Item, err error) (record.Record, error) {
 	if err != nil {
-		return record.Record{}, fmt.Errorf("malformed governance record: %w", err)
+		var de *record.DecodeError
+		switch {
+		case errors.Is(err, record.ErrNotRecord):
+			return record.Record{}, fmt.Errorf("not a governance record (no %srecord_id attribute; event name %q)", record.AttributePrefix, it.LogRecord.EventName())
+		case errors.As(err, &de) && de.ID != "":
+			return record.Record{}, fmt.Errorf("record %s: %w", de.ID, de.Err)
+		case errors.As(err, &de):
+			return record.Record{}, fmt.Errorf("malformed governance record: %w", de.Err)
+		}
+		return record.Record{}, err
 	}
-	if err := r.Validate(); err != nil {
-		return record.Record{}, fmt.Errorf("record %s: %w", r.ID, err)
-	}
+	r := it.Record
 	if err := auditlog.ValidOrigin(r.Origin); err != nil {
 		return record.Record{}, fmt.Errorf("record %s is not sealed by the auditsign processor: %w", r.ID, err)
 	}
@@ -486,8 +504,9 @@ func decode(lr plog.LogRecord) (record.Record, error) {
 }
 
 // append archives recs of one origin as one WAL entry, skipping
-// redeliveries, then seals the file if it is due. Requires w.mu.
-func (w *archiveWriter) append(ctx context.Context, origin string, recs []record.Record) error {
+// redeliveries, then seals the file if it is due. If received is set, it is
+// the batch recs came from, all of it. Requires w.mu.
+func (w *archiveWriter) append(ctx context.Context, origin string, recs []record.Record, received plog.Logs) error {
 	st, err := w.state(origin)
 	if err != nil {
 		w.countError(ctx, "append")
@@ -521,7 +540,10 @@ func (w *archiveWriter) append(ctx context.Context, origin string, recs []record
 		}
 		o.open = f
 	}
-	n, err := f.seg.append(fresh)
+	if len(fresh) != len(recs) {
+		received = plog.Logs{} // redeliveries are not written again
+	}
+	n, err := f.seg.append(fresh, received)
 	if err != nil {
 		var ue *undoError
 		if errors.As(err, &ue) {
@@ -536,8 +558,37 @@ func (w *archiveWriter) append(ctx context.Context, origin string, recs []record
 	}
 	f.add(fresh, n, now)
 	st.add(fresh)
+	w.stream(ctx, f, fresh)
 	w.maintain(ctx, origin, now)
 	return nil
+}
+
+// stream writes recs, just made durable in f's WAL segment, to f's
+// temporary data file, so that sealing only has to complete it. A failure
+// is logged and counted, never returned: the records are durable, and
+// sealing rebuilds the data file from the WAL segment. Requires w.mu.
+func (w *archiveWriter) stream(ctx context.Context, f *openFile, recs []record.Record) {
+	if f.dataFailed {
+		return
+	}
+	rel := archive.DataPath(f.origin, f.t)
+	err := w.fail.at(stepTempWrite, w.path(archive.TempPath(rel)))
+	if err == nil && f.data == nil {
+		f.data, err = archive.CreateData(w.root, rel)
+	}
+	if err == nil {
+		err = f.data.Write(recs)
+	}
+	if err != nil {
+		if f.data != nil {
+			f.data.Abort()
+			f.data = nil
+		}
+		f.dataFailed = true
+		w.countError(ctx, "seal")
+		w.logger.Warn("writing the temporary data file failed; the records are durable in the write-ahead log, from which sealing rebuilds the file",
+			zap.String("file", rel), zap.Error(err))
+	}
 }
 
 // create opens a new file for origin, named by the current time or, if the
@@ -563,7 +614,7 @@ func (w *archiveWriter) create(origin string, st *originState) (*openFile, error
 		}
 		return nil, err
 	}
-	return &openFile{origin: origin, t: t, seg: seg, ids: newFileIDs(), leafMax: map[uint64]uint64{}}, nil
+	return &openFile{origin: origin, t: t, seg: seg, leafMax: map[uint64]uint64{}}, nil
 }
 
 // path returns the OS path of an archive path.

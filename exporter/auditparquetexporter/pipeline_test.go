@@ -331,6 +331,11 @@ func TestSealFailureAcrossRotation(t *testing.T) {
 	env.exporterConfig = func(c *Config) { c.Rotation.MaxRows = 4 }
 	c := env.start(t)
 	obstacle := filepath.Join(env.archive, archive.RecordsDir)
+	// The epoch start record's temporary data file is already under
+	// records/: it goes too (sealing rebuilds it from the WAL).
+	if err := os.RemoveAll(obstacle); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(obstacle, []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -1,23 +1,13 @@
 package auditparquetexporter // import "github.com/govaudit/govaudit/exporter/auditparquetexporter"
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path"
-	"path/filepath"
-	"sort"
-	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/govaudit/govaudit/internal/archive"
-	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
 )
 
@@ -43,9 +33,9 @@ func (w *archiveWriter) recover(ctx context.Context) error {
 	}
 	walOf := map[string]bool{}
 	for _, s := range segments {
-		walOf[archive.TempPath(archive.DataPath(s.origin, s.t))] = true
+		walOf[archive.TempPath(archive.DataPath(s.Origin, s.Time))] = true
 	}
-	temps, err := w.tempDataFiles()
+	temps, err := archive.TempDataFiles(w.root)
 	if err != nil {
 		return err
 	}
@@ -66,74 +56,52 @@ func (w *archiveWriter) recover(ctx context.Context) error {
 	return nil
 }
 
-type walSegment struct {
-	origin string
-	t      time.Time
-	rel    string
+// segments lists the WAL segments, in name order; it logs what else is
+// in the WAL directory.
+func (w *archiveWriter) segments() ([]archive.WALSegment, error) {
+	segs, skipped, err := archive.WALSegments(w.root)
+	for _, name := range skipped {
+		w.logger.Warn("unexpected entry in the write-ahead log directory; ignored", zap.String("entry", name))
+	}
+	return segs, err
 }
 
-// segments lists the WAL segments under wal/origin=*/, in name order.
-func (w *archiveWriter) segments() ([]walSegment, error) {
-	dirs, err := os.ReadDir(w.path(archive.WALDir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+// replay seals one WAL segment left by a crash, reading it one entry at a
+// time.
+func (w *archiveWriter) replay(ctx context.Context, s archive.WALSegment) error {
+	walPath := w.path(s.Path)
+	fi, err := os.Stat(walPath)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []walSegment
-	for _, d := range dirs {
-		origin, ok := strings.CutPrefix(d.Name(), "origin=")
-		if !d.IsDir() || !ok || auditlog.ValidOrigin(origin) != nil {
-			w.logger.Warn("unexpected entry in the write-ahead log directory; ignored", zap.String("entry", d.Name()))
-			continue
-		}
-		files, err := os.ReadDir(w.path(path.Join(archive.WALDir, d.Name())))
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			name, ok := strings.CutSuffix(f.Name(), archive.WALExt)
-			if !ok {
-				continue
-			}
-			t, err := time.Parse(archive.FileTimeFormat, name)
-			if err != nil || archive.FileName(t) != name {
-				return nil, fmt.Errorf("write-ahead log segment %q has an unexpected name", f.Name())
-			}
-			out = append(out, walSegment{origin: origin, t: t, rel: archive.WALPath(origin, t)})
-		}
+	st, err := w.state(s.Origin)
+	if err != nil {
+		return err
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
-	return out, nil
-}
-
-// tempDataFiles lists the temporary data files under records/.
-func (w *archiveWriter) tempDataFiles() ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(w.path(archive.RecordsDir), func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
+	if s.Time.After(st.LastFile) {
+		st.LastFile = s.Time
+	}
+	rel := archive.DataPath(s.Origin, s.Time)
+	sealed := exists(w.path(rel))
+	// The file is rebuilt from the segment (dataFailed: no temporary file
+	// of this run holds its records).
+	f := &openFile{origin: s.Origin, t: s.Time, leafMax: map[uint64]uint64{}, dataFailed: true}
+	var keys []rowKey // to check a data file already sealed
+	now := w.now()
+	torn, err := scanSegment(walPath, fi.Size(), func(recs []record.Record) error {
+		for i := range recs {
+			r := &recs[i]
+			if r.Origin != s.Origin {
+				return fmt.Errorf("%s: record %s: %w %q", walPath, r.ID, errSegmentOrigin, r.Origin)
 			}
-			return err
-		}
-		if !d.IsDir() && strings.HasPrefix(d.Name(), ".") && strings.HasSuffix(d.Name(), archive.DataExt+archive.TempSuffix) {
-			rel, err := filepath.Rel(w.root, p)
-			if err != nil {
-				return err
+			if sealed {
+				keys = append(keys, rowKey{r.ID, string(r.LeafHash)})
 			}
-			out = append(out, filepath.ToSlash(rel))
 		}
+		f.add(recs, 0, now)
+		st.add(recs)
 		return nil
 	})
-	return out, err
-}
-
-// replay seals one WAL segment left by a crash.
-func (w *archiveWriter) replay(ctx context.Context, s walSegment) error {
-	walPath := w.path(s.rel)
-	recs, torn, err := readSegment(walPath)
 	if err != nil {
 		return err
 	}
@@ -141,76 +109,69 @@ func (w *archiveWriter) replay(ctx context.Context, s walSegment) error {
 		w.countRecovery(ctx, actionTornTail)
 		w.logger.Warn("discarded a partly written write-ahead log entry (never acknowledged)", zap.String("segment", walPath), zap.Int64("bytes", torn))
 	}
-	for i := range recs {
-		if recs[i].Origin != s.origin {
-			return fmt.Errorf("%s: record %s: %w %q", walPath, recs[i].ID, errSegmentOrigin, recs[i].Origin)
-		}
-	}
-	st, err := w.state(s.origin)
-	if err != nil {
-		return err
-	}
-	if s.t.After(st.LastFile) {
-		st.LastFile = s.t
-	}
 	fh, err := os.OpenFile(walPath, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
-	f := &openFile{origin: s.origin, t: s.t, seg: &segment{f: fh, path: walPath, fail: w.fail}, ids: newFileIDs(), leafMax: map[uint64]uint64{}}
-	f.add(recs, 0, w.now())
-	rel := archive.DataPath(s.origin, s.t)
+	f.seg = &segment{f: fh, path: walPath, good: fi.Size() - torn, fail: w.fail}
 	action := actionReplayed
 	switch {
-	case len(recs) == 0:
+	case f.rows == 0:
 		action = actionEmptyWAL
-	case exists(w.path(rel)):
-		sealed, err := w.checkSealed(rel, recs)
+	case sealed:
+		sf, err := w.checkSealed(rel, keys)
 		if err != nil {
 			fh.Close()
 			return err
 		}
-		f.sealed = sealed
+		f.sealed = sf
 		action = actionCompleted
 	}
-	o := w.files[s.origin]
+	o := w.files[s.Origin]
 	if o == nil {
 		o = &originFiles{}
-		w.files[s.origin] = o
+		w.files[s.Origin] = o
 	}
 	o.open = f
 	// Sealed whether covered or not: recovery leaves no segment behind.
-	if err := w.sealNow(ctx, s.origin); err != nil {
+	if err := w.sealNow(ctx, s.Origin); err != nil {
 		fh.Close()
 		return fmt.Errorf("replaying %s: %w", walPath, err)
 	}
 	w.countRecovery(ctx, action)
-	w.logger.Info("recovered write-ahead log segment", zap.String("segment", walPath), zap.String("action", action), zap.Int("records", len(recs)))
+	w.logger.Info("recovered write-ahead log segment", zap.String("segment", walPath), zap.String("action", action), zap.Int("records", f.rows))
 	return nil
 }
 
+// A rowKey identifies a row: its record id and leaf hash.
+type rowKey struct{ id, leafHash string }
+
 // checkSealed checks that the sealed data file rel holds exactly the records
-// of its WAL segment, and returns its size and hash.
-func (w *archiveWriter) checkSealed(rel string, recs []record.Record) (*sealedFile, error) {
+// of its WAL segment (keys, in order), and returns its digest and index.
+func (w *archiveWriter) checkSealed(rel string, keys []rowKey) (*sealedFile, error) {
 	full := w.path(rel)
-	data, err := os.ReadFile(full)
+	data, err := archive.ReadDataFile(w.root, rel)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := archive.ReadFile(full)
-	if err == nil && len(rows) != len(recs) {
-		err = fmt.Errorf("%d rows, the write-ahead log has %d", len(rows), len(recs))
+	rows, err := archive.DecodeFile(full, data)
+	if err == nil && len(rows) != len(keys) {
+		err = fmt.Errorf("%d rows, the write-ahead log has %d", len(rows), len(keys))
 	}
 	for i := 0; err == nil && i < len(rows); i++ {
-		if rows[i].ID != recs[i].ID || !bytes.Equal(rows[i].LeafHash, recs[i].LeafHash) {
-			err = fmt.Errorf("row %d is record %s, the write-ahead log has %s", i, rows[i].ID, recs[i].ID)
+		if (rowKey{rows[i].ID, string(rows[i].LeafHash)}) != keys[i] {
+			err = fmt.Errorf("row %d is record %s, the write-ahead log has %s", i, rows[i].ID, keys[i].id)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sealed file %s does not match its write-ahead log segment; both are left for inspection: %w", full, err)
 	}
-	sum := sha256.Sum256(data)
-	return &sealedFile{rel: rel, size: int64(len(data)), sum: sum[:]}, nil
+	d := archive.DigestOf(rel, data)
+	ix, err := archive.NewIndex(rel, rows, d.Size, d.SHA256[:])
+	if err != nil {
+		return nil, err
+	}
+	return &sealedFile{rel: rel, digest: d, index: ix}, nil
 }
 
 func exists(p string) bool {

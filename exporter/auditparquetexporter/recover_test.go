@@ -72,7 +72,13 @@ func TestRecoverWAL(t *testing.T) {
 	if files, _ := archive.DataFiles(root); len(files) != 0 || len(walFiles(t, root)) != 1 {
 		t.Fatalf("after the crash: files %v, wal %v", files, walFiles(t, root))
 	}
-	if got := restart(t, root); got[actionReplayed] != 1 || len(got) != 1 {
+	// The open file's records were also streaming into its temporary data
+	// file, which recovery rebuilds from the WAL segment.
+	temps, err := archive.TempDataFiles(root)
+	if err != nil || len(temps) != 1 {
+		t.Fatalf("after the crash: temporary data files %v (%v), want the open file's", temps, err)
+	}
+	if got := restart(t, root); got[actionReplayed] != 1 || got[actionTempRebuilt] != 1 || len(got) != 2 {
 		t.Errorf("recovery actions %v", got)
 	}
 	checkArchive(t, root, recs)
@@ -147,7 +153,7 @@ func TestRecoverAfterRename(t *testing.T) {
 	}
 	os.Remove(filepath.Join(root, archive.IndexPath(files[0])))
 	os.RemoveAll(filepath.Join(root, archive.CheckpointsDir))
-	os.Remove(filepath.Join(root, statePath("host-a")))
+	os.Remove(filepath.Join(root, archive.StatePath("host-a")))
 
 	if got := restart(t, root); got[actionCompleted] != 1 || len(got) != 1 {
 		t.Errorf("recovery actions %v", got)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"time"
 
 	"go.uber.org/zap"
@@ -15,10 +14,6 @@ import (
 	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
 )
-
-// stateName is the file, in an origin's WAL directory, holding what the
-// sealed archive of that origin already contains.
-const stateName = "state.json"
 
 // originState is what the archive (sealed files and the open file's WAL
 // segment) already holds for one origin: per epoch, the next leaf index
@@ -77,10 +72,6 @@ func checkpointSize(r *record.Record) uint64 {
 	return c.Size
 }
 
-func statePath(origin string) string {
-	return path.Join(archive.WALDir, "origin="+origin, stateName)
-}
-
 // state returns the state of origin, loading or rebuilding it on first use.
 func (w *archiveWriter) state(origin string) (*originState, error) {
 	if st, ok := w.origins[origin]; ok {
@@ -101,11 +92,11 @@ func (w *archiveWriter) state(origin string) (*originState, error) {
 // WAL directory lost), it rebuilds the state from the origin's indexes
 // (rebuilding missing ones from their data files) and the latest checkpoint.
 func (w *archiveWriter) loadState(origin string) (*originState, error) {
-	b, err := os.ReadFile(w.path(statePath(origin)))
+	b, err := os.ReadFile(w.path(archive.StatePath(origin)))
 	if err == nil {
 		st := newOriginState()
 		if err := json.Unmarshal(b, st); err != nil {
-			return nil, fmt.Errorf("%s: %w (delete it to rebuild it from the archive)", w.path(statePath(origin)), err)
+			return nil, fmt.Errorf("%s: %w (delete it to rebuild it from the archive)", w.path(archive.StatePath(origin)), err)
 		}
 		return st, nil
 	}
@@ -161,7 +152,7 @@ func (w *archiveWriter) saveState(origin string, st *originState) error {
 	if err != nil {
 		return err
 	}
-	p := w.path(statePath(origin))
+	p := w.path(archive.StatePath(origin))
 	if err := w.fail.at(stepStateSave, p); err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -61,10 +60,6 @@ import (
 // exponential backoff (uploadBackoff), logged the first time and then at
 // most once a minute, and counted in otelcol_auditparquet_upload_failures;
 // the backlog gauge counts the files still to upload.
-
-// uploadMarker is the name of an origin's upload progress file in its WAL
-// directory.
-const uploadMarker = "uploaded.json"
 
 // uploadPoll is how often the uploader looks for work without being
 // notified of a seal.
@@ -477,17 +472,12 @@ func (u *uploader) failed(ctx context.Context, reason string, err error) error {
 // local returns the OS path of rel in the local archive.
 func (u *uploader) local(rel string) string { return filepath.Join(u.root, filepath.FromSlash(rel)) }
 
-// markerPath returns the path of origin's upload marker.
-func markerPath(origin string) string {
-	return path.Join(archive.WALDir, "origin="+origin, uploadMarker)
-}
-
 // readMarker returns origin's upload progress towards this uploader's
 // bucket and prefix: zero without a marker or with one for another
 // destination.
 func (u *uploader) readMarker(origin string) (uploadProgress, error) {
 	var p uploadProgress
-	b, err := os.ReadFile(u.local(markerPath(origin)))
+	b, err := os.ReadFile(u.local(archive.UploadMarkerPath(origin)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return p, nil
 	}
@@ -495,7 +485,7 @@ func (u *uploader) readMarker(origin string) (uploadProgress, error) {
 		return p, err
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
-		return uploadProgress{}, fmt.Errorf("%s: %w (delete it to check every file against the bucket again)", u.local(markerPath(origin)), err)
+		return uploadProgress{}, fmt.Errorf("%s: %w (delete it to check every file against the bucket again)", u.local(archive.UploadMarkerPath(origin)), err)
 	}
 	if p.Bucket != u.loc.Bucket || p.Prefix != u.loc.Prefix {
 		return uploadProgress{}, nil
@@ -508,7 +498,7 @@ func (u *uploader) writeMarker(origin string, p uploadProgress) error {
 	if err != nil {
 		return err
 	}
-	return archive.WriteFileAtomic(u.local(markerPath(origin)), b, 0o600)
+	return archive.WriteFileAtomic(u.local(archive.UploadMarkerPath(origin)), b, 0o600)
 }
 
 // readManifest parses the local manifest file rel without verifying its

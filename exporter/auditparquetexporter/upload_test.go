@@ -168,7 +168,7 @@ func TestUploadMirrorsArchive(t *testing.T) {
 		t.Errorf("upload_backlog = %d, want 0", got)
 	}
 	var p uploadProgress
-	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(markerPath("host-a"))))
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(archive.UploadMarkerPath("host-a"))))
 	if err == nil {
 		err = json.Unmarshal(b, &p)
 	}

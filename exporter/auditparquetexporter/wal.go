@@ -1,11 +1,9 @@
 package auditparquetexporter // import "github.com/govaudit/govaudit/exporter/auditparquetexporter"
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 
@@ -15,28 +13,17 @@ import (
 	"github.com/govaudit/govaudit/internal/record"
 )
 
-// The write-ahead log. A segment file is
-//
-//	walMagic || entry*
-//	entry = uint32 BE payload length || uint32 BE CRC-32C(payload) || payload
-//
-// where payload is an OTLP logs protobuf (plog.ProtoMarshaler) holding the
-// records of one batch (one ConsumeLogs, one origin), converted with
-// record.ToLogRecord (lossless). A batch is never split across entries or
-// segments. An append writes its entry at the end of the last good entry
-// with one write and one fsync before the exporter acknowledges the records;
-// a failed append is undone (truncated back and fsynced) before its error is
-// returned. A crash can leave a torn last entry; readSegment stops at the
-// first entry that is short or fails its CRC, and recovery discards it.
-// walMagic is archive.WALMagic, where the layout owner keeps it for its
-// read-only readers.
-const walMagic = archive.WALMagic
-
-// maxWALEntry bounds an entry's payload, so that a corrupt length cannot make
-// replay allocate without limit.
-const maxWALEntry = 1 << 30
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// The write-ahead log. A segment file is archive.WALMagic followed by
+// entries framed as internal/archive specifies (length, CRC-32C, payload),
+// one per batch (one ConsumeLogs, one origin), never split across entries
+// or segments. The payload is an OTLP logs protobuf (plog.ProtoMarshaler)
+// of the batch's records, converted with record.ToLogRecord (lossless). An
+// append writes its entry at the end of the last good entry with one write
+// and one fsync before the exporter acknowledges the records; a failed
+// append is undone (truncated back and fsynced) before its error is
+// returned. A crash can leave a torn last entry; a reader stops at the
+// first entry that is short or fails its CRC (archive.WALReader), and
+// recovery discards it.
 
 // A segment is the open write-ahead log of one origin's next data file.
 type segment struct {
@@ -73,7 +60,7 @@ func createSegment(path string, fail failpoint) (*segment, error) {
 	// The magic line is written and synced without the entry failpoints:
 	// a failure here is a failed creation (stepSegmentCreate), not a
 	// failed append.
-	_, err = f.Write([]byte(walMagic))
+	_, err = f.Write([]byte(archive.WALMagic))
 	if err == nil {
 		err = f.Sync()
 	}
@@ -82,35 +69,70 @@ func createSegment(path string, fail failpoint) (*segment, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("write-ahead log %s: %w", path, err)
 	}
-	return &segment{f: f, path: path, good: int64(len(walMagic)), fail: fail}, nil
+	return &segment{f: f, path: path, good: int64(len(archive.WALMagic)), fail: fail}, nil
 }
 
 // encodeEntry returns the WAL entry holding recs.
 func encodeEntry(recs []record.Record) ([]byte, error) {
-	ld := plog.NewLogs()
-	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	lrs.EnsureCapacity(len(recs))
-	for i := range recs {
-		recs[i].ToLogRecord(lrs.AppendEmpty())
+	payload, err := (&plog.ProtoMarshaler{}).MarshalLogs(record.NewLogs("", recs))
+	if err != nil {
+		return nil, fmt.Errorf("write-ahead log: encode: %w", err)
 	}
+	return archive.WALEntry(payload)
+}
+
+// encodeReceived returns the WAL entry holding the log records of ld, a
+// batch as received whose every log record is a fresh record of the
+// segment's origin. Its payload is ld's OTLP protobuf, as encodeEntry's
+// would be but for what is not a record attribute (resource, scope, body):
+// decodeEntry reads the same records back (record.FromLogRecord reads only
+// the record's attributes), and the records need no conversion.
+func encodeReceived(ld plog.Logs) ([]byte, error) {
 	payload, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
 	if err != nil {
 		return nil, fmt.Errorf("write-ahead log: encode: %w", err)
 	}
-	if len(payload) > maxWALEntry {
-		return nil, fmt.Errorf("write-ahead log: entry of %d bytes exceeds %d", len(payload), maxWALEntry)
+	return archive.WALEntry(payload)
+}
+
+// decodeEntry returns the records of an entry's payload. It reads them with
+// record.FromLogRecord and does not Validate them again: they were valid
+// when acknowledged, and a later, stricter Validate must not make the
+// recovery of acknowledged records fail.
+func decodeEntry(payload []byte) ([]record.Record, error) {
+	ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(payload)
+	if err != nil {
+		return nil, fmt.Errorf("entry with a valid checksum does not decode: %w", err)
 	}
-	buf := make([]byte, 8, 8+len(payload))
-	binary.BigEndian.PutUint32(buf[0:4], uint32(len(payload)))
-	binary.BigEndian.PutUint32(buf[4:8], crc32.Checksum(payload, castagnoli))
-	return append(buf, payload...), nil
+	recs := make([]record.Record, 0, ld.LogRecordCount())
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		sls := ld.ResourceLogs().At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				r, err := record.FromLogRecord(lrs.At(k))
+				if err != nil {
+					return nil, err
+				}
+				recs = append(recs, r)
+			}
+		}
+	}
+	return recs, nil
 }
 
 // append durably appends the records as one entry (one write, one fsync)
-// and returns its size. On failure the segment is as before the call, or
+// and returns its size. If received is set, it holds exactly recs, as
+// received, and is written as it is (see encodeReceived). On failure the segment is as before the call, or
 // the error is an *undoError.
-func (s *segment) append(recs []record.Record) (int64, error) {
-	buf, err := encodeEntry(recs)
+func (s *segment) append(recs []record.Record, received plog.Logs) (int64, error) {
+	var buf []byte
+	var err error
+	if received != (plog.Logs{}) {
+		buf, err = encodeReceived(received)
+	} else {
+		buf, err = encodeEntry(recs)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -176,51 +198,48 @@ func (s *segment) remove() error {
 	return nil
 }
 
+// scanSegment calls f with the records of each complete entry of the
+// segment at path, of size bytes, in order (one entry in memory at a
+// time), and returns the number of trailing bytes after the last complete
+// entry (a torn append that was never acknowledged).
+func scanSegment(path string, size int64, f func([]record.Record) error) (torn int64, err error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer fh.Close()
+	rd := archive.NewWALReader(io.LimitReader(fh, size), size)
+	for {
+		payload, err := rd.Next()
+		if err == io.EOF {
+			return rd.Torn(), nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("write-ahead log %s: %w", path, err)
+		}
+		recs, err := decodeEntry(payload)
+		if err != nil {
+			return 0, fmt.Errorf("write-ahead log %s: %w", path, err)
+		}
+		if err := f(recs); err != nil {
+			return 0, err
+		}
+	}
+}
+
 // readSegment returns the records of every complete entry of the segment at
-// path, and the number of trailing bytes after the last complete entry (a torn
-// append that was never acknowledged).
+// path, and the number of trailing bytes after the last complete entry.
+// Tests only: the writer scans segments (scanSegment).
 func readSegment(path string) (recs []record.Record, torn int64, err error) {
-	b, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, 0, err
 	}
-	if !bytes.HasPrefix(b, []byte(walMagic)) {
-		if len(b) < len(walMagic) && bytes.HasPrefix([]byte(walMagic), b) {
-			return nil, int64(len(b)), nil // crash while creating the segment
-		}
-		return nil, 0, fmt.Errorf("write-ahead log %s: not a govaudit WAL segment", path)
-	}
-	rest := b[len(walMagic):]
-	var u plog.ProtoUnmarshaler
-	for len(rest) >= 8 {
-		n := binary.BigEndian.Uint32(rest[0:4])
-		if n > maxWALEntry || uint64(len(rest)-8) < uint64(n) {
-			break
-		}
-		payload := rest[8 : 8+n]
-		if crc32.Checksum(payload, castagnoli) != binary.BigEndian.Uint32(rest[4:8]) {
-			break
-		}
-		ld, err := u.UnmarshalLogs(payload)
-		if err != nil {
-			return nil, 0, fmt.Errorf("write-ahead log %s: entry with a valid checksum does not decode: %w", path, err)
-		}
-		for i := 0; i < ld.ResourceLogs().Len(); i++ {
-			sls := ld.ResourceLogs().At(i).ScopeLogs()
-			for j := 0; j < sls.Len(); j++ {
-				lrs := sls.At(j).LogRecords()
-				for k := 0; k < lrs.Len(); k++ {
-					r, err := record.FromLogRecord(lrs.At(k))
-					if err != nil {
-						return nil, 0, fmt.Errorf("write-ahead log %s: %w", path, err)
-					}
-					recs = append(recs, r)
-				}
-			}
-		}
-		rest = rest[8+n:]
-	}
-	return recs, int64(len(rest)), nil
+	torn, err = scanSegment(path, fi.Size(), func(rs []record.Record) error {
+		recs = append(recs, rs...)
+		return nil
+	})
+	return recs, torn, err
 }
 
 var errSegmentOrigin = errors.New("write-ahead log holds a record of another origin")

@@ -1,7 +1,10 @@
 // Package archive defines the on-disk layout of a govaudit archive and the
 // helpers that the auditparquet exporter (the writer) and the govaudit
-// command (the reader) share: paths, listing, reading data files, and the
-// audit indexes used to skip files during a query.
+// command (the reader) share: every path and file name, listing, the
+// write-ahead log's framing, atomic writes, writing and reading data files,
+// manifests, and the audit indexes used to skip files during a query. The
+// writer keeps the policy (when to rotate, seal, deduplicate); this package
+// says where and how bytes go.
 //
 // # Layout
 //
@@ -13,6 +16,8 @@
 //	checkpoints/<origin>/latest                                the newest checkpoint of origin (replaced atomically)
 //	manifests/<origin>/<seq>                                   signed manifest of each seal (write-once; see Manifest)
 //	wal/origin=<origin>/<name>.wal                             the writer's write-ahead log (not part of the archive)
+//	wal/origin=<origin>/state.json                             the writer's state of origin (not part of the archive)
+//	wal/origin=<origin>/uploaded.json                          the writer's upload progress to a bucket (not part of the archive)
 //
 // <origin> is a collector origin (see auditlog.ValidOrigin), <epoch> and
 // <size> are canonical decimal numbers. A data file's <name> is the UTC time

@@ -14,6 +14,8 @@ func Example() {
 	fmt.Println(archive.IndexPath(data))
 	fmt.Println(archive.TempPath(data))
 	fmt.Println(archive.WALPath("collector-1.example.com", t))
+	fmt.Println(archive.StatePath("collector-1.example.com"))
+	fmt.Println(archive.UploadMarkerPath("collector-1.example.com"))
 	fmt.Println(archive.CheckpointPath("collector-1.example.com", 1764182000000000000, 42))
 	fmt.Println(archive.LatestPath("collector-1.example.com"))
 	// Output:
@@ -21,6 +23,8 @@ func Example() {
 	// index/origin=collector-1.example.com/date=2026-03-14/20260314T235958.123456789Z.json
 	// records/origin=collector-1.example.com/date=2026-03-14/.20260314T235958.123456789Z.parquet.tmp
 	// wal/origin=collector-1.example.com/20260314T235958.123456789Z.wal
+	// wal/origin=collector-1.example.com/state.json
+	// wal/origin=collector-1.example.com/uploaded.json
 	// checkpoints/collector-1.example.com/1764182000000000000/42
 	// checkpoints/collector-1.example.com/latest
 }

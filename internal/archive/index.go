@@ -120,72 +120,105 @@ func EventTime(r *record.Record) int64 {
 }
 
 // NewIndex returns the index of the data file at dataPath (relative to the
-// root) holding rows, given the file's size and SHA-256. The writer calls it
-// with the rows it just wrote; BuildIndex with the rows it reads back, so the
-// two agree byte for byte.
+// root) holding rows, given the file's size and SHA-256. BuildIndex calls it
+// with the rows it reads back; the writer builds the same index row by row
+// as it writes (an IndexBuilder), so the two agree byte for byte.
 func NewIndex(dataPath string, rows []record.Record, size int64, sum []byte) (*Index, error) {
+	b, err := NewIndexBuilder(dataPath)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		if err := b.Add(&rows[i]); err != nil {
+			return nil, err
+		}
+	}
+	return b.Index(size, sum), nil
+}
+
+// An IndexBuilder builds the index of a data file from its rows, added in
+// file order, without keeping them: what it keeps grows with the distinct
+// ids of the file (see IDSet), not with its rows.
+type IndexBuilder struct {
+	ix     *Index
+	sets   [7]map[string]struct{}
+	epochs map[uint64]int // epoch -> position in ix.Epochs
+}
+
+// NewIndexBuilder starts the index of the data file at dataPath.
+func NewIndexBuilder(dataPath string) (*IndexBuilder, error) {
 	origin, _, err := ParseDataPath(dataPath)
 	if err != nil {
 		return nil, err
 	}
-	ix := &Index{
-		Version: IndexVersion, File: dataPath, Size: size, SHA256: hex.EncodeToString(sum),
-		Origin: origin, Rows: int64(len(rows)), Types: map[record.Type]int64{},
+	b := &IndexBuilder{
+		ix:     &Index{Version: IndexVersion, File: dataPath, Origin: origin, Types: map[record.Type]int64{}},
+		epochs: map[uint64]int{},
 	}
-	sets := make([]map[string]struct{}, 7)
-	for i := range sets {
-		sets[i] = map[string]struct{}{}
+	for i := range b.sets {
+		b.sets[i] = map[string]struct{}{}
 	}
-	add := func(i int, v string) {
+	return b, nil
+}
+
+// Add adds the next row of the file. A row of another origin than the
+// file's is an error.
+func (b *IndexBuilder) Add(r *record.Record) error {
+	ix := b.ix
+	if r.Origin != ix.Origin {
+		return fmt.Errorf("%s: row %d has origin %q, want %q", ix.File, ix.Rows, r.Origin, ix.Origin)
+	}
+	ix.Rows++
+	if t := EventTime(r); t != 0 {
+		if ix.TimeMin == 0 || t < ix.TimeMin {
+			ix.TimeMin = t
+		}
+		if t > ix.TimeMax {
+			ix.TimeMax = t
+		}
+	}
+	ix.Types[r.Type]++
+	if !r.IsLeaf() {
+		cp := CheckpointRef{Epoch: r.Epoch}
+		if c, err := CheckpointOfRow(r); err == nil {
+			cp.Epoch, cp.Size = c.Epoch, c.Size
+		}
+		ix.Checkpoints = append(ix.Checkpoints, cp)
+		return nil
+	}
+	p, ok := b.epochs[r.Epoch]
+	if !ok {
+		p = len(ix.Epochs)
+		b.epochs[r.Epoch] = p
+		ix.Epochs = append(ix.Epochs, EpochRange{Epoch: r.Epoch, LeafBegin: r.LeafIndex, LeafEnd: r.LeafIndex + 1})
+	}
+	e := &ix.Epochs[p]
+	e.LeafBegin = min(e.LeafBegin, r.LeafIndex)
+	e.LeafEnd = max(e.LeafEnd, r.LeafIndex+1)
+	e.Leaves++
+	for i, v := range [...]string{r.Provider, r.RequestModel, r.ResponseModel, r.ModelVersion, r.UserID, r.SessionID, r.ConversationID, r.TraceID} {
+		set := i
+		if i >= 2 {
+			set = i - 1 // request and response models share a set
+		}
 		if v != "" {
-			sets[i][v] = struct{}{}
+			b.sets[set][v] = struct{}{}
 		}
 	}
-	epochs := map[uint64]int{} // epoch -> position in ix.Epochs
-	for i := range rows {
-		r := &rows[i]
-		if r.Origin != origin {
-			return nil, fmt.Errorf("%s: row %d has origin %q, want %q", dataPath, i, r.Origin, origin)
-		}
-		if t := EventTime(r); t != 0 {
-			if ix.TimeMin == 0 || t < ix.TimeMin {
-				ix.TimeMin = t
-			}
-			if t > ix.TimeMax {
-				ix.TimeMax = t
-			}
-		}
-		ix.Types[r.Type]++
-		if !r.IsLeaf() {
-			cp := CheckpointRef{Epoch: r.Epoch}
-			if c, err := CheckpointOfRow(r); err == nil {
-				cp.Epoch, cp.Size = c.Epoch, c.Size
-			}
-			ix.Checkpoints = append(ix.Checkpoints, cp)
-			continue
-		}
-		p, ok := epochs[r.Epoch]
-		if !ok {
-			p = len(ix.Epochs)
-			epochs[r.Epoch] = p
-			ix.Epochs = append(ix.Epochs, EpochRange{Epoch: r.Epoch, LeafBegin: r.LeafIndex, LeafEnd: r.LeafIndex + 1})
-		}
-		e := &ix.Epochs[p]
-		e.LeafBegin = min(e.LeafBegin, r.LeafIndex)
-		e.LeafEnd = max(e.LeafEnd, r.LeafIndex+1)
-		e.Leaves++
-		add(0, r.Provider)
-		add(1, r.RequestModel)
-		add(1, r.ResponseModel)
-		add(2, r.ModelVersion)
-		add(3, r.UserID)
-		add(4, r.SessionID)
-		add(5, r.ConversationID)
-		add(6, r.TraceID)
-	}
-	ix.Providers, ix.Models, ix.ModelVersions = newIDSet(sets[0]), newIDSet(sets[1]), newIDSet(sets[2])
-	ix.Users, ix.Sessions, ix.Conversations, ix.Traces = newIDSet(sets[3]), newIDSet(sets[4]), newIDSet(sets[5]), newIDSet(sets[6])
-	return ix, nil
+	return nil
+}
+
+// Rows returns the number of rows added.
+func (b *IndexBuilder) Rows() int64 { return b.ix.Rows }
+
+// Index returns the index of the rows added, for a data file of size bytes
+// with SHA-256 sum. The builder must not be used afterwards.
+func (b *IndexBuilder) Index(size int64, sum []byte) *Index {
+	ix, s := b.ix, &b.sets
+	ix.Size, ix.SHA256 = size, hex.EncodeToString(sum)
+	ix.Providers, ix.Models, ix.ModelVersions = newIDSet(s[0]), newIDSet(s[1]), newIDSet(s[2])
+	ix.Users, ix.Sessions, ix.Conversations, ix.Traces = newIDSet(s[3]), newIDSet(s[4]), newIDSet(s[5]), newIDSet(s[6])
+	return ix
 }
 
 // BuildIndex reads the data file at dataPath (relative to root) and returns

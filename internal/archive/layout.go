@@ -26,6 +26,11 @@ const (
 	WALExt     = ".wal"
 	TempSuffix = ".tmp"
 	LatestName = "latest"
+	// StateName is the writer's state file of an origin (see StatePath).
+	StateName = "state.json"
+	// UploadMarkerName is the writer's upload progress file of an origin
+	// (see UploadMarkerPath).
+	UploadMarkerName = "uploaded.json"
 )
 
 // FileTimeFormat is the layout of a data file's name (without extension): the
@@ -67,6 +72,39 @@ func TempPath(p string) string {
 // data file DataPath(origin, t) when sealed.
 func WALPath(origin string, t time.Time) string {
 	return path.Join(WALDir, "origin="+origin, FileName(t)+WALExt)
+}
+
+// ParseWALPath parses a path made by WALPath, returning its origin and
+// time. It rejects any other shape and non-canonical names.
+func ParseWALPath(p string) (origin string, t time.Time, err error) {
+	parts := strings.Split(p, "/")
+	if len(parts) != 3 || parts[0] != WALDir || !strings.HasPrefix(parts[1], "origin=") || !strings.HasSuffix(parts[2], WALExt) {
+		return "", time.Time{}, fmt.Errorf("write-ahead log segment %q: want %s/origin=<origin>/<name>%s", p, WALDir, WALExt)
+	}
+	origin = strings.TrimPrefix(parts[1], "origin=")
+	if err := auditlog.ValidOrigin(origin); err != nil {
+		return "", time.Time{}, fmt.Errorf("write-ahead log segment %q: %w", p, err)
+	}
+	name := strings.TrimSuffix(parts[2], WALExt)
+	t, err = time.Parse(FileTimeFormat, name)
+	if err != nil || FileName(t) != name {
+		return "", time.Time{}, fmt.Errorf("write-ahead log segment %q: name %q is not a %s time", p, name, FileTimeFormat)
+	}
+	return origin, t, nil
+}
+
+// StatePath returns wal/origin=<origin>/state.json, where the writer keeps
+// what the archive of origin already holds (its own format; not part of
+// the archive).
+func StatePath(origin string) string {
+	return path.Join(WALDir, "origin="+origin, StateName)
+}
+
+// UploadMarkerPath returns wal/origin=<origin>/uploaded.json, where the
+// writer records how far it uploaded origin's sealed files to a bucket (its
+// own format; not part of the archive).
+func UploadMarkerPath(origin string) string {
+	return path.Join(WALDir, "origin="+origin, UploadMarkerName)
 }
 
 // CheckpointPath returns checkpoints/<origin>/<epoch>/<size>.

@@ -352,20 +352,14 @@ func ReadManifestHead(root, origin string) (ManifestHead, error) {
 	return ManifestHead{Next: top + 1, SHA256: sha256.Sum256(data), Files: m.Files}, nil
 }
 
-// NextManifest returns the path and signed bytes of the manifest that
+// nextManifest returns the path and signed bytes of the manifest that
 // follows head for origin, listing the files at paths (relative to root),
-// each read (ReadRegular, with the cap of its kind) and hashed now.
-func NextManifest(root string, signer note.Signer, origin string, head ManifestHead, paths []string) (string, []byte, error) {
-	m := Manifest{Origin: origin, Seq: head.Next, Previous: head.SHA256}
-	if head.Next == 0 {
-		m.Previous = [sha256.Size]byte{}
-	}
-	ps := append([]string(nil), paths...)
-	sort.Strings(ps)
-	for i, p := range ps {
-		if i > 0 && p == ps[i-1] {
-			continue
-		}
+// each read (ReadRegular, with the cap of its kind) and hashed now, for
+// SignUnlisted. The exporter hashes its files while it writes them and
+// calls SignNextManifest.
+func nextManifest(root string, signer note.Signer, origin string, head ManifestHead, paths []string) (string, []byte, error) {
+	var files []Digest
+	for _, p := range paths {
 		max := int64(MaxCheckpointFileSize)
 		switch {
 		case strings.HasPrefix(p, RecordsDir+"/"):
@@ -377,20 +371,38 @@ func NextManifest(root string, signer note.Signer, origin string, head ManifestH
 		if err != nil {
 			return "", nil, fmt.Errorf("manifest of origin %s: %w", origin, err)
 		}
-		m.Files = append(m.Files, DigestOf(p, data))
+		files = append(files, DigestOf(p, data))
+	}
+	rel, b, _, err := SignNextManifest(signer, origin, head, files)
+	return rel, b, err
+}
+
+// SignNextManifest returns the path and signed bytes of the manifest that
+// follows head for origin, listing files (sorted here; a path listed twice
+// is listed once), and the head that manifest makes once it is written.
+func SignNextManifest(signer note.Signer, origin string, head ManifestHead, files []Digest) (string, []byte, ManifestHead, error) {
+	m := Manifest{Origin: origin, Seq: head.Next, Previous: head.SHA256}
+	if head.Next == 0 {
+		m.Previous = [sha256.Size]byte{}
+	}
+	fs := append([]Digest(nil), files...)
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Path < fs[j].Path })
+	for i, f := range fs {
+		if i > 0 && f.Path == fs[i-1].Path {
+			continue
+		}
+		m.Files = append(m.Files, f)
 	}
 	b, err := SignManifest(signer, m)
 	if err != nil {
-		return "", nil, fmt.Errorf("manifest %d of origin %s: %w", m.Seq, origin, err)
+		return "", nil, ManifestHead{}, fmt.Errorf("manifest %d of origin %s: %w", m.Seq, origin, err)
 	}
-	return ManifestPath(origin, m.Seq), b, nil
+	return ManifestPath(origin, m.Seq), b, ManifestHead{Next: m.Seq + 1, SHA256: sha256.Sum256(b), Files: m.Files}, nil
 }
 
-// WriteManifest writes the manifest that follows the newest one of origin,
-// listing paths: NextManifest, then WriteFileAtomic (mode 0444). It is for
-// tools and tests that write whole archives; the exporter writes its own
-// with a failpoint between the two steps.
-func WriteManifest(root string, signer note.Signer, origin string, paths []string) error {
+// writeManifest writes the manifest that follows the newest one of origin,
+// listing paths: nextManifest, then WriteFileAtomic (mode 0444).
+func writeManifest(root string, signer note.Signer, origin string, paths []string) error {
 	if IsRemote(root) {
 		return fmt.Errorf("writing a manifest in %s: %w", root, errRemoteWrite)
 	}
@@ -398,7 +410,7 @@ func WriteManifest(root string, signer note.Signer, origin string, paths []strin
 	if err != nil {
 		return err
 	}
-	rel, b, err := NextManifest(root, signer, origin, head, paths)
+	rel, b, err := nextManifest(root, signer, origin, head, paths)
 	if err != nil {
 		return err
 	}
@@ -454,7 +466,7 @@ func SignUnlisted(root string, signer note.Signer) error {
 	}
 	sort.Strings(origins)
 	for _, o := range origins {
-		if err := WriteManifest(root, signer, o, byOrigin[o]); err != nil {
+		if err := writeManifest(root, signer, o, byOrigin[o]); err != nil {
 			return err
 		}
 	}

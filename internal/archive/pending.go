@@ -11,15 +11,6 @@ import (
 	"time"
 )
 
-// WALMagic is the first line of a write-ahead log segment. A segment is
-//
-//	WALMagic || entry*
-//	entry = uint32 BE payload length || uint32 BE CRC-32C(payload) || payload
-//
-// where each entry holds one acknowledged batch of records (the exporter's
-// wal.go writes and replays it; this package only counts it).
-const WALMagic = "govaudit-wal/v1\n"
-
 // Pending describes what an exporter has acknowledged but not yet sealed
 // into data files: the segments of its write-ahead log (wal/origin=*/).
 // A verify or query run sees none of these records until they are sealed.

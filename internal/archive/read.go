@@ -242,39 +242,6 @@ func CheckpointOfRow(r *record.Record) (auditlog.Checkpoint, error) {
 	return c, nil
 }
 
-// WriteFileAtomic writes data to path so that a crash leaves either the old
-// file or the new one: it writes TempPath(path), syncs it, sets perm, renames
-// it over path and syncs the directory. Missing directories are created.
-func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := MkdirAll(dir); err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, "."+filepath.Base(path)+TempSuffix)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, perm)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp) // our own partial file, never a sealed one
-		return err
-	}
-	return SyncDir(dir)
-}
-
 // MkdirAll creates dir and its missing parents (0755) and syncs each parent
 // whose entry it created, so the new directories survive a crash.
 func MkdirAll(dir string) error {

@@ -191,7 +191,11 @@ func (p *auditSign) flushStart(ctx context.Context) error {
 	if !p.startPending {
 		return nil
 	}
-	if err := p.appendLogs(ctx, p.epochStart); err != nil {
+	items, err := p.decode(ctx, p.epochStart)
+	if err != nil {
+		return err
+	}
+	if err := p.appendLogs(ctx, p.epochStart, items); err != nil {
 		return err
 	}
 	p.startPending = false

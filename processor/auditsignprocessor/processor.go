@@ -26,11 +26,14 @@ import (
 // rather than through processorhelper, because it must act around the
 // downstream call: persist before it, roll back or commit after it.
 //
-// One mutex serialises everything that touches the log (ConsumeLogs, the
+// One mutex serialises everything that touches the log (a group commit, the
 // checkpoint timer, Start and Shutdown): leaf indexes are assigned, state
 // persisted, records released and the tree committed or rolled back as one
 // step, so concurrent batches get disjoint, gapless index ranges and a
-// rollback never discards another batch's leaves.
+// rollback never discards another batch's leaves. Concurrent ConsumeLogs
+// calls queue while a release is in flight and the next one goes out as a
+// single downstream batch (group commit, see group.go): tree order is the
+// order of release, which is the order of the exporter's write-ahead log.
 type auditSign struct {
 	logger      *zap.Logger
 	id          component.ID
@@ -61,6 +64,14 @@ type auditSign struct {
 	timer        *time.Timer
 	timerGen     uint64 // identifies the armed timer to its callback
 	stopped      bool
+
+	// The group commit queue (group.go), guarded by qmu, never held with mu
+	// by the same goroutine's wait: requests waiting for their group, in
+	// arrival order, and whether one of them is leading.
+	qmu     sync.Mutex
+	queue   []*request
+	leading bool
+	limits  groupLimits
 }
 
 func newAuditSign(set processor.Settings, cfg *Config, next consumer.Logs) (*auditSign, error) {
@@ -80,6 +91,7 @@ func newAuditSign(set processor.Settings, cfg *Config, next consumer.Logs) (*aud
 		serviceName: set.BuildInfo.Command,
 		next:        next,
 		tel:         tel,
+		limits:      defaultGroupLimits,
 	}, nil
 }
 
@@ -157,43 +169,35 @@ func (p *auditSign) Shutdown(ctx context.Context) error {
 var errNotRunning = errors.New("auditsign: processor is not running")
 
 // ConsumeLogs seals the governance records of ld into the log and releases
-// them downstream; see appendLogs.
+// them downstream, together with those of concurrent calls (see group.go):
+// it returns once downstream has accepted or refused them.
 func (p *auditSign) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stopped || p.tree == nil {
-		return errNotRunning
-	}
-	// The epoch start record must be leaf 0: nothing else is appended before it.
-	if err := p.flushStart(ctx); err != nil {
-		return fmt.Errorf("auditsign: epoch start record not accepted downstream: %w", err)
-	}
-	if err := p.appendLogs(ctx, ld); err != nil {
-		return err
-	}
-	p.settle(ctx, false)
-	return nil
-}
-
-// appendLogs assigns the next leaf indexes to the records of ld in order,
-// persists the state as dirty, releases ld downstream and commits the tree.
-// If downstream fails, the batch may or may not have been archived, so its
-// indexes are never reused: the epoch ends there and a new one starts whose
-// first record names both possible tree heads (abandonEpoch). Only the
-// epoch start record itself is retried as it is, with the same id and leaf.
-// Requires p.mu.
-func (p *auditSign) appendLogs(ctx context.Context, ld plog.Logs) error {
-	tree := p.tree.Clone()
-	n, err := p.seal(ctx, ld, tree)
+	items, err := p.decode(ctx, ld)
 	if err != nil {
 		return err
 	}
-	if n == 0 {
+	if ld.LogRecordCount() == 0 {
+		return nil
+	}
+	return p.commit(ctx, newRequest(ld, items))
+}
+
+// appendLogs assigns the next leaf indexes to items (the leaf records of
+// ld, in order), persists the state as dirty, releases ld downstream and
+// commits the tree. If downstream fails, the batch may or may not have been
+// archived, so its indexes are never reused: the epoch ends there and a new
+// one starts whose first record names both possible tree heads
+// (abandonEpoch). Only the epoch start record itself is retried as it is,
+// with the same id and leaf. Requires p.mu.
+func (p *auditSign) appendLogs(ctx context.Context, ld plog.Logs, items []sealItem) error {
+	if len(items) == 0 {
 		if ld.LogRecordCount() == 0 {
 			return nil
 		}
 		return p.next.ConsumeLogs(ctx, ld) // checkpoint records only: not leaves
 	}
+	tree := p.tree.Clone()
+	p.assign(items, tree)
 	if err := p.persist(ctx, tree, p.lastCheckpoint, true); err != nil {
 		return fmt.Errorf("auditsign: persisting state before release: %w", err)
 	}
@@ -204,7 +208,7 @@ func (p *auditSign) appendLogs(ctx context.Context, ld plog.Logs) error {
 		return err
 	}
 	p.tree = tree
-	p.tel.AuditsignLeavesAppended.Add(ctx, int64(n))
+	p.tel.AuditsignLeavesAppended.Add(ctx, int64(len(items)))
 	p.tel.AuditsignTreeSize.Record(ctx, int64(tree.Size()))
 	return nil
 }
@@ -218,59 +222,45 @@ type sealItem struct {
 // maxRejectDetails bounds the rejected records described in an error.
 const maxRejectDetails = 3
 
-// seal decodes every log record of ld and, if all are valid governance
-// records, gives each leaf record its leaf index and hash in tree, writing
-// it back into its log record. It returns the number of leaves. A log record
-// that is not a valid governance record rejects the whole batch, unchanged,
-// with a permanent error.
-func (p *auditSign) seal(ctx context.Context, ld plog.Logs, tree *auditlog.Tree) (int, error) {
+// decode decodes and validates every log record of ld (record.DecodeLogs)
+// and returns its leaf records in order. It touches no shared state, so concurrent requests
+// decode in parallel before they queue for the log. A log record that is
+// not a valid governance record rejects the whole batch, unchanged, with a
+// permanent error.
+func (p *auditSign) decode(ctx context.Context, ld plog.Logs) ([]sealItem, error) {
 	var items []sealItem
 	var details []string
 	rejected, total := 0, 0
-	reject := func(i, j, k int, err error) {
-		rejected++
-		if len(details) < maxRejectDetails {
-			details = append(details, fmt.Sprintf("resource %d scope %d log record %d: %v", i, j, k, err))
-		}
-	}
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				total++
-				lr := lrs.At(k)
-				if !record.IsRecord(lr) {
-					reject(i, j, k, errors.New("not a governance record (no "+record.AttributePrefix+"record_id attribute)"))
-					continue
-				}
-				rec, err := record.FromLogRecord(lr)
-				if err == nil {
-					err = rec.Validate()
-				}
-				if err != nil {
-					reject(i, j, k, err)
-					continue
-				}
-				if rec.IsLeaf() {
-					items = append(items, sealItem{lr: lr, rec: rec})
-				}
+	for it, err := range record.DecodeLogs(ld) {
+		total++
+		if err != nil {
+			rejected++
+			if de, ok := err.(*record.DecodeError); ok && len(details) < maxRejectDetails {
+				details = append(details, fmt.Sprintf("%v: %v", de.Pos, de.Err))
 			}
+			continue
+		}
+		if it.Record.IsLeaf() {
+			items = append(items, sealItem{lr: it.LogRecord, rec: it.Record})
 		}
 	}
 	if rejected > 0 {
 		p.tel.AuditsignRejectedLogRecords.Add(ctx, int64(rejected))
-		return 0, consumererror.NewPermanent(fmt.Errorf("auditsign: rejected the batch: %d of %d log records are not valid governance records: %s",
+		return nil, consumererror.NewPermanent(fmt.Errorf("auditsign: rejected the batch: %d of %d log records are not valid governance records: %s",
 			rejected, total, strings.Join(details, "; ")))
 	}
+	return items, nil
+}
+
+// assign gives each item the next leaf index of tree and its leaf hash,
+// writing both back into its log record, and appends the leaves to tree.
+func (p *auditSign) assign(items []sealItem, tree *auditlog.Tree) {
 	for i := range items {
 		rec := &items[i].rec
 		rec.SetLeaf(p.origin, p.epoch, tree.Size())
 		rec.PutLeaf(items[i].lr) // the rest of the record is already in lr
 		tree.Append(rec.LeafHash)
 	}
-	return len(items), nil
 }
 
 // newLogs returns logs holding the single record rec.

@@ -28,6 +28,7 @@ type TelemetryBuilder struct {
 	registrations               []metric.Registration
 	AuditsignCheckpointsSigned  metric.Int64Counter
 	AuditsignEpochsOpened       metric.Int64Counter
+	AuditsignGroupRequests      metric.Int64Histogram
 	AuditsignLeavesAppended     metric.Int64Counter
 	AuditsignRejectedLogRecords metric.Int64Counter
 	AuditsignTreeSize           metric.Int64Gauge
@@ -72,6 +73,13 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_auditsign_epochs_opened",
 		metric.WithDescription("Number of epochs opened, by reason (no_storage, no_state, dirty_state, corrupt_state, origin_changed, downstream_error). [Development]"),
 		metric.WithUnit("{epoch}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditsignGroupRequests, err = builder.meter.Int64Histogram(
+		"otelcol_auditsign_group_requests",
+		metric.WithDescription("Requests released downstream together as one batch (one write-ahead log entry and fsync in the auditparquet exporter), per release (group commit). [Development]"),
+		metric.WithUnit("{request}"),
+		metric.WithExplicitBucketBoundaries([]float64{1, 2, 4, 8, 16, 32, 64, 128}...),
 	)
 	errs = errors.Join(errs, err)
 	builder.AuditsignLeavesAppended, err = builder.meter.Int64Counter(

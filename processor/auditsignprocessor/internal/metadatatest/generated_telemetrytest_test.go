@@ -21,6 +21,7 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.AuditsignCheckpointsSigned.Add(context.Background(), 1)
 	tb.AuditsignEpochsOpened.Add(context.Background(), 1)
+	tb.AuditsignGroupRequests.Record(context.Background(), 1)
 	tb.AuditsignLeavesAppended.Add(context.Background(), 1)
 	tb.AuditsignRejectedLogRecords.Add(context.Background(), 1)
 	tb.AuditsignTreeSize.Record(context.Background(), 1)
@@ -29,6 +30,9 @@ func TestSetupTelemetry(t *testing.T) {
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditsignEpochsOpened(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditsignGroupRequests(t, testTel,
+		[]metricdata.HistogramDataPoint[int64]{{}}, metricdatatest.IgnoreValue(),
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditsignLeavesAppended(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
