@@ -63,6 +63,7 @@ func (w *archiveWriter) filter(o *originFiles, st *originState, origin string, r
 		}
 		return recent
 	}
+	older := map[string]*fileIDs{} // older sealed files read for this batch
 	next := map[uint64]uint64{}
 	batch := newFileIDs()
 	var conflicts []string
@@ -84,6 +85,9 @@ func (w *archiveWriter) filter(o *originFiles, st *originState, origin string, r
 			id, known := batch.leaves[k]
 			if !known {
 				id, known = archivedLeaf(recentIDs, k)
+			}
+			if !known {
+				id, known = w.sealedLeaf(origin, k, older)
 			}
 			switch {
 			case known && id == r.ID:
@@ -125,6 +129,63 @@ func archivedLeaf(recent func() []*fileIDs, k leafKey) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// maxRedeliverySearch bounds how many sealed files sealedLeaf looks
+// through: a redelivery is of the last batches acknowledged.
+const maxRedeliverySearch = 64
+
+// sealedLeaf returns the record id archived at k in one of origin's sealed
+// data files older than the previous one. A redelivered batch lies there
+// when batches written after it, never acknowledged because of a crash,
+// went to newer files (a rotation between them): the redelivery must still
+// be recognised, or an acknowledged batch would be refused for ever. Files
+// are searched newest first through their indexes' leaf ranges; files read
+// are kept in cache for the rest of the batch.
+func (w *archiveWriter) sealedLeaf(origin string, k leafKey, cache map[string]*fileIDs) (string, bool) {
+	for _, ids := range cache {
+		if id, ok := ids.leaves[k]; ok {
+			return id, true
+		}
+	}
+	files, err := archive.OriginDataFiles(w.root, origin)
+	if err != nil {
+		w.logger.Warn("listing data files to detect redeliveries", zap.String("origin", origin), zap.Error(err))
+		return "", false
+	}
+	for i, n := len(files)-1, 0; i >= 0 && n < maxRedeliverySearch; i, n = i-1, n+1 {
+		rel := files[i]
+		if _, done := cache[rel]; done {
+			continue
+		}
+		if ix, err := archive.ReadIndex(w.root, rel); err == nil && !holdsLeaf(ix, k) {
+			continue
+		}
+		rows, err := archive.ReadRows(w.root, rel)
+		if err != nil {
+			w.logger.Warn("reading a data file to detect redeliveries", zap.String("file", rel), zap.Error(err))
+			continue
+		}
+		ids := newFileIDs()
+		for j := range rows {
+			ids.add(&rows[j])
+		}
+		cache[rel] = ids
+		if id, ok := ids.leaves[k]; ok {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// holdsLeaf reports whether ix's leaf ranges include k.
+func holdsLeaf(ix *archive.Index, k leafKey) bool {
+	for _, e := range ix.Epochs {
+		if e.Epoch == k.epoch && k.n >= e.LeafBegin && k.n < e.LeafEnd {
+			return true
+		}
+	}
+	return false
 }
 
 // archivedCheckpoint returns the note archived at k: in the open, sealing or

@@ -414,3 +414,39 @@ func TestCheckpointFork(t *testing.T) {
 		t.Errorf("errors{operation=checkpoint_conflict} = %d, want 1", got)
 	}
 }
+
+// TestRedeliveryFromAnOlderFile: a crash after batches that were written but
+// never acknowledged can leave the last acknowledged batch in a sealed file
+// older than the previous one (rotations between them); its redelivery is
+// still recognised by record id — in the same run and after a restart —
+// instead of being refused for ever as a conflict. TestCrash found it.
+func TestRedeliveryFromAnOlderFile(t *testing.T) {
+	root := t.TempDir()
+	cfg := testConfig(root)
+	cfg.Rotation.MaxRows = 3 // every batch below fills a file and seals it
+	exp := startExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
+	s := newStream("host-a", 3)
+	acked := s.batch(t, 2)
+	consume(t, exp, acked)
+	later := [][]record.Record{s.batch(t, 2), s.batch(t, 2)} // "never acknowledged"
+	for _, b := range later {
+		consume(t, exp, b)
+	}
+	files, err := archive.OriginDataFiles(root, "host-a")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("want at least 3 sealed files, got %v (%v)", files, err)
+	}
+	consume(t, exp, acked) // the redelivery: a duplicate, not a conflict
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	exp = startExporter(t, cfg, exportertest.NewNopSettings(metadata.Type))
+	consume(t, exp, acked) // again after a restart
+	last := s.batch(t, 1)
+	consume(t, exp, last)
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(append(append([]record.Record{}, acked...), later[0]...), later[1]...), last...)
+	checkArchive(t, root, want)
+}

@@ -264,27 +264,38 @@ func TempDataFiles(root string) ([]string, error) {
 // LastDataFile returns the path of origin's newest data file under root,
 // or "" if it has none.
 func LastDataFile(root, origin string) (string, error) {
+	files, err := OriginDataFiles(root, origin)
+	if err != nil || len(files) == 0 {
+		return "", err
+	}
+	return files[len(files)-1], nil
+}
+
+// OriginDataFiles returns the paths of origin's data files under root,
+// oldest first (file names are times).
+func OriginDataFiles(root, origin string) ([]string, error) {
 	dir := path.Join(RecordsDir, "origin="+origin)
 	dates, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
+		return nil, nil
 	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	for i := len(dates) - 1; i >= 0; i-- {
-		if !dates[i].IsDir() || !strings.HasPrefix(dates[i].Name(), "date=") {
+	var out []string
+	for _, d := range dates { // ReadDir sorts by name
+		if !d.IsDir() || !strings.HasPrefix(d.Name(), "date=") {
 			continue
 		}
-		files, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir), dates[i].Name()))
+		files, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir), d.Name()))
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		for j := len(files) - 1; j >= 0; j-- { // ReadDir sorts by name
-			if n := files[j].Name(); strings.HasSuffix(n, DataExt) && !strings.HasPrefix(n, ".") {
-				return path.Join(dir, dates[i].Name(), n), nil
+		for _, f := range files {
+			if n := f.Name(); strings.HasSuffix(n, DataExt) && !strings.HasPrefix(n, ".") {
+				out = append(out, path.Join(dir, d.Name(), n))
 			}
 		}
 	}
-	return "", nil
+	return out, nil
 }
