@@ -3,8 +3,8 @@ package archive
 import (
 	"bytes"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"runtime"
