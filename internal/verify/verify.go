@@ -391,6 +391,35 @@ func (c *Checker) AddFile(f File) {
 	c.checkFile(int32(len(c.files)-1), f)
 }
 
+// AddLeafFile checks one data file read by ReadLeaves, as AddFile checks
+// one read as records: Files must come in archive order.
+func (c *Checker) AddLeafFile(f *LeafFile) {
+	c.rep.Files++
+	c.files = append(c.files, f.Path)
+	c.digested(f.Path, f.Digest, nil)
+	fi := int32(len(c.files) - 1)
+	cps := f.Checkpoints
+	for _, lf := range f.Leaves {
+		// Rows in file order, as checkFile sees them.
+		for len(cps) > 0 && cps[0].Row < lf.Row {
+			c.openCheckpoint(cps[0].Note, f.Path, int(cps[0].Row), srcRow)
+			cps = cps[1:]
+		}
+		c.rep.Records++
+		if c.rep.Scope != nil {
+			if lf.Rehashed {
+				c.rep.Scope.RowsChecked++
+			} else {
+				c.rep.Scope.RowsHashOnly++
+			}
+		}
+		c.place(fi, int(lf.Row), f.Origins[lf.Origin], lf.Epoch, lf.Index, lf.Hash, f.Firsts[lf.Row])
+	}
+	for _, cp := range cps {
+		c.openCheckpoint(cp.Note, f.Path, int(cp.Row), srcRow)
+	}
+}
+
 // AddCheckpointFile checks one checkpoint text file.
 func (c *Checker) AddCheckpointFile(cf CheckpointFile) {
 	c.digested(cf.Path, cf.Digest, nil)

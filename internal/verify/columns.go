@@ -1,0 +1,499 @@
+package verify
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/govaudit/govaudit/internal/archive"
+	"github.com/govaudit/govaudit/internal/record"
+)
+
+// A LeafFile is a data file as ReadLeaves reads it: for each row, what the
+// Checker needs and nothing else (32 bytes of hash a leaf, the signed note
+// of a checkpoint row). Every leaf's hash was recomputed from its columns
+// and matched the stored one, and every leaf passed record.Validate's
+// checks, except leaves outside a scope's period (Rehashed false), whose
+// stored hash is taken as is.
+type LeafFile struct {
+	Path string
+	// Digest: see File.Digest.
+	Digest      *archive.Digest
+	Leaves      []Leaf
+	Checkpoints []CheckpointRow
+	// Origins are the origins of the leaves (Leaf.Origin indexes it).
+	Origins []string
+	// Firsts holds the whole record of each leaf 0 (its epoch link), by row.
+	Firsts map[int32]*record.Record
+}
+
+// A Leaf is a leaf row of a LeafFile.
+type Leaf struct {
+	Row      int32
+	Origin   uint32 // index in LeafFile.Origins
+	Rehashed bool   // hash recomputed from the row's content
+	Epoch    uint64
+	Index    uint64
+	Hash     [32]byte
+}
+
+// A CheckpointRow is a checkpoint row of a LeafFile.
+type CheckpointRow struct {
+	Row  int32
+	Note string
+}
+
+// errRecordPath is returned by ReadLeaves for a file that the record path
+// (archive.DecodeFile and Checker.AddFile) must check instead.
+var errRecordPath = errors.New("the file needs the record path")
+
+// IsRecordPath reports whether err, from ReadLeaves, asks for the file to
+// be checked row by row as records (see ReadLeaves).
+func IsRecordPath(err error) bool { return errors.Is(err, errRecordPath) }
+
+// leafBatch is how many rows ReadLeaves decodes at a time, per column.
+const leafBatch = 512
+
+// ReadLeaves reads a data file's bytes column by column and returns its
+// rows as a LeafFile. It recomputes each leaf's hash from its columns,
+// encoded straight into the canonical encoding (record package doc) without
+// a record per row: every column goes into the hash, so every column is
+// read, in batches of rows, as bytes.
+//
+// ReadLeaves only reads what verifies: anything else, a row that fails a
+// check or a file it cannot decode, returns an error for which
+// IsRecordPath is true, and the caller checks the file with the record
+// path, which names the problem exactly as it always did (so this fast
+// path never changes a verdict or a message; it can only pass what the
+// record path would pass). scope's period decides which rows are
+// re-hashed (see Scope).
+func ReadLeaves(path string, data []byte, digest *archive.Digest, scope Scope, counter RowCounter) (*LeafFile, error) {
+	p, err := columnPlan()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errRecordPath, err)
+	}
+	df, err := archive.OpenDataBytes(path, data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errRecordPath, err)
+	}
+	r := &leafReader{plan: p, scope: scope, counter: counter, out: &LeafFile{Path: path, Digest: digest}}
+	if err := r.read(df); err != nil {
+		return nil, fmt.Errorf("%w: %v", errRecordPath, err)
+	}
+	return r.out, nil
+}
+
+// A RowCounter follows ReadLeaves's progress (for a progress display): it
+// is told a file's row count once its footer is read, then the rows read,
+// batch by batch. It may be called from several goroutines at once.
+type RowCounter interface {
+	FileRows(n int64)
+	RowsRead(n int)
+}
+
+// Encoding kinds of the canonical encoding (record package doc).
+type canonKind int
+
+const (
+	canonString canonKind = iota
+	canonInt64
+	canonUint64
+	canonUint32
+	canonInt64Ptr
+	canonFloat64Ptr
+	canonStrings
+)
+
+// A canonColumn is one field of the canonical encoding, read from a column.
+type canonColumn struct {
+	name   string
+	number byte
+	kind   canonKind
+	field  int // index in record.Record, to build a whole record for leaf 0
+}
+
+// plan is the canonical encoding as a list of columns, in field number
+// order, and where ReadLeaves finds the columns it reads for itself.
+type plan struct {
+	cols []canonColumn
+	// Positions in cols.
+	version, id, typ, origin, epoch, leafIndex, start, end, observed, trace, span, parent, checkpoint int
+	// validTypes are the record types; utf8 marks the columns whose
+	// values record.Validate checks as UTF-8 (every string field).
+	validTypes map[string]bool
+	leafHashField int
+}
+
+// columnPlan reads the canonical encoding's fields from record.Record's
+// struct tags, which the record package documents as the schema: the
+// parquet tag names the column, the canon tag the field number, the Go
+// type the encoding. It checks the result against record.Columns (the
+// same columns, in field number order). Any change to the record package
+// that this plan does not follow makes every hash mismatch, so every file
+// goes the record path: slower, never wrong.
+var columnPlan = sync.OnceValues(func() (*plan, error) {
+	rt := reflect.TypeOf(record.Record{})
+	p := &plan{validTypes: map[string]bool{}, leafHashField: -1}
+	for i := range rt.NumField() {
+		sf := rt.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("parquet"), ",")
+		tag := sf.Tag.Get("canon")
+		if tag == "-" {
+			if name == "leaf_hash" {
+				p.leafHashField = i
+			}
+			continue
+		}
+		n, err := strconv.Atoi(tag)
+		if err != nil || n < 1 || n > 255 {
+			return nil, fmt.Errorf("field %s: canon tag %q", sf.Name, tag)
+		}
+		c := canonColumn{name: name, number: byte(n), field: i}
+		switch sf.Type {
+		case reflect.TypeOf(""), reflect.TypeOf(record.Type("")):
+			c.kind = canonString
+		case reflect.TypeOf(int64(0)):
+			c.kind = canonInt64
+		case reflect.TypeOf(uint64(0)):
+			c.kind = canonUint64
+		case reflect.TypeOf(uint32(0)):
+			c.kind = canonUint32
+		case reflect.TypeOf((*int64)(nil)):
+			c.kind = canonInt64Ptr
+		case reflect.TypeOf((*float64)(nil)):
+			c.kind = canonFloat64Ptr
+		case reflect.TypeOf([]string(nil)):
+			c.kind = canonStrings
+		default:
+			return nil, fmt.Errorf("field %s: type %s", sf.Name, sf.Type)
+		}
+		p.cols = append(p.cols, c)
+	}
+	sort.Slice(p.cols, func(i, j int) bool { return p.cols[i].number < p.cols[j].number })
+	names := make([]string, len(p.cols))
+	for i, c := range p.cols {
+		names[i] = c.name
+	}
+	if want := record.Columns(); !slices.Equal(append(names, "leaf_hash"), want) || p.leafHashField < 0 {
+		return nil, fmt.Errorf("plan %v disagrees with record.Columns %v", names, want)
+	}
+	for _, t := range record.Types() {
+		p.validTypes[string(t)] = true
+	}
+	for dst, name := range map[*int]string{&p.version: "schema_version", &p.id: "record_id", &p.typ: "record_type",
+		&p.origin: "origin", &p.epoch: "epoch", &p.leafIndex: "leaf_index", &p.start: "start_time", &p.end: "end_time",
+		&p.observed: "observed_time", &p.trace: "trace_id", &p.span: "span_id", &p.parent: "parent_span_id",
+		&p.checkpoint: "checkpoint"} {
+		*dst = slices.Index(names, name)
+		if *dst < 0 {
+			return nil, fmt.Errorf("no column %s", name)
+		}
+	}
+	return p, nil
+})
+
+// A leafReader reads one file for ReadLeaves.
+type leafReader struct {
+	plan    *plan
+	scope   Scope
+	counter RowCounter
+	out     *LeafFile
+	cols  []*archive.ColumnReader
+	vals  []archive.ColumnValues
+	hash  *archive.ColumnReader
+	hv    archive.ColumnValues
+	buf   []byte
+	// nonASCII marks the string columns of the batch that hold a byte
+	// above 0x7f, whose values are then checked as UTF-8 one by one.
+	nonASCII []bool
+}
+
+func (r *leafReader) read(df *archive.DataFile) error {
+	p := r.plan
+	r.cols = make([]*archive.ColumnReader, len(p.cols))
+	r.vals = make([]archive.ColumnValues, len(p.cols))
+	r.nonASCII = make([]bool, len(p.cols))
+	for j, c := range p.cols {
+		var err error
+		if r.cols[j], err = df.Column(c.name); err != nil {
+			return err
+		}
+	}
+	var err error
+	if r.hash, err = df.Column("leaf_hash"); err != nil {
+		return err
+	}
+	rows := df.NumRows()
+	if rows > math.MaxInt32 {
+		return fmt.Errorf("%d rows", rows)
+	}
+	if r.counter != nil {
+		r.counter.FileRows(rows)
+	}
+	r.out.Leaves = make([]Leaf, 0, rows)
+	for r0 := int64(0); r0 < rows; r0 += leafBatch {
+		n := int(min(leafBatch, rows-r0))
+		for j, c := range r.cols {
+			if err := c.ReadRows(n, &r.vals[j]); err != nil {
+				return err
+			}
+			r.nonASCII[j] = p.cols[j].kind == canonString && !ascii(r.vals[j].Bytes)
+		}
+		if err := r.hash.ReadRows(n, &r.hv); err != nil {
+			return err
+		}
+		for i := range n {
+			if err := r.row(int32(r0)+int32(i), i); err != nil {
+				return fmt.Errorf("row %d: %w", r0+int64(i), err)
+			}
+		}
+		if r.counter != nil {
+			r.counter.RowsRead(n)
+		}
+	}
+	return nil
+}
+
+// str returns the value of row i of a required string column.
+func str(v *archive.ColumnValues, i int) []byte { return v.Str(v.Rows[i]) }
+
+// int64At returns the value of row i of a required INT64 column.
+func int64At(v *archive.ColumnValues, i int) int64 { return v.Int64[v.Rows[i]] }
+
+// row reads row i of the batch, row number row of the file.
+func (r *leafReader) row(row int32, i int) error {
+	p, v := r.plan, r.vals
+	if typ := str(&v[p.typ], i); string(typ) == string(record.TypeCheckpoint) {
+		r.out.Checkpoints = append(r.out.Checkpoints, CheckpointRow{Row: row, Note: string(str(&v[p.checkpoint], i))})
+		return nil
+	}
+	stored := str(&r.hv, i)
+	if len(stored) != 32 {
+		return fmt.Errorf("stored leaf hash of %d bytes", len(stored))
+	}
+	lf := Leaf{Row: row, Epoch: uint64(int64At(&v[p.epoch], i)), Index: uint64(int64At(&v[p.leafIndex], i))}
+	if lf.Index == math.MaxUint64 {
+		return errors.New("leaf index 2^64-1")
+	}
+	lf.Origin = r.origin(str(&v[p.origin], i))
+	copy(lf.Hash[:], stored)
+	if lf.Index != 0 && !r.inPeriod(i) {
+		r.out.Leaves = append(r.out.Leaves, lf)
+		return nil
+	}
+	if err := r.validate(i); err != nil {
+		return err
+	}
+	r.buf = r.canonical(append(r.buf[:0], 0x00), i) // 0x00: the RFC 6962 leaf prefix
+	if sha256.Sum256(r.buf) != lf.Hash {
+		return errors.New("leaf hash mismatch")
+	}
+	lf.Rehashed = true
+	if lf.Index == 0 {
+		rec := r.record(i)
+		if !bytes.Equal(rec.ComputeLeafHash(), lf.Hash[:]) {
+			// The columns hash as the record package does, or nothing
+			// here is trusted.
+			return errors.New("record of leaf 0 hashes otherwise than its columns")
+		}
+		if r.out.Firsts == nil {
+			r.out.Firsts = map[int32]*record.Record{}
+		}
+		r.out.Firsts[row] = rec
+	}
+	r.out.Leaves = append(r.out.Leaves, lf)
+	return nil
+}
+
+// origin returns the index of origin in the file's origins.
+func (r *leafReader) origin(o []byte) uint32 {
+	for k := len(r.out.Origins) - 1; k >= 0; k-- {
+		if r.out.Origins[k] == string(o) {
+			return uint32(k)
+		}
+	}
+	r.out.Origins = append(r.out.Origins, string(o))
+	return uint32(len(r.out.Origins) - 1)
+}
+
+// inPeriod reports whether row i's event time (archive.EventTime) is in
+// the scope's period.
+func (r *leafReader) inPeriod(i int) bool {
+	s := r.scope
+	if s.Since.IsZero() && s.Until.IsZero() {
+		return true
+	}
+	p, v := r.plan, r.vals
+	t := int64At(&v[p.start], i)
+	if t == 0 {
+		t = int64At(&v[p.end], i)
+	}
+	if t == 0 {
+		t = int64At(&v[p.observed], i)
+	}
+	if !s.Since.IsZero() && t < s.Since.UnixNano() {
+		return false
+	}
+	return s.Until.IsZero() || t < s.Until.UnixNano()
+}
+
+// validate checks row i as record.Validate does.
+func (r *leafReader) validate(i int) error {
+	p, v := r.plan, r.vals
+	if uint32(v[p.version].Int32[v[p.version].Rows[i]]) != record.SchemaVersion {
+		return errors.New("schema_version")
+	}
+	if len(str(&v[p.id], i)) == 0 {
+		return errors.New("record_id")
+	}
+	if !p.validTypes[string(str(&v[p.typ], i))] {
+		return errors.New("record_type")
+	}
+	if !hexID(str(&v[p.trace], i), 16) || !hexID(str(&v[p.span], i), 8) || !hexID(str(&v[p.parent], i), 8) {
+		return errors.New("hex id")
+	}
+	for j, bad := range r.nonASCII {
+		if bad && !utf8.Valid(str(&v[j], i)) {
+			return fmt.Errorf("%s is not UTF-8", p.cols[j].name)
+		}
+	}
+	return nil
+}
+
+// hexID reports whether s is empty or 2n lowercase hex digits.
+func hexID(s []byte, n int) bool {
+	if len(s) == 0 {
+		return true
+	}
+	if len(s) != 2*n {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ascii reports whether b holds only bytes below 0x80, 8 at a time.
+func ascii(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// canonical appends the canonical encoding of row i (record package doc:
+// magic, then each non-zero field as its number and value, in field
+// number order).
+func (r *leafReader) canonical(b []byte, i int) []byte {
+	b = append(b, record.Magic...)
+	for j := range r.plan.cols {
+		c := &r.plan.cols[j]
+		v := &r.vals[j]
+		a, z := v.Rows[i], v.Rows[i+1]
+		switch c.kind {
+		case canonString:
+			if s := v.Bytes[v.Offsets[a]:v.Offsets[a+1]]; len(s) > 0 {
+				b = append(b, c.number)
+				b = binary.AppendUvarint(b, uint64(len(s)))
+				b = append(b, s...)
+			}
+		case canonInt64, canonUint64:
+			if x := v.Int64[a]; x != 0 {
+				b = append(b, c.number)
+				b = binary.BigEndian.AppendUint64(b, uint64(x))
+			}
+		case canonUint32:
+			if x := uint32(v.Int32[a]); x != 0 {
+				b = append(b, c.number)
+				b = binary.BigEndian.AppendUint64(b, uint64(x))
+			}
+		case canonInt64Ptr:
+			if z > a {
+				b = append(b, c.number)
+				b = binary.BigEndian.AppendUint64(b, uint64(v.Int64[a]))
+			}
+		case canonFloat64Ptr:
+			if z > a {
+				b = append(b, c.number)
+				b = binary.BigEndian.AppendUint64(b, math.Float64bits(v.Double[a]))
+			}
+		case canonStrings:
+			if z > a {
+				b = append(b, c.number)
+				b = binary.AppendUvarint(b, uint64(z-a))
+				for k := a; k < z; k++ {
+					s := v.Bytes[v.Offsets[k]:v.Offsets[k+1]]
+					b = binary.AppendUvarint(b, uint64(len(s)))
+					b = append(b, s...)
+				}
+			}
+		}
+	}
+	return b
+}
+
+// record returns row i as a whole record (for leaf 0, whose attributes are
+// its epoch's link): every field from its column, strings copied.
+func (r *leafReader) record(i int) *record.Record {
+	rec := &record.Record{}
+	rv := reflect.ValueOf(rec).Elem()
+	for j := range r.plan.cols {
+		c := &r.plan.cols[j]
+		v := &r.vals[j]
+		a, z := v.Rows[i], v.Rows[i+1]
+		f := rv.Field(c.field)
+		switch c.kind {
+		case canonString:
+			f.SetString(string(v.Str(a)))
+		case canonInt64:
+			f.SetInt(v.Int64[a])
+		case canonUint64:
+			f.SetUint(uint64(v.Int64[a]))
+		case canonUint32:
+			f.SetUint(uint64(uint32(v.Int32[a])))
+		case canonInt64Ptr:
+			if z > a {
+				x := v.Int64[a]
+				f.Set(reflect.ValueOf(&x))
+			}
+		case canonFloat64Ptr:
+			if z > a {
+				x := v.Double[a]
+				f.Set(reflect.ValueOf(&x))
+			}
+		case canonStrings:
+			if z > a {
+				s := make([]string, 0, z-a)
+				for k := a; k < z; k++ {
+					s = append(s, string(v.Str(k)))
+				}
+				f.Set(reflect.ValueOf(s))
+			}
+		}
+	}
+	if h := str(&r.hv, i); len(h) > 0 {
+		rv.Field(r.plan.leafHashField).SetBytes(bytes.Clone(h))
+	}
+	return rec
+}
