@@ -130,7 +130,7 @@ type plan struct {
 	version, id, typ, origin, epoch, leafIndex, start, end, observed, trace, span, parent, checkpoint int
 	// validTypes are the record types; utf8 marks the columns whose
 	// values record.Validate checks as UTF-8 (every string field).
-	validTypes map[string]bool
+	validTypes    map[string]bool
 	leafHashField int
 }
 
@@ -208,11 +208,11 @@ type leafReader struct {
 	scope   Scope
 	counter RowCounter
 	out     *LeafFile
-	cols  []*archive.ColumnReader
-	vals  []archive.ColumnValues
-	hash  *archive.ColumnReader
-	hv    archive.ColumnValues
-	buf   []byte
+	cols    []*archive.ColumnReader
+	vals    []archive.ColumnValues
+	hash    *archive.ColumnReader
+	hv      archive.ColumnValues
+	buf     []byte
 	// nonASCII marks the string columns of the batch that hold a byte
 	// above 0x7f, whose values are then checked as UTF-8 one by one.
 	nonASCII []bool

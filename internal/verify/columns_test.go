@@ -257,4 +257,3 @@ func TestReadLeavesRecordPath(t *testing.T) {
 		t.Fatalf("rehashed: leaf 17 %v, leaf 0 %v, leaf 40 %v", lf.Leaves[17].Rehashed, lf.Leaves[0].Rehashed, lf.Leaves[40].Rehashed)
 	}
 }
-
