@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 
 	"github.com/parquet-go/parquet-go/bloom"
@@ -143,6 +142,20 @@ func (f *DataFile) bloomFilter(m *format.ColumnMetaData) (io.ReaderAt, int64, bo
 	return io.NewSectionReader(f.r, bits, n), n, true
 }
 
+// A Dictionary is the dictionary of a BYTE_ARRAY column chunk: entry i is
+// Bytes[Offsets[i]:Offsets[i+1]]. Each dictionary page read makes a new
+// one, so a reader may cache what it derives from one by its address.
+type Dictionary struct {
+	Bytes   []byte
+	Offsets []uint32
+}
+
+// Len returns the number of entries.
+func (d *Dictionary) Len() int { return len(d.Offsets) - 1 }
+
+// Entry returns entry i.
+func (d *Dictionary) Entry(i int32) []byte { return d.Bytes[d.Offsets[i]:d.Offsets[i+1]] }
+
 // A ColumnPage is a data page of a column, decoded. Its slices are valid
 // until the next call to the ColumnReader.
 type ColumnPage struct {
@@ -154,17 +167,29 @@ type ColumnPage struct {
 	// Rep and Def are the repetition and definition levels, one per entry;
 	// nil when the column's maximum level is 0.
 	Rep, Def []uint8
-	// The non-null values, in order, in the slice of the column's type:
-	// value i of a BYTE_ARRAY column is Bytes[Offsets[i]:Offsets[i+1]].
+	// The non-null values, in order, in the slice of the column's type.
+	// A BYTE_ARRAY value is Bytes[Offsets[v]:Offsets[v+1]], or, for a
+	// dictionary-encoded page (Dict not nil), Dict's entry Indexes[v]
+	// (use Str).
 	Bytes   []byte
 	Offsets []uint32
+	Dict    *Dictionary
+	Indexes []int32
 	Int64   []int64
 	Int32   []int32
 	Double  []float64
 }
 
+// Str returns BYTE_ARRAY value v.
+func (p *ColumnPage) Str(v int) []byte {
+	if p.Dict != nil {
+		return p.Dict.Entry(p.Indexes[v])
+	}
+	return p.Bytes[p.Offsets[v]:p.Offsets[v+1]]
+}
+
 // A ColumnReader reads the pages of one column of a DataFile, row group
-// after row group.
+// after row group: page by page (Next) or row by row (ReadRows, SkipRows).
 type ColumnReader struct {
 	f    *DataFile
 	col  int
@@ -173,12 +198,13 @@ type ColumnReader struct {
 	w    *pageWalker
 	page ColumnPage
 
-	// The dictionary of the current chunk, decoded.
-	dict     bool
-	dictVals values
-	indexes  []int32
+	// The dictionary of the current chunk: dict for BYTE_ARRAY, dictNum
+	// for the other types.
+	dict    *Dictionary
+	dictNum *values
 	// buf holds the decoded values of the current page.
 	buf      values
+	indexes  []int32
 	rep, def []uint8
 
 	// The row methods' position in the current page: entries (levels)
@@ -278,7 +304,7 @@ func (c *ColumnReader) Next(skipRows int) (p *ColumnPage, err error) {
 				return nil, err
 			}
 			c.w = c.f.fm.pages(c.rg, c.col, body, &c.f.budget)
-			c.dict = false
+			c.dict, c.dictNum = nil, nil
 		}
 		raw, err := c.w.next(int64(skipRows))
 		if err == io.EOF {
@@ -306,174 +332,6 @@ func (c *ColumnReader) Next(skipRows int) (p *ColumnPage, err error) {
 	}
 }
 
-// ColumnValues holds the values of a column for a run of rows (ReadRows):
-// row i's values are values Rows[i] to Rows[i+1]-1 (a required column has
-// one value per row, an optional one none or one, a list any number), in
-// the slice of the column's physical type (BYTE_ARRAY value v is
-// Bytes[Offsets[v]:Offsets[v+1]]).
-type ColumnValues struct {
-	Rows    []uint32
-	Bytes   []byte
-	Offsets []uint32
-	Int64   []int64
-	Int32   []int32
-	Double  []float64
-}
-
-// Reset empties v, keeping its buffers.
-func (v *ColumnValues) Reset() {
-	v.Rows = append(v.Rows[:0], 0)
-	v.Bytes, v.Offsets = v.Bytes[:0], append(v.Offsets[:0], 0)
-	v.Int64, v.Int32, v.Double = v.Int64[:0], v.Int32[:0], v.Double[:0]
-}
-
-// Str returns value k of a BYTE_ARRAY column.
-func (v *ColumnValues) Str(k uint32) []byte { return v.Bytes[v.Offsets[k]:v.Offsets[k+1]] }
-
-// ReadRows resets dst and reads into it the values of the column's next n
-// rows. Reading past the last row is an error wrapping ErrCorrupt (the
-// file's columns disagree on its rows). A list column's empty or null list
-// has no value; a null element of a list is refused as corrupt (a Go
-// []string has none).
-func (c *ColumnReader) ReadRows(n int, dst *ColumnValues) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = c.corrupt(fmt.Errorf("%v", r))
-		}
-	}()
-	dst.Reset()
-	for n > 0 {
-		if err := c.fill(0); err != nil {
-			return err
-		}
-		k, err := c.take(n, dst)
-		if err != nil {
-			return c.corrupt(err)
-		}
-		n -= k
-	}
-	return nil
-}
-
-// SkipRows skips the column's next n rows, without decompressing the pages
-// that hold only skipped rows.
-func (c *ColumnReader) SkipRows(n int) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = c.corrupt(fmt.Errorf("%v", r))
-		}
-	}()
-	var scratch ColumnValues
-	for n > 0 {
-		if err := c.fill(n); err != nil {
-			return err
-		}
-		if c.page.Skipped {
-			if c.page.NumRows > n {
-				return c.corrupt(fmt.Errorf("skipped a page of %d rows for %d", c.page.NumRows, n))
-			}
-			n -= c.page.NumRows
-			c.lp, c.rows = c.page.NumValues, c.page.NumRows
-			continue
-		}
-		scratch.Reset()
-		k, err := c.take(n, &scratch)
-		if err != nil {
-			return c.corrupt(err)
-		}
-		n -= k
-	}
-	return nil
-}
-
-// fill makes sure the current page has entries left, reading the next one
-// (skipped if it holds at most skipRows rows) when not.
-func (c *ColumnReader) fill(skipRows int) error {
-	for c.loaded && c.lp < c.page.NumValues {
-		return nil
-	}
-	if c.loaded && c.rows != c.page.NumRows {
-		return c.corrupt(fmt.Errorf("page holds %d rows, its header says %d", c.rows, c.page.NumRows))
-	}
-	c.loaded = false
-	for {
-		p, err := c.Next(skipRows)
-		if err == io.EOF {
-			return c.corrupt(errors.New("fewer rows than the file's other columns"))
-		}
-		if err != nil {
-			return err
-		}
-		c.loaded, c.lp, c.vp, c.rows = true, 0, 0, 0
-		if p.NumValues > 0 {
-			return nil
-		}
-	}
-}
-
-// take appends to dst the values of at most n rows from the current page
-// and returns how many rows it took.
-func (c *ColumnReader) take(n int, dst *ColumnValues) (int, error) {
-	p := &c.page
-	rows := 0
-	for rows < n && c.lp < p.NumValues {
-		if p.Rep != nil && p.Rep[c.lp] != 0 {
-			return rows, errors.New("page does not start a row")
-		}
-		// One row: its first entry, and for a list the entries that
-		// repeat it.
-		end := c.lp + 1
-		if p.Rep != nil {
-			for end < p.NumValues && p.Rep[end] != 0 {
-				end++
-			}
-		}
-		defined := 0
-		for e := c.lp; e < end; e++ {
-			if p.Def == nil || int(p.Def[e]) == c.leaf.maxDef {
-				defined++
-			} else if end-c.lp > 1 {
-				return rows, errors.New("null element in a list")
-			}
-		}
-		if err := c.copyValues(c.vp, defined, dst); err != nil {
-			return rows, err
-		}
-		c.vp += defined
-		c.lp = end
-		c.rows++
-		rows++
-		dst.Rows = append(dst.Rows, dst.Rows[len(dst.Rows)-1]+uint32(defined))
-	}
-	return rows, nil
-}
-
-// copyValues appends values [from, from+k) of the current page to dst.
-func (c *ColumnReader) copyValues(from, k int, dst *ColumnValues) error {
-	if k == 0 {
-		return nil
-	}
-	p := &c.page
-	switch c.leaf.typ {
-	case format.ByteArray:
-		if from+k >= len(p.Offsets) {
-			return errors.New("fewer values than the levels define")
-		}
-		base := uint32(len(dst.Bytes)) - p.Offsets[from]
-		dst.Bytes = append(dst.Bytes, p.Bytes[p.Offsets[from]:p.Offsets[from+k]]...)
-		for _, o := range p.Offsets[from+1 : from+k+1] {
-			dst.Offsets = append(dst.Offsets, o+base)
-		}
-	case format.Int64:
-		dst.Int64 = append(dst.Int64, p.Int64[from:from+k]...)
-	case format.Int32:
-		dst.Int32 = append(dst.Int32, p.Int32[from:from+k]...)
-	case format.Double:
-		dst.Double = append(dst.Double, p.Double[from:from+k]...)
-	}
-	return nil
-}
-
 func (c *ColumnReader) corrupt(err error) error {
 	return fmt.Errorf("%s: %w: row group %d, column %q: %v", c.f.name, ErrCorrupt, c.rg, strings.Join(c.leaf.path, "."), err)
 }
@@ -494,14 +352,22 @@ func (c *ColumnReader) chunk(rg int) ([]byte, error) {
 }
 
 var (
-	plainEnc rle.DictionaryEncoding // RLE_DICTIONARY indexes
-	plainVal plain.Encoding
-	deltaLen delta.LengthByteArrayEncoding
+	dictIndexes rle.DictionaryEncoding
+	plainVal    plain.Encoding
+	deltaLen    delta.LengthByteArrayEncoding
 )
 
 func (c *ColumnReader) decodeDictionary(raw *rawPage) error {
-	c.dict = true
-	return c.dictVals.decodePlain(c.leaf.typ, raw.Values, raw.NumValues)
+	v := &values{}
+	if err := v.decodePlain(c.leaf.typ, raw.Values, raw.NumValues); err != nil {
+		return err
+	}
+	if c.leaf.typ == format.ByteArray {
+		c.dict = &Dictionary{Bytes: v.bytes, Offsets: v.offs}
+	} else {
+		c.dictNum = v
+	}
+	return nil
 }
 
 // decode decodes a data page that the pageWalker checked (run lengths and
@@ -537,8 +403,19 @@ func (c *ColumnReader) decode(raw *rawPage) error {
 		return fmt.Errorf("definition levels: %w", err)
 	}
 	p.Rep, p.Def = c.rep, c.def
-	if p.Rep != nil && n > 0 && p.Rep[0] != 0 {
-		return errors.New("page does not start a row")
+	if p.Rep != nil {
+		if n > 0 && p.Rep[0] != 0 {
+			return errors.New("page does not start a row")
+		}
+		rows := 0
+		for _, r := range p.Rep {
+			if r == 0 {
+				rows++
+			}
+		}
+		if rows != raw.NumRows {
+			return fmt.Errorf("levels start %d rows, the page header says %d", rows, raw.NumRows)
+		}
 	}
 	nonNull := n - raw.NumNulls
 	if p.Def != nil {
@@ -552,17 +429,14 @@ func (c *ColumnReader) decode(raw *rawPage) error {
 			return fmt.Errorf("%d values defined by the levels, the page header says %d", defined, nonNull)
 		}
 	}
+	b := &c.buf
 	switch raw.Encoding {
 	case format.RLEDictionary, format.PlainDictionary:
-		if !c.dict {
-			return errors.New("dictionary-encoded page without a dictionary page")
-		}
 		err = c.decodeIndexes(raw.Values, nonNull)
 	case format.DeltaLengthByteArray:
 		if c.leaf.typ != format.ByteArray {
 			return fmt.Errorf("%s values in a %s column", raw.Encoding, c.leaf.typ)
 		}
-		b := &c.buf
 		b.bytes, b.offs, err = deltaLen.DecodeByteArray(b.bytes[:0], raw.Values, b.offs[:0])
 		if err == nil && len(b.offs) == 0 {
 			b.offs = append(b.offs, 0)
@@ -571,30 +445,38 @@ func (c *ColumnReader) decode(raw *rawPage) error {
 			err = fmt.Errorf("%d values decoded, the page header says %d non-null", len(b.offs)-1, nonNull)
 		}
 	case format.Plain:
-		err = c.buf.decodePlain(c.leaf.typ, raw.Values, nonNull)
+		err = b.decodePlain(c.leaf.typ, raw.Values, nonNull)
 	default:
 		err = fmt.Errorf("encoding %s", raw.Encoding)
 	}
 	if err != nil {
 		return err
 	}
+	if p.Dict != nil {
+		return nil
+	}
 	switch c.leaf.typ {
 	case format.ByteArray:
-		p.Bytes, p.Offsets = c.buf.bytes, c.buf.offs
+		p.Bytes, p.Offsets = b.bytes, b.offs
 	case format.Int64:
-		p.Int64 = c.buf.int64s
+		p.Int64 = b.int64s
 	case format.Int32:
-		p.Int32 = c.buf.int32s
+		p.Int32 = b.int32s
 	case format.Double:
-		p.Double = c.buf.dbls
+		p.Double = b.dbls
 	}
 	return nil
 }
 
-// decodeIndexes decodes n dictionary indexes and looks each value up.
+// decodeIndexes decodes n dictionary indexes, checks them, and sets the
+// page's values: the indexes with the dictionary for a BYTE_ARRAY column,
+// the values looked up for the others.
 func (c *ColumnReader) decodeIndexes(src []byte, n int) error {
+	if c.dict == nil && c.dictNum == nil {
+		return errors.New("dictionary-encoded page without a dictionary page")
+	}
 	var err error
-	c.indexes, err = plainEnc.DecodeInt32(c.indexes[:0], src)
+	c.indexes, err = dictIndexes.DecodeInt32(c.indexes[:0], src)
 	if err != nil {
 		return err
 	}
@@ -602,28 +484,23 @@ func (c *ColumnReader) decodeIndexes(src []byte, n int) error {
 		return fmt.Errorf("%d dictionary indexes, the page header says %d non-null values", len(c.indexes), n)
 	}
 	idx := c.indexes[:n]
-	d, b := &c.dictVals, &c.buf
-	size := d.len(c.leaf.typ)
+	size := 0
+	if c.dict != nil {
+		size = c.dict.Len()
+	} else {
+		size = c.dictNum.len(c.leaf.typ)
+	}
 	for _, i := range idx {
-		if i < 0 || int(i) >= size {
+		if uint32(i) >= uint32(size) {
 			return fmt.Errorf("dictionary index %d, the dictionary has %d values", i, size)
 		}
 	}
+	if c.dict != nil {
+		c.page.Dict, c.page.Indexes = c.dict, idx
+		return nil
+	}
+	d, b := c.dictNum, &c.buf
 	switch c.leaf.typ {
-	case format.ByteArray:
-		total := 0
-		for _, i := range idx {
-			total += int(d.offs[i+1] - d.offs[i])
-		}
-		if total > math.MaxUint32 {
-			return fmt.Errorf("%d bytes of values in one page", total)
-		}
-		b.bytes = b.bytes[:0]
-		b.offs = append(b.offs[:0], 0)
-		for _, i := range idx {
-			b.bytes = append(b.bytes, d.bytes[d.offs[i]:d.offs[i+1]]...)
-			b.offs = append(b.offs, uint32(len(b.bytes)))
-		}
 	case format.Int64:
 		b.int64s = b.int64s[:0]
 		for _, i := range idx {
@@ -650,4 +527,313 @@ func bitLen(max int) int {
 		max >>= 1
 	}
 	return n
+}
+
+// ColumnValues holds the values of a column for a run of rows (ReadRows):
+// row i's values are values Rows[i] to Rows[i+1]-1 (a required column has
+// one value per row, an optional one none or one, a list any number), in
+// the slices of the column's physical type, as in ColumnPage: a BYTE_ARRAY
+// value is Bytes[Offsets[v]:Offsets[v+1]] or, when every value of the run
+// came from one dictionary, Dict's entry Indexes[v] (use Str). The slices
+// may be the reader's page buffers: they are valid until the next call to
+// the reader, and must not be modified.
+type ColumnValues struct {
+	Rows    []uint32
+	Bytes   []byte
+	Offsets []uint32
+	Dict    *Dictionary
+	Indexes []int32
+	Int64   []int64
+	Int32   []int32
+	Double  []float64
+
+	// own are v's buffers, kept from one run to the next. When borrowed,
+	// the value slices are a page's instead: a run within one page is not
+	// copied.
+	own      ownValues
+	borrowed bool
+}
+
+type ownValues struct {
+	bytes []byte
+	offs  []uint32
+	idx   []int32
+	i64   []int64
+	i32   []int32
+	dbl   []float64
+}
+
+// Reset empties v, keeping its buffers.
+func (v *ColumnValues) Reset() {
+	if !v.borrowed { // the value slices are v's buffers, maybe grown
+		v.own = ownValues{v.Bytes, v.Offsets, v.Indexes, v.Int64, v.Int32, v.Double}
+	}
+	v.borrowed = false
+	v.Rows = append(v.Rows[:0], 0)
+	v.Bytes, v.Offsets = v.own.bytes[:0], append(v.own.offs[:0], 0)
+	v.Dict, v.Indexes = nil, v.own.idx[:0]
+	v.Int64, v.Int32, v.Double = v.own.i64[:0], v.own.i32[:0], v.own.dbl[:0]
+}
+
+// ByteLen returns the number of bytes of v's BYTE_ARRAY values, not from
+// a dictionary.
+func (v *ColumnValues) ByteLen() int {
+	if v.Dict != nil || len(v.Offsets) == 0 {
+		return 0
+	}
+	return int(v.Offsets[len(v.Offsets)-1] - v.Offsets[0])
+}
+
+// ByteData returns the bytes of v's BYTE_ARRAY values, not from a
+// dictionary, back to back.
+func (v *ColumnValues) ByteData() []byte {
+	if v.Dict != nil || len(v.Offsets) == 0 {
+		return nil
+	}
+	return v.Bytes[v.Offsets[0]:v.Offsets[len(v.Offsets)-1]]
+}
+
+// Str returns BYTE_ARRAY value k.
+func (v *ColumnValues) Str(k uint32) []byte {
+	if v.Dict != nil {
+		return v.Dict.Entry(v.Indexes[k])
+	}
+	return v.Bytes[v.Offsets[k]:v.Offsets[k+1]]
+}
+
+// strings returns how many BYTE_ARRAY values v holds.
+func (v *ColumnValues) strings() int {
+	if v.Dict != nil {
+		return len(v.Indexes)
+	}
+	return len(v.Offsets) - 1
+}
+
+// materialize turns dictionary references into bytes.
+func (v *ColumnValues) materialize() {
+	if v.Dict == nil {
+		return
+	}
+	d := v.Dict
+	v.Dict = nil
+	for _, i := range v.Indexes {
+		v.Bytes = append(v.Bytes, d.Entry(i)...)
+		v.Offsets = append(v.Offsets, uint32(len(v.Bytes)))
+	}
+	v.Indexes = v.Indexes[:0]
+}
+
+// ReadRows resets dst and reads into it the values of the column's next n
+// rows. Reading past the last row is an error wrapping ErrCorrupt (the
+// file's columns disagree on its rows). A list column's empty list has no
+// value.
+func (c *ColumnReader) ReadRows(n int, dst *ColumnValues) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = c.corrupt(fmt.Errorf("%v", r))
+		}
+	}()
+	dst.Reset()
+	for first := true; n > 0; first = false {
+		if err := c.fill(0); err != nil {
+			return err
+		}
+		k, err := c.take(n, dst, first)
+		if err != nil {
+			return c.corrupt(err)
+		}
+		n -= k
+	}
+	return nil
+}
+
+// SkipRows skips the column's next n rows, without decompressing the pages
+// that hold only skipped rows.
+func (c *ColumnReader) SkipRows(n int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = c.corrupt(fmt.Errorf("%v", r))
+		}
+	}()
+	var scratch ColumnValues
+	for n > 0 {
+		if err := c.fill(n); err != nil {
+			return err
+		}
+		if c.page.Skipped {
+			n -= c.page.NumRows
+			c.lp, c.rows = c.page.NumValues, c.page.NumRows
+			continue
+		}
+		scratch.Reset()
+		k, err := c.take(n, &scratch, true)
+		if err != nil {
+			return c.corrupt(err)
+		}
+		n -= k
+	}
+	return nil
+}
+
+// fill makes sure the current page has entries left, reading the next one
+// (skipped if it holds at most skipRows rows) when not.
+func (c *ColumnReader) fill(skipRows int) error {
+	if c.loaded && c.lp < c.page.NumValues {
+		return nil
+	}
+	if c.loaded && c.rows != c.page.NumRows {
+		return c.corrupt(fmt.Errorf("page holds %d rows, its header says %d", c.rows, c.page.NumRows))
+	}
+	c.loaded = false
+	for {
+		p, err := c.Next(skipRows)
+		if err == io.EOF {
+			return c.corrupt(errors.New("fewer rows than the file's other columns"))
+		}
+		if err != nil {
+			return err
+		}
+		c.loaded, c.lp, c.vp, c.rows = true, 0, 0, 0
+		if p.NumValues > 0 {
+			return nil
+		}
+	}
+}
+
+// take appends to dst the values of at most n rows from the current page
+// and returns how many rows it took. When borrow is set (dst is empty)
+// and the page holds all n rows, dst's values are the page's, not a copy.
+func (c *ColumnReader) take(n int, dst *ColumnValues, borrow bool) (int, error) {
+	p := &c.page
+	base := dst.Rows[len(dst.Rows)-1]
+	var rows, entries, values int
+	switch {
+	case p.Rep == nil && p.Def == nil: // required: one value an entry
+		rows = min(n, p.NumValues-c.lp)
+		entries, values = rows, rows
+		for k := 1; k <= rows; k++ {
+			dst.Rows = append(dst.Rows, base+uint32(k))
+		}
+	case p.Rep == nil: // optional: a value or a null an entry
+		rows = min(n, p.NumValues-c.lp)
+		entries = rows
+		for _, d := range p.Def[c.lp : c.lp+rows] {
+			if int(d) == c.leaf.maxDef {
+				values++
+			}
+			dst.Rows = append(dst.Rows, base+uint32(values))
+		}
+	default: // list: a row is its first entry and the entries that repeat it
+		e := c.lp
+		for rows < n && e < p.NumValues {
+			if p.Rep[e] != 0 {
+				return 0, errors.New("page does not start a row")
+			}
+			end := e + 1
+			for end < p.NumValues && p.Rep[end] != 0 {
+				end++
+			}
+			defined, start := 0, e
+			for ; e < end; e++ {
+				if int(p.Def[e]) == c.leaf.maxDef {
+					defined++
+				} else if end-start > 1 {
+					// An empty list is one entry; within a list, an
+					// undefined entry would be a null element, which a
+					// Go []string does not have.
+					return 0, errors.New("null element in a list")
+				}
+			}
+			entries = e - c.lp
+			values += defined
+			rows++
+			dst.Rows = append(dst.Rows, base+uint32(values))
+		}
+	}
+	if borrow && rows == n {
+		if err := c.borrowValues(c.vp, values, dst); err != nil {
+			return 0, err
+		}
+	} else if err := c.copyValues(c.vp, values, dst); err != nil {
+		return 0, err
+	}
+	c.vp += values
+	c.lp += entries
+	c.rows += rows
+	return rows, nil
+}
+
+// borrowValues sets dst's values to values [from, from+k) of the current
+// page, without copying them.
+func (c *ColumnReader) borrowValues(from, k int, dst *ColumnValues) error {
+	p := &c.page
+	dst.borrowed = true
+	switch c.leaf.typ {
+	case format.ByteArray:
+		if p.Dict != nil {
+			if from+k > len(p.Indexes) {
+				return errors.New("fewer values than the levels define")
+			}
+			dst.Dict, dst.Indexes = p.Dict, p.Indexes[from:from+k]
+			return nil
+		}
+		if from+k >= len(p.Offsets) {
+			return errors.New("fewer values than the levels define")
+		}
+		dst.Bytes, dst.Offsets = p.Bytes, p.Offsets[from:from+k+1]
+	case format.Int64:
+		dst.Int64 = p.Int64[from : from+k]
+	case format.Int32:
+		dst.Int32 = p.Int32[from : from+k]
+	case format.Double:
+		dst.Double = p.Double[from : from+k]
+	}
+	return nil
+}
+
+// copyValues appends values [from, from+k) of the current page to dst.
+func (c *ColumnReader) copyValues(from, k int, dst *ColumnValues) error {
+	if k == 0 {
+		return nil
+	}
+	p := &c.page
+	switch c.leaf.typ {
+	case format.ByteArray:
+		if p.Dict != nil {
+			if from+k > len(p.Indexes) {
+				return errors.New("fewer values than the levels define")
+			}
+			if dst.strings() == 0 && dst.Dict == nil {
+				dst.Dict = p.Dict
+			}
+			if dst.Dict == p.Dict {
+				dst.Indexes = append(dst.Indexes, p.Indexes[from:from+k]...)
+				return nil
+			}
+			// Another dictionary (a new row group) or plain values
+			// already: bytes from here on.
+			dst.materialize()
+			for _, i := range p.Indexes[from : from+k] {
+				dst.Bytes = append(dst.Bytes, p.Dict.Entry(i)...)
+				dst.Offsets = append(dst.Offsets, uint32(len(dst.Bytes)))
+			}
+			return nil
+		}
+		if from+k >= len(p.Offsets) {
+			return errors.New("fewer values than the levels define")
+		}
+		dst.materialize()
+		base := uint32(len(dst.Bytes)) - p.Offsets[from]
+		dst.Bytes = append(dst.Bytes, p.Bytes[p.Offsets[from]:p.Offsets[from+k]]...)
+		for _, o := range p.Offsets[from+1 : from+k+1] {
+			dst.Offsets = append(dst.Offsets, o+base)
+		}
+	case format.Int64:
+		dst.Int64 = append(dst.Int64, p.Int64[from:from+k]...)
+	case format.Int32:
+		dst.Int32 = append(dst.Int32, p.Int32[from:from+k]...)
+	case format.Double:
+		dst.Double = append(dst.Double, p.Double[from:from+k]...)
+	}
+	return nil
 }

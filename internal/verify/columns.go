@@ -62,7 +62,7 @@ var errRecordPath = errors.New("the file needs the record path")
 func IsRecordPath(err error) bool { return errors.Is(err, errRecordPath) }
 
 // leafBatch is how many rows ReadLeaves decodes at a time, per column.
-const leafBatch = 512
+const leafBatch = 256
 
 // ReadLeaves reads a data file's bytes column by column and returns its
 // rows as a LeafFile. It recomputes each leaf's hash from its columns,
@@ -77,7 +77,13 @@ const leafBatch = 512
 // path never changes a verdict or a message; it can only pass what the
 // record path would pass). scope's period decides which rows are
 // re-hashed (see Scope).
-func ReadLeaves(path string, data []byte, digest *archive.Digest, scope Scope, counter RowCounter) (*LeafFile, error) {
+func ReadLeaves(path string, data []byte, digest *archive.Digest, scope Scope, counter RowCounter) (lf *LeafFile, err error) {
+	defer func() {
+		// Nothing here may crash verify: the record path decides.
+		if p := recover(); p != nil {
+			lf, err = nil, fmt.Errorf("%w: %v", errRecordPath, p)
+		}
+	}()
 	p, err := columnPlan()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errRecordPath, err)
@@ -202,7 +208,11 @@ var columnPlan = sync.OnceValues(func() (*plan, error) {
 	return p, nil
 })
 
-// A leafReader reads one file for ReadLeaves.
+// A leafReader reads one file for ReadLeaves, a batch of rows at a time:
+// every column's values for the batch (archive.ColumnReader.ReadRows),
+// then the checks of the whole batch column by column, then the canonical
+// encoding of every row to re-hash, column by column (a column empty in
+// the whole batch costs nothing), then the hashes.
 type leafReader struct {
 	plan    *plan
 	scope   Scope
@@ -212,17 +222,59 @@ type leafReader struct {
 	vals    []archive.ColumnValues
 	hash    *archive.ColumnReader
 	hv      archive.ColumnValues
-	buf     []byte
-	// nonASCII marks the string columns of the batch that hold a byte
-	// above 0x7f, whose values are then checked as UTF-8 one by one.
-	nonASCII []bool
+	// rehash marks the rows of the batch whose hash is recomputed: leaves,
+	// in the scope's period or leaf 0.
+	rehash []bool
+	// bufs are the rows' canonical encodings.
+	bufs [][]byte
+	// frags holds, per column, what is derived from each entry of its
+	// current dictionary.
+	frags []*fragments
+}
+
+// fragments are, for each entry of a string column's dictionary, its
+// canonical encoding (field number, length, bytes; nothing for an empty
+// string) and whether it fails a check (not UTF-8; for record_type, not a
+// type): every row that refers to an entry appends or checks it without
+// reading it again.
+type fragments struct {
+	dict *archive.Dictionary
+	enc  []byte
+	off  []uint32
+	bad  []bool
+	any  bool // some entry is bad
+}
+
+// fragmentsOf returns column j's fragments for dictionary d.
+func (r *leafReader) fragmentsOf(j int, d *archive.Dictionary) *fragments {
+	if f := r.frags[j]; f != nil && f.dict == d {
+		return f
+	}
+	c := &r.plan.cols[j]
+	f := &fragments{dict: d, off: make([]uint32, 1, d.Len()+1), bad: make([]bool, d.Len())}
+	for i := range d.Len() {
+		e := d.Entry(int32(i))
+		if len(e) > 0 {
+			f.enc = append(f.enc, c.number)
+			f.enc = binary.AppendUvarint(f.enc, uint64(len(e)))
+			f.enc = append(f.enc, e...)
+		}
+		f.off = append(f.off, uint32(len(f.enc)))
+		if !utf8.Valid(e) || j == r.plan.typ && !r.plan.validTypes[string(e)] {
+			f.bad[i], f.any = true, true
+		}
+	}
+	r.frags[j] = f
+	return f
 }
 
 func (r *leafReader) read(df *archive.DataFile) error {
 	p := r.plan
 	r.cols = make([]*archive.ColumnReader, len(p.cols))
 	r.vals = make([]archive.ColumnValues, len(p.cols))
-	r.nonASCII = make([]bool, len(p.cols))
+	r.frags = make([]*fragments, len(p.cols))
+	r.rehash = make([]bool, leafBatch)
+	r.bufs = make([][]byte, leafBatch)
 	for j, c := range p.cols {
 		var err error
 		if r.cols[j], err = df.Column(c.name); err != nil {
@@ -247,15 +299,12 @@ func (r *leafReader) read(df *archive.DataFile) error {
 			if err := c.ReadRows(n, &r.vals[j]); err != nil {
 				return err
 			}
-			r.nonASCII[j] = p.cols[j].kind == canonString && !ascii(r.vals[j].Bytes)
 		}
 		if err := r.hash.ReadRows(n, &r.hv); err != nil {
 			return err
 		}
-		for i := range n {
-			if err := r.row(int32(r0)+int32(i), i); err != nil {
-				return fmt.Errorf("row %d: %w", r0+int64(i), err)
-			}
+		if err := r.batch(int32(r0), n); err != nil {
+			return err
 		}
 		if r.counter != nil {
 			r.counter.RowsRead(n)
@@ -270,49 +319,220 @@ func str(v *archive.ColumnValues, i int) []byte { return v.Str(v.Rows[i]) }
 // int64At returns the value of row i of a required INT64 column.
 func int64At(v *archive.ColumnValues, i int) int64 { return v.Int64[v.Rows[i]] }
 
-// row reads row i of the batch, row number row of the file.
-func (r *leafReader) row(row int32, i int) error {
+// batch checks the n rows of the batch, rows r0 to r0+n-1 of the file.
+func (r *leafReader) batch(r0 int32, n int) error {
 	p, v := r.plan, r.vals
-	if typ := str(&v[p.typ], i); string(typ) == string(record.TypeCheckpoint) {
-		r.out.Checkpoints = append(r.out.Checkpoints, CheckpointRow{Row: row, Note: string(str(&v[p.checkpoint], i))})
-		return nil
-	}
-	stored := str(&r.hv, i)
-	if len(stored) != 32 {
-		return fmt.Errorf("stored leaf hash of %d bytes", len(stored))
-	}
-	lf := Leaf{Row: row, Epoch: uint64(int64At(&v[p.epoch], i)), Index: uint64(int64At(&v[p.leafIndex], i))}
-	if lf.Index == math.MaxUint64 {
-		return errors.New("leaf index 2^64-1")
-	}
-	lf.Origin = r.origin(str(&v[p.origin], i))
-	copy(lf.Hash[:], stored)
-	if lf.Index != 0 && !r.inPeriod(i) {
+	checkpoint := []byte(record.TypeCheckpoint)
+	first := len(r.out.Leaves)
+	any := false
+	for i := range n {
+		r.rehash[i] = false
+		if bytes.Equal(str(&v[p.typ], i), checkpoint) {
+			r.out.Checkpoints = append(r.out.Checkpoints, CheckpointRow{Row: r0 + int32(i), Note: string(str(&v[p.checkpoint], i))})
+			continue
+		}
+		stored := str(&r.hv, i)
+		if len(stored) != 32 {
+			return fmt.Errorf("row %d: stored leaf hash of %d bytes", r0+int32(i), len(stored))
+		}
+		lf := Leaf{Row: r0 + int32(i), Epoch: uint64(int64At(&v[p.epoch], i)), Index: uint64(int64At(&v[p.leafIndex], i))}
+		if lf.Index == math.MaxUint64 {
+			return fmt.Errorf("row %d: leaf index 2^64-1", r0+int32(i))
+		}
+		lf.Origin = r.origin(str(&v[p.origin], i))
+		copy(lf.Hash[:], stored)
+		lf.Rehashed = lf.Index == 0 || r.inPeriod(i)
+		r.rehash[i] = lf.Rehashed
+		any = any || lf.Rehashed
 		r.out.Leaves = append(r.out.Leaves, lf)
+	}
+	if !any {
 		return nil
 	}
-	if err := r.validate(i); err != nil {
-		return err
-	}
-	r.buf = r.canonical(append(r.buf[:0], 0x00), i) // 0x00: the RFC 6962 leaf prefix
-	if sha256.Sum256(r.buf) != lf.Hash {
-		return errors.New("leaf hash mismatch")
-	}
-	lf.Rehashed = true
-	if lf.Index == 0 {
-		rec := r.record(i)
-		if !bytes.Equal(rec.ComputeLeafHash(), lf.Hash[:]) {
-			// The columns hash as the record package does, or nothing
-			// here is trusted.
-			return errors.New("record of leaf 0 hashes otherwise than its columns")
+	if !r.clean(n) {
+		for i := range n {
+			if r.rehash[i] {
+				if err := r.validate(i); err != nil {
+					return fmt.Errorf("row %d: %w", r0+int32(i), err)
+				}
+			}
 		}
-		if r.out.Firsts == nil {
-			r.out.Firsts = map[int32]*record.Record{}
-		}
-		r.out.Firsts[row] = rec
 	}
-	r.out.Leaves = append(r.out.Leaves, lf)
+	r.canonical(n)
+	leaves := r.out.Leaves[first:]
+	for k := range leaves {
+		lf := &leaves[k]
+		i := int(lf.Row - r0)
+		if !r.rehash[i] {
+			continue
+		}
+		if sha256.Sum256(r.bufs[i]) != lf.Hash {
+			return fmt.Errorf("row %d: leaf hash mismatch", lf.Row)
+		}
+		if lf.Index == 0 {
+			rec := r.record(i)
+			if !bytes.Equal(rec.ComputeLeafHash(), lf.Hash[:]) {
+				// The columns hash as the record package does, or nothing
+				// here is trusted.
+				return errors.New("record of leaf 0 hashes otherwise than its columns")
+			}
+			if r.out.Firsts == nil {
+				r.out.Firsts = map[int32]*record.Record{}
+			}
+			r.out.Firsts[lf.Row] = rec
+		}
+	}
 	return nil
+}
+
+// hexDigit marks the lowercase hexadecimal digits.
+var hexDigit = func() (t [256]bool) {
+	for _, c := range []byte("0123456789abcdef") {
+		t[c] = true
+	}
+	return t
+}()
+
+// clean reports whether every row of the batch passes record.Validate's
+// checks, checked column by column (false: some row may not, validate
+// tells which).
+func (r *leafReader) clean(n int) bool {
+	p, v := r.plan, r.vals
+	ver := &v[p.version]
+	for i := range n {
+		if uint32(ver.Int32[ver.Rows[i]]) != record.SchemaVersion || len(str(&v[p.id], i)) == 0 {
+			return false
+		}
+	}
+	for _, h := range []struct {
+		col, size int
+	}{{p.trace, 32}, {p.span, 16}, {p.parent, 16}} {
+		c := &v[h.col]
+		if c.Dict != nil {
+			return false // ids are not dictionary columns: let validate see
+		}
+		for _, b := range c.ByteData() {
+			if !hexDigit[b] {
+				return false
+			}
+		}
+		for i := range n {
+			if l := len(str(c, i)); l != 0 && l != h.size {
+				return false
+			}
+		}
+	}
+	for j := range p.cols {
+		c := &v[j]
+		switch {
+		case p.cols[j].kind != canonString:
+		case c.Dict != nil:
+			if r.fragmentsOf(j, c.Dict).any {
+				return false
+			}
+		case j == p.typ:
+			for i := range n {
+				if !p.validTypes[string(str(c, i))] {
+					return false
+				}
+			}
+			if !ascii(c.ByteData()) {
+				return false
+			}
+		case !ascii(c.ByteData()):
+			return false
+		}
+	}
+	return true
+}
+
+// canonical writes into r.bufs[i] the canonical encoding of each row i to
+// re-hash, behind the RFC 6962 leaf prefix 0x00 (record package doc: the
+// magic, then each non-zero field as its number and value, in field number
+// order), column by column.
+func (r *leafReader) canonical(n int) {
+	for i := range n {
+		if r.rehash[i] {
+			r.bufs[i] = append(append(r.bufs[i][:0], 0x00), record.Magic...)
+		}
+	}
+	for j := range r.plan.cols {
+		c := &r.plan.cols[j]
+		v := &r.vals[j]
+		rows := v.Rows
+		switch c.kind {
+		case canonString:
+			if v.Dict != nil {
+				f := r.fragmentsOf(j, v.Dict)
+				if len(f.enc) == 0 {
+					continue // every entry empty
+				}
+				for i := range n {
+					if r.rehash[i] {
+						k := v.Indexes[rows[i]]
+						r.bufs[i] = append(r.bufs[i], f.enc[f.off[k]:f.off[k+1]]...)
+					}
+				}
+				continue
+			}
+			if v.ByteLen() == 0 {
+				continue // every value empty
+			}
+			for i := range n {
+				if !r.rehash[i] {
+					continue
+				}
+				a := rows[i]
+				if s := v.Bytes[v.Offsets[a]:v.Offsets[a+1]]; len(s) > 0 {
+					b := append(r.bufs[i], c.number)
+					b = binary.AppendUvarint(b, uint64(len(s)))
+					r.bufs[i] = append(b, s...)
+				}
+			}
+		case canonInt64, canonUint64:
+			for i := range n {
+				if x := v.Int64[rows[i]]; x != 0 && r.rehash[i] {
+					r.bufs[i] = binary.BigEndian.AppendUint64(append(r.bufs[i], c.number), uint64(x))
+				}
+			}
+		case canonUint32:
+			for i := range n {
+				if x := uint32(v.Int32[rows[i]]); x != 0 && r.rehash[i] {
+					r.bufs[i] = binary.BigEndian.AppendUint64(append(r.bufs[i], c.number), uint64(x))
+				}
+			}
+		case canonInt64Ptr:
+			for i := range n {
+				if a := rows[i]; rows[i+1] > a && r.rehash[i] {
+					r.bufs[i] = binary.BigEndian.AppendUint64(append(r.bufs[i], c.number), uint64(v.Int64[a]))
+				}
+			}
+		case canonFloat64Ptr:
+			for i := range n {
+				if a := rows[i]; rows[i+1] > a && r.rehash[i] {
+					r.bufs[i] = binary.BigEndian.AppendUint64(append(r.bufs[i], c.number), math.Float64bits(v.Double[a]))
+				}
+			}
+		case canonStrings:
+			if rows[n] == rows[0] {
+				continue // every list empty
+			}
+			for i := range n {
+				a, z := rows[i], rows[i+1]
+				if z == a || !r.rehash[i] {
+					continue
+				}
+				b := append(r.bufs[i], c.number)
+				b = binary.AppendUvarint(b, uint64(z-a))
+				for k := a; k < z; k++ {
+					s := v.Str(k)
+					b = binary.AppendUvarint(b, uint64(len(s)))
+					b = append(b, s...)
+				}
+				r.bufs[i] = b
+			}
+		}
+	}
 }
 
 // origin returns the index of origin in the file's origins.
@@ -362,8 +582,8 @@ func (r *leafReader) validate(i int) error {
 	if !hexID(str(&v[p.trace], i), 16) || !hexID(str(&v[p.span], i), 8) || !hexID(str(&v[p.parent], i), 8) {
 		return errors.New("hex id")
 	}
-	for j, bad := range r.nonASCII {
-		if bad && !utf8.Valid(str(&v[j], i)) {
+	for j := range p.cols {
+		if p.cols[j].kind == canonString && !utf8.Valid(str(&v[j], i)) {
 			return fmt.Errorf("%s is not UTF-8", p.cols[j].name)
 		}
 	}
@@ -400,57 +620,6 @@ func ascii(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// canonical appends the canonical encoding of row i (record package doc:
-// magic, then each non-zero field as its number and value, in field
-// number order).
-func (r *leafReader) canonical(b []byte, i int) []byte {
-	b = append(b, record.Magic...)
-	for j := range r.plan.cols {
-		c := &r.plan.cols[j]
-		v := &r.vals[j]
-		a, z := v.Rows[i], v.Rows[i+1]
-		switch c.kind {
-		case canonString:
-			if s := v.Bytes[v.Offsets[a]:v.Offsets[a+1]]; len(s) > 0 {
-				b = append(b, c.number)
-				b = binary.AppendUvarint(b, uint64(len(s)))
-				b = append(b, s...)
-			}
-		case canonInt64, canonUint64:
-			if x := v.Int64[a]; x != 0 {
-				b = append(b, c.number)
-				b = binary.BigEndian.AppendUint64(b, uint64(x))
-			}
-		case canonUint32:
-			if x := uint32(v.Int32[a]); x != 0 {
-				b = append(b, c.number)
-				b = binary.BigEndian.AppendUint64(b, uint64(x))
-			}
-		case canonInt64Ptr:
-			if z > a {
-				b = append(b, c.number)
-				b = binary.BigEndian.AppendUint64(b, uint64(v.Int64[a]))
-			}
-		case canonFloat64Ptr:
-			if z > a {
-				b = append(b, c.number)
-				b = binary.BigEndian.AppendUint64(b, math.Float64bits(v.Double[a]))
-			}
-		case canonStrings:
-			if z > a {
-				b = append(b, c.number)
-				b = binary.AppendUvarint(b, uint64(z-a))
-				for k := a; k < z; k++ {
-					s := v.Bytes[v.Offsets[k]:v.Offsets[k+1]]
-					b = binary.AppendUvarint(b, uint64(len(s)))
-					b = append(b, s...)
-				}
-			}
-		}
-	}
-	return b
 }
 
 // record returns row i as a whole record (for leaf 0, whose attributes are
