@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/parquet-go/parquet-go/bloom"
 	"github.com/parquet-go/parquet-go/encoding/delta"
@@ -28,12 +29,39 @@ import (
 // delta); this file only walks pages, which parquet-go's reader does not
 // let a caller bound before it allocates.
 type DataFile struct {
-	name   string
-	r      io.ReaderAt
-	data   []byte // the whole file, when it is in memory
-	fm     *fileMeta
-	budget int64
+	name    string
+	r       io.ReaderAt
+	data    []byte // the whole file, when it is in memory
+	fm      *fileMeta
+	budget  int64
+	readers []*ColumnReader
 }
+
+// Close ends the use of f and of its column readers, whose buffers go to
+// the next file's readers (verify reads thousands of files, each column
+// through pages of up to 256 KiB). Nothing f or a reader returned may be
+// used after.
+func (f *DataFile) Close() {
+	for _, c := range f.readers {
+		b := &readerBuffers{walk: c.walkBuf, buf: c.buf, indexes: c.indexes, rep: c.rep, def: c.def}
+		if c.w != nil {
+			b.walk = c.w.buf
+		}
+		bufferPool.Put(b)
+	}
+	f.readers = nil
+}
+
+// readerBuffers are the buffers of a ColumnReader, reused through
+// bufferPool.
+type readerBuffers struct {
+	walk     []byte
+	buf      values
+	indexes  []int32
+	rep, def []uint8
+}
+
+var bufferPool = sync.Pool{New: func() any { return new(readerBuffers) }}
 
 // OpenDataBytes opens a data file held in memory (name is used in errors).
 func OpenDataBytes(name string, data []byte) (*DataFile, error) {
@@ -202,10 +230,13 @@ type ColumnReader struct {
 	// for the other types.
 	dict    *Dictionary
 	dictNum *values
-	// buf holds the decoded values of the current page.
+	// buf holds the decoded values of the current page; walkBuf is the
+	// page walker's decompression buffer, passed from one chunk's walker to
+	// the next.
 	buf      values
 	indexes  []int32
 	rep, def []uint8
+	walkBuf  []byte
 
 	// The row methods' position in the current page: entries (levels)
 	// and values consumed, rows completed.
@@ -269,7 +300,10 @@ func (f *DataFile) Column(name string) (*ColumnReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.name, err)
 	}
-	return &ColumnReader{f: f, col: j, leaf: f.fm.leaves[j]}, nil
+	b := bufferPool.Get().(*readerBuffers)
+	c := &ColumnReader{f: f, col: j, leaf: f.fm.leaves[j], walkBuf: b.walk, buf: b.buf, indexes: b.indexes, rep: b.rep, def: b.def}
+	f.readers = append(f.readers, c)
+	return c, nil
 }
 
 // MaxRep and MaxDef return the column's maximum repetition and definition
@@ -303,11 +337,16 @@ func (c *ColumnReader) Next(skipRows int) (p *ColumnPage, err error) {
 			if err != nil {
 				return nil, err
 			}
+			if c.w != nil {
+				c.walkBuf = c.w.buf
+			}
 			c.w = c.f.fm.pages(c.rg, c.col, body, &c.f.budget)
+			c.w.buf = c.walkBuf
 			c.dict, c.dictNum = nil, nil
 		}
 		raw, err := c.w.next(int64(skipRows))
 		if err == io.EOF {
+			c.walkBuf = c.w.buf
 			c.w = nil
 			c.rg++
 			continue

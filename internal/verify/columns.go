@@ -92,6 +92,7 @@ func ReadLeaves(path string, data []byte, digest *archive.Digest, scope Scope, c
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errRecordPath, err)
 	}
+	defer df.Close()
 	r := &leafReader{plan: p, scope: scope, counter: counter, out: &LeafFile{Path: path, Digest: digest}}
 	if err := r.read(df); err != nil {
 		return nil, fmt.Errorf("%w: %v", errRecordPath, err)
