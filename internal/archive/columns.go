@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/parquet-go/parquet-go/encoding/rle"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/govaudit/govaudit/internal/record"
 )
 
 // A DataFile is a data file opened for reading column by column, without a
@@ -35,6 +38,7 @@ type DataFile struct {
 	fm      *fileMeta
 	budget  int64
 	readers []*ColumnReader
+	closer  io.Closer // the file OpenDataFile opened
 }
 
 // Close ends the use of f and of its column readers, whose buffers go to
@@ -50,6 +54,10 @@ func (f *DataFile) Close() {
 		bufferPool.Put(b)
 	}
 	f.readers = nil
+	if f.closer != nil {
+		f.closer.Close()
+		f.closer = nil
+	}
 }
 
 // readerBuffers are the buffers of a ColumnReader, reused through
@@ -873,6 +881,94 @@ func (c *ColumnReader) copyValues(from, k int, dst *ColumnValues) error {
 		dst.Int32 = append(dst.Int32, p.Int32[from:from+k]...)
 	case format.Double:
 		dst.Double = append(dst.Double, p.Double[from:from+k]...)
+	}
+	return nil
+}
+
+// Row returns row i of the file as a record: every column read up to the
+// page that holds the row, that page alone decompressed.
+func (f *DataFile) Row(i int64) (*record.Record, error) {
+	if i < 0 || i >= f.NumRows() {
+		return nil, fmt.Errorf("%s: row %d of %d", f.name, i, f.NumRows())
+	}
+	rec := &record.Record{}
+	var v ColumnValues
+	for _, name := range record.Columns() {
+		c, err := f.Column(name)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.SkipRows(int(i)); err != nil {
+			return nil, err
+		}
+		if err := c.ReadRows(1, &v); err != nil {
+			return nil, err
+		}
+		if err := AssignColumn(rec, name, &v, 0); err != nil {
+			return nil, fmt.Errorf("%s: row %d: %w", f.name, i, err)
+		}
+	}
+	rec.Normalize()
+	return rec, nil
+}
+
+// recordFields maps each column of the record schema to its field of
+// record.Record, by the parquet tags parquet-go reads and writes.
+var recordFields = func() map[string]int {
+	m := map[string]int{}
+	rt := reflect.TypeOf(record.Record{})
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("parquet"), ",")
+		m[name] = i
+	}
+	return m
+}()
+
+// AssignColumn sets rec's field of column name from row i of v, as
+// parquet-go's row reader would: strings and bytes copied, a null optional
+// value nil, an empty list nil.
+func AssignColumn(rec *record.Record, name string, v *ColumnValues, i int) error {
+	fi, ok := recordFields[name]
+	if !ok {
+		return fmt.Errorf("no field for column %q", name)
+	}
+	f := reflect.ValueOf(rec).Elem().Field(fi)
+	a, z := v.Rows[i], v.Rows[i+1]
+	switch f.Interface().(type) {
+	case string, record.Type:
+		f.SetString(string(v.Str(a)))
+	case []byte:
+		if s := v.Str(a); len(s) > 0 {
+			f.SetBytes(bytes.Clone(s))
+		} else {
+			f.SetBytes(nil)
+		}
+	case int64:
+		f.SetInt(v.Int64[a])
+	case uint64:
+		f.SetUint(uint64(v.Int64[a]))
+	case uint32:
+		f.SetUint(uint64(uint32(v.Int32[a])))
+	case *int64:
+		f.Set(reflect.Zero(f.Type()))
+		if z > a {
+			x := v.Int64[a]
+			f.Set(reflect.ValueOf(&x))
+		}
+	case *float64:
+		f.Set(reflect.Zero(f.Type()))
+		if z > a {
+			x := v.Double[a]
+			f.Set(reflect.ValueOf(&x))
+		}
+	case []string:
+		var l []string
+		for k := a; k < z; k++ {
+			l = append(l, string(v.Str(k)))
+		}
+		f.Set(reflect.ValueOf(l))
+	default:
+		return fmt.Errorf("column %q: field of type %s", name, f.Type())
 	}
 	return nil
 }

@@ -371,7 +371,10 @@ func (r *leafReader) batch(r0 int32, n int) error {
 			return fmt.Errorf("row %d: leaf hash mismatch", lf.Row)
 		}
 		if lf.Index == 0 {
-			rec := r.record(i)
+			rec, err := r.record(i)
+			if err != nil {
+				return err
+			}
 			if !bytes.Equal(rec.ComputeLeafHash(), lf.Hash[:]) {
 				// The columns hash as the record package does, or nothing
 				// here is trusted.
@@ -623,47 +626,18 @@ func ascii(b []byte) bool {
 	return true
 }
 
-// record returns row i as a whole record (for leaf 0, whose attributes are
-// its epoch's link): every field from its column, strings copied.
-func (r *leafReader) record(i int) *record.Record {
+// record returns row i as a whole record (for leaf 0, whose attributes
+// are its epoch's link): every field from its column (archive.AssignColumn).
+func (r *leafReader) record(i int) (*record.Record, error) {
 	rec := &record.Record{}
-	rv := reflect.ValueOf(rec).Elem()
 	for j := range r.plan.cols {
-		c := &r.plan.cols[j]
-		v := &r.vals[j]
-		a, z := v.Rows[i], v.Rows[i+1]
-		f := rv.Field(c.field)
-		switch c.kind {
-		case canonString:
-			f.SetString(string(v.Str(a)))
-		case canonInt64:
-			f.SetInt(v.Int64[a])
-		case canonUint64:
-			f.SetUint(uint64(v.Int64[a]))
-		case canonUint32:
-			f.SetUint(uint64(uint32(v.Int32[a])))
-		case canonInt64Ptr:
-			if z > a {
-				x := v.Int64[a]
-				f.Set(reflect.ValueOf(&x))
-			}
-		case canonFloat64Ptr:
-			if z > a {
-				x := v.Double[a]
-				f.Set(reflect.ValueOf(&x))
-			}
-		case canonStrings:
-			if z > a {
-				s := make([]string, 0, z-a)
-				for k := a; k < z; k++ {
-					s = append(s, string(v.Str(k)))
-				}
-				f.Set(reflect.ValueOf(s))
-			}
+		if err := archive.AssignColumn(rec, r.plan.cols[j].name, &r.vals[j], i); err != nil {
+			return nil, err
 		}
 	}
-	if h := str(&r.hv, i); len(h) > 0 {
-		rv.Field(r.plan.leafHashField).SetBytes(bytes.Clone(h))
+	if err := archive.AssignColumn(rec, "leaf_hash", &r.hv, i); err != nil {
+		return nil, err
 	}
-	return rec
+	rec.Normalize()
+	return rec, nil
 }
