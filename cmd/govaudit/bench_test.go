@@ -238,3 +238,20 @@ func BenchmarkReadLeaves(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkProveArchive proves record GOVAUDIT_BENCH_RECORD of the archive
+// GOVAUDIT_BENCH_ARCHIVE written by TestWriteBenchArchive (skipped unless
+// both are set): for profiling prove on a large archive without writing it
+// again.
+func BenchmarkProveArchive(b *testing.B) {
+	root, id := os.Getenv("GOVAUDIT_BENCH_ARCHIVE"), os.Getenv("GOVAUDIT_BENCH_RECORD")
+	if root == "" || id == "" {
+		b.Skip("set GOVAUDIT_BENCH_ARCHIVE=DIR and GOVAUDIT_BENCH_RECORD=ID")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := prove(root, id, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

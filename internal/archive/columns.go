@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -47,17 +48,34 @@ type DataFile struct {
 // used after.
 func (f *DataFile) Close() {
 	for _, c := range f.readers {
-		b := &readerBuffers{walk: c.walkBuf, buf: c.buf, indexes: c.indexes, rep: c.rep, def: c.def}
-		if c.w != nil {
-			b.walk = c.w.buf
-		}
-		bufferPool.Put(b)
+		c.release()
 	}
 	f.readers = nil
 	if f.closer != nil {
 		f.closer.Close()
 		f.closer = nil
 	}
+}
+
+// Release ends the use of c before its file's Close: its buffers (its
+// chunk's bytes when the file is not in memory) go to the next reader.
+// Nothing c returned may be used after.
+func (c *ColumnReader) Release() {
+	c.release()
+	c.f.readers = slices.DeleteFunc(c.f.readers, func(x *ColumnReader) bool { return x == c })
+}
+
+func (c *ColumnReader) release() {
+	if c.released {
+		return
+	}
+	c.released = true
+	b := &readerBuffers{walk: c.walkBuf, buf: c.buf, indexes: c.indexes, rep: c.rep, def: c.def, body: c.body}
+	if c.w != nil {
+		b.walk = c.w.buf
+	}
+	c.w, c.body, c.buf, c.page = nil, nil, values{}, ColumnPage{}
+	bufferPool.Put(b)
 }
 
 // readerBuffers are the buffers of a ColumnReader, reused through
@@ -67,6 +85,7 @@ type readerBuffers struct {
 	buf      values
 	indexes  []int32
 	rep, def []uint8
+	body     []byte
 }
 
 var bufferPool = sync.Pool{New: func() any { return new(readerBuffers) }}
@@ -245,6 +264,9 @@ type ColumnReader struct {
 	indexes  []int32
 	rep, def []uint8
 	walkBuf  []byte
+	// body holds the chunk's bytes read from a file not in memory.
+	body     []byte
+	released bool
 
 	// The row methods' position in the current page: entries (levels)
 	// and values consumed, rows completed.
@@ -309,7 +331,7 @@ func (f *DataFile) Column(name string) (*ColumnReader, error) {
 		return nil, fmt.Errorf("%s: %w", f.name, err)
 	}
 	b := bufferPool.Get().(*readerBuffers)
-	c := &ColumnReader{f: f, col: j, leaf: f.fm.leaves[j], walkBuf: b.walk, buf: b.buf, indexes: b.indexes, rep: b.rep, def: b.def}
+	c := &ColumnReader{f: f, col: j, leaf: f.fm.leaves[j], walkBuf: b.walk, buf: b.buf, indexes: b.indexes, rep: b.rep, def: b.def, body: b.body}
 	f.readers = append(f.readers, c)
 	return c, nil
 }
@@ -391,11 +413,15 @@ func (c *ColumnReader) chunk(rg int) ([]byte, error) {
 		return c.f.fm.chunkBytes(c.f.data, rg, c.col), nil
 	}
 	r := c.f.fm.chunks[rg][c.col]
-	body := make([]byte, r[1]-r[0])
-	if _, err := c.f.r.ReadAt(body, r[0]); err != nil {
+	if n := int(r[1] - r[0]); cap(c.body) < n {
+		c.body = make([]byte, n)
+	} else {
+		c.body = c.body[:n]
+	}
+	if _, err := c.f.r.ReadAt(c.body, r[0]); err != nil {
 		return nil, fmt.Errorf("%s: reading column %q: %w", c.f.name, c.leaf.path[0], err)
 	}
-	return body, nil
+	return c.body, nil
 }
 
 var (
@@ -904,7 +930,9 @@ func (f *DataFile) Row(i int64) (*record.Record, error) {
 		if err := c.ReadRows(1, &v); err != nil {
 			return nil, err
 		}
-		if err := AssignColumn(rec, name, &v, 0); err != nil {
+		err = AssignColumn(rec, name, &v, 0)
+		c.Release() // its values were copied: its buffers serve the next column
+		if err != nil {
 			return nil, fmt.Errorf("%s: row %d: %w", f.name, i, err)
 		}
 	}

@@ -38,6 +38,7 @@ func (f *DataFile) Leaves(visit func(row int64, r *LeafRow) bool) error {
 		if cols[j], err = f.Column(name); err != nil {
 			return err
 		}
+		defer cols[j].Release()
 	}
 	checkpoint := []byte(record.TypeCheckpoint)
 	var lr LeafRow
@@ -58,6 +59,39 @@ func (f *DataFile) Leaves(visit func(row int64, r *LeafRow) bool) error {
 				Note:       vals[5].Str(vals[5].Rows[i]),
 			}
 			if !visit(r0+int64(i), &lr) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// CheckpointRows calls visit with the signed note of each checkpoint row of
+// the file, in order, read from the record_type and checkpoint columns; it
+// stops early when visit returns false. note is valid during the call.
+func (f *DataFile) CheckpointRows(visit func(row int64, note []byte) bool) error {
+	types, err := f.Column("record_type")
+	if err != nil {
+		return err
+	}
+	defer types.Release()
+	notes, err := f.Column("checkpoint")
+	if err != nil {
+		return err
+	}
+	defer notes.Release()
+	checkpoint := []byte(record.TypeCheckpoint)
+	var tv, nv ColumnValues
+	for r0 := int64(0); r0 < f.NumRows(); r0 += leafBatch {
+		n := int(min(leafBatch, f.NumRows()-r0))
+		if err := types.ReadRows(n, &tv); err != nil {
+			return err
+		}
+		if err := notes.ReadRows(n, &nv); err != nil {
+			return err
+		}
+		for i := range n {
+			if bytes.Equal(tv.Str(tv.Rows[i]), checkpoint) && !visit(r0+int64(i), nv.Str(nv.Rows[i])) {
 				return nil
 			}
 		}
@@ -91,6 +125,8 @@ func (f *DataFile) FindRecord(id string) (*record.Record, int64, error) {
 		for i := range n {
 			if bytes.Equal(iv.Str(iv.Rows[i]), want) && !bytes.Equal(tv.Str(tv.Rows[i]), checkpoint) {
 				row := r0 + int64(i)
+				ids.Release()
+				types.Release()
 				rec, err := f.Row(row)
 				if err != nil {
 					return nil, 0, err
@@ -102,5 +138,7 @@ func (f *DataFile) FindRecord(id string) (*record.Record, int64, error) {
 			}
 		}
 	}
+	ids.Release()
+	types.Release()
 	return nil, 0, nil
 }
