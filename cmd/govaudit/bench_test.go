@@ -255,3 +255,32 @@ func BenchmarkProveArchive(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyArchive verifies the archive GOVAUDIT_BENCH_ARCHIVE
+// written by TestWriteBenchArchive (skipped unless set), with its key
+// GOVAUDIT_BENCH_ARCHIVE.pub: for profiling verify on a large archive
+// without writing it again.
+func BenchmarkVerifyArchive(b *testing.B) {
+	root := os.Getenv("GOVAUDIT_BENCH_ARCHIVE")
+	if root == "" {
+		b.Skip("set GOVAUDIT_BENCH_ARCHIVE=DIR")
+	}
+	trusted, err := auditlog.LoadVerifiers(filepath.Clean(root) + ".pub")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	var records uint64
+	for b.Loop() {
+		checker := verify.NewChecker(trusted)
+		if err := scanArchive(root, checker, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+		rep := checker.Report()
+		if !rep.OK() {
+			b.Fatalf("verify: %v", rep.Problems)
+		}
+		records += rep.Records
+	}
+	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+}

@@ -611,14 +611,16 @@ func bitLen(max int) int {
 // may be the reader's page buffers: they are valid until the next call to
 // the reader, and must not be modified.
 type ColumnValues struct {
-	Rows    []uint32
-	Bytes   []byte
-	Offsets []uint32
-	Dict    *Dictionary
-	Indexes []int32
-	Int64   []int64
-	Int32   []int32
-	Double  []float64
+	Rows []uint32
+	// Required is set for a column of one value a row: Rows[i] is i.
+	Required bool
+	Bytes    []byte
+	Offsets  []uint32
+	Dict     *Dictionary
+	Indexes  []int32
+	Int64    []int64
+	Int32    []int32
+	Double   []float64
 
 	// own are v's buffers, kept from one run to the next. When borrowed,
 	// the value slices are a page's instead: a run within one page is not
@@ -707,6 +709,7 @@ func (c *ColumnReader) ReadRows(n int, dst *ColumnValues) (err error) {
 		}
 	}()
 	dst.Reset()
+	dst.Required = c.leaf.maxRep == 0 && c.leaf.maxDef == 0
 	for first := true; n > 0; first = false {
 		if err := c.fill(0); err != nil {
 			return err
@@ -784,8 +787,10 @@ func (c *ColumnReader) take(n int, dst *ColumnValues, borrow bool) (int, error) 
 	case p.Rep == nil && p.Def == nil: // required: one value an entry
 		rows = min(n, p.NumValues-c.lp)
 		entries, values = rows, rows
-		for k := 1; k <= rows; k++ {
-			dst.Rows = append(dst.Rows, base+uint32(k))
+		start := len(dst.Rows)
+		dst.Rows = slices.Grow(dst.Rows, rows)[:start+rows]
+		for k := range dst.Rows[start:] {
+			dst.Rows[start+k] = base + uint32(k+1)
 		}
 	case p.Rep == nil: // optional: a value or a null an entry
 		rows = min(n, p.NumValues-c.lp)

@@ -466,15 +466,18 @@ func (r *leafReader) canonical(n int) {
 		rows := v.Rows
 		switch c.kind {
 		case canonString:
+			// The hot loops of verify: locals, no bounds checks in them.
+			bufs, rehash := r.bufs[:n], r.rehash[:n]
 			if v.Dict != nil {
 				f := r.fragmentsOf(j, v.Dict)
 				if len(f.enc) == 0 {
 					continue // every entry empty
 				}
-				for i := range n {
-					if r.rehash[i] {
-						k := v.Indexes[rows[i]]
-						r.bufs[i] = append(r.bufs[i], f.enc[f.off[k]:f.off[k+1]]...)
+				enc, off, idx := f.enc, f.off, v.Indexes
+				for i := range bufs {
+					if rehash[i] {
+						k := idx[rows[i]]
+						bufs[i] = append(bufs[i], enc[off[k]:off[k+1]]...)
 					}
 				}
 				continue
@@ -482,16 +485,29 @@ func (r *leafReader) canonical(n int) {
 			if v.ByteLen() == 0 {
 				continue // every value empty
 			}
-			for i := range n {
-				if !r.rehash[i] {
+			offs, data, num := v.Offsets, v.Bytes, c.number
+			if v.Required {
+				offs = offs[:n+1] // row i is value i
+				for i := range bufs {
+					lo, hi := offs[i], offs[i+1]
+					if lo == hi || !rehash[i] {
+						continue
+					}
+					b := append(bufs[i], num)
+					b = binary.AppendUvarint(b, uint64(hi-lo))
+					bufs[i] = append(b, data[lo:hi]...)
+				}
+				continue
+			}
+			for i := range bufs {
+				a := rows[i]
+				lo, hi := offs[a], offs[a+1]
+				if lo == hi || !rehash[i] {
 					continue
 				}
-				a := rows[i]
-				if s := v.Bytes[v.Offsets[a]:v.Offsets[a+1]]; len(s) > 0 {
-					b := append(r.bufs[i], c.number)
-					b = binary.AppendUvarint(b, uint64(len(s)))
-					r.bufs[i] = append(b, s...)
-				}
+				b := append(bufs[i], num)
+				b = binary.AppendUvarint(b, uint64(hi-lo))
+				bufs[i] = append(b, data[lo:hi]...)
 			}
 		case canonInt64, canonUint64:
 			for i := range n {
@@ -610,13 +626,15 @@ func hexID(s []byte, n int) bool {
 	return true
 }
 
-// ascii reports whether b holds only bytes below 0x80, 8 at a time.
+// ascii reports whether b holds only bytes below 0x80, 32 at a time.
 func ascii(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+	for len(b) >= 32 {
+		w := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
+			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:])
+		if w&0x8080808080808080 != 0 {
 			return false
 		}
-		b = b[8:]
+		b = b[32:]
 	}
 	for _, c := range b {
 		if c >= 0x80 {

@@ -758,7 +758,7 @@ func (c *checker) checkLog(k logKey, l *logState) {
 	}
 	sort.Slice(wanted, func(i, j int) bool { return wanted[i] < wanted[j] })
 	l.roots = map[uint64][]byte{}
-	tree := auditlog.NewTree()
+	tree := newTree()
 	for _, s := range wanted {
 		for tree.Size() < s {
 			tree.Append(l.leaves.hash(tree.Size())[:])
@@ -923,7 +923,7 @@ func (c *checker) coverLinks(keys []logKey) {
 		}
 		pl := c.logs[logKey{k.origin, prevEpoch}]
 		var n, reach, top, verified uint64
-		root := auditlog.NewTree().Root()
+		root := newTree().Root()
 		if pl != nil {
 			n, reach, verified, root = pl.leaves.count(), pl.reach, pl.verified, pl.roots[pl.reach]
 			top = pl.runs.top()

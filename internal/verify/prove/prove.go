@@ -21,7 +21,6 @@
 package prove
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -34,6 +33,7 @@ import (
 	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
+	"github.com/govaudit/govaudit/internal/verify"
 	"github.com/govaudit/govaudit/pkg/proof"
 )
 
@@ -337,19 +337,6 @@ func (b *builder) addLeaves(nb *nodeBuilder, p string, begin, end uint64) error 
 	return err
 }
 
-// hashChildren is RFC 6962's interior node hash, SHA-256(0x01 || left ||
-// right) (section 2.1), as rfc6962.DefaultHasher.HashChildren computes it
-// (TestHashChildren compares them) with one allocation instead of four: a
-// proof hashes a whole data file's leaves, a quarter of a million nodes.
-func hashChildren(l, r []byte) []byte {
-	var b [1 + 2*sha256.Size]byte
-	b[0] = 0x01
-	copy(b[1:], l)
-	copy(b[1+sha256.Size:], r)
-	h := sha256.Sum256(b[:])
-	return h[:]
-}
-
 // A nodeBuilder computes the hashes of disjoint perfect subtrees from the
 // log's leaves, fed in order: each node has a compact range (merkle's
 // compact.Range) that grows from its first leaf to its last.
@@ -361,7 +348,7 @@ type nodeBuilder struct {
 }
 
 func newNodeBuilder(ids []proof.NodeID) *nodeBuilder {
-	nb := &nodeBuilder{ids: ids, order: make([]int, len(ids)), rf: &compact.RangeFactory{Hash: hashChildren}, rs: map[int]*compact.Range{}}
+	nb := &nodeBuilder{ids: ids, order: make([]int, len(ids)), rf: &compact.RangeFactory{Hash: verify.HashChildren}, rs: map[int]*compact.Range{}}
 	for i := range ids {
 		nb.order[i] = i
 	}

@@ -213,15 +213,3 @@ func TestRecordDamaged(t *testing.T) {
 		t.Fatalf("leaves [8, 16) deleted: %v", err)
 	}
 }
-
-// TestHashChildren: the interior node hash is RFC 6962's, as the merkle
-// library computes it.
-func TestHashChildren(t *testing.T) {
-	l, r := bytes.Repeat([]byte{0xab}, 32), bytes.Repeat([]byte{0x01}, 32)
-	for i := range 32 {
-		l[i] ^= byte(i)
-		if got, want := hashChildren(l, r), auditlog.Hasher.HashChildren(l, r); !bytes.Equal(got, want) {
-			t.Fatalf("hashChildren = %x, rfc6962 %x", got, want)
-		}
-	}
-}
