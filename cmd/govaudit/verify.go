@@ -16,6 +16,7 @@ import (
 	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/verify"
 	"github.com/govaudit/govaudit/internal/verify/scan"
+	pverify "github.com/govaudit/govaudit/pkg/verify"
 )
 
 var cmdVerify = &command{
@@ -75,21 +76,15 @@ func runVerify(c *command, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "govaudit verify: --checkpoints: %v\n", err)
 		return exitUsage
 	}
-	checker := verify.NewChecker(trusted)
-	scope.Origins = origins
-	checker.SetScope(scope)
-	var show func(scan.Progress)
+	opts := &pverify.Options{Origins: origins, Since: scope.Since, Until: scope.Until, Checkpoints: kept}
 	if !*asJSON {
-		show = progress(stderr) // a terminal only; never with --json
+		opts.Progress = progress(stderr) // a terminal only; never with --json
 	}
-	if err := scanArchive(pos[0], checker, show, nil); err != nil {
+	rep, err := pverify.Archive(pos[0], trusted, opts)
+	if err != nil {
 		fmt.Fprintf(stderr, "govaudit verify: %v\n", err)
 		return exitUsage
 	}
-	for _, e := range kept {
-		checker.AddExternal(e)
-	}
-	rep := checker.Report()
 	for _, o := range origins {
 		if !slices.ContainsFunc(rep.Logs, func(l verify.LogReport) bool { return l.Origin == o }) {
 			fmt.Fprintf(stderr, "govaudit verify: --origin %s: the archive holds no log of that origin\n", o)
