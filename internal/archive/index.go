@@ -282,6 +282,35 @@ func BuildIndex(root, dataPath string) (*Index, error) {
 	return NewIndex(dataPath, rows, int64(len(data)), sum[:])
 }
 
+// listedDigests returns the digest of every file the manifests under root
+// list, by path, from their text (signatures not checked). A manifest that
+// cannot be read or parsed lists nothing.
+func listedDigests(root string) map[string]Digest {
+	out := map[string]Digest{}
+	paths, err := ManifestFiles(root)
+	if err != nil {
+		return out
+	}
+	for _, p := range paths {
+		data, err := ReadManifestFile(root, p)
+		if err != nil {
+			continue
+		}
+		text := data
+		if i := bytes.LastIndex(data, []byte("\n\n")); i >= 0 {
+			text = data[:i+1]
+		}
+		m, err := ParseManifest(string(text))
+		if err != nil {
+			continue
+		}
+		for _, d := range m.Files {
+			out[d.Path] = d
+		}
+	}
+	return out
+}
+
 // Marshal returns the JSON text of the index as written to disk.
 func (ix *Index) Marshal() ([]byte, error) {
 	b, err := json.MarshalIndent(ix, "", "  ")
@@ -336,6 +365,13 @@ func ReadIndex(root, dataPath string) (*Index, error) {
 // indexes whose data file no longer exists. It returns the number of indexes
 // written; a data file that cannot be read is reported in the error and the
 // others are still indexed.
+//
+// An index that a manifest lists (a sealed index) is written only if the
+// rebuilt bytes are the listed ones: an archive sealed before index
+// version 2 keeps its version 1 indexes, byte for byte, so that verify
+// still finds the digests its manifests list (a rebuilt version 2 index
+// would be a modified file). Manifests are parsed here without checking
+// their signatures: only to decide what not to overwrite.
 func Reindex(root string) (int, error) {
 	if IsRemote(root) {
 		return 0, fmt.Errorf("reindex %s: %w", root, errRemoteWrite)
@@ -344,13 +380,20 @@ func Reindex(root string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	listed := listedDigests(root)
 	var errs []error
 	want := map[string]bool{}
 	n := 0
 	for _, f := range files {
-		want[IndexPath(f)] = true
+		ip := IndexPath(f)
+		want[ip] = true
 		ix, err := BuildIndex(root, f)
 		if err == nil {
+			if d, ok := listed[ip]; ok {
+				if b, merr := ix.Marshal(); merr == nil && (int64(len(b)) != d.Size || sha256.Sum256(b) != d.SHA256) {
+					continue // sealed in another format: kept as listed
+				}
+			}
 			err = WriteIndex(root, ix)
 		}
 		if err != nil {

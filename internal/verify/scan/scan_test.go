@@ -389,3 +389,29 @@ func fixtureVerifier(t *testing.T) []note.Verifier {
 	}
 	return []note.Verifier{v}
 }
+
+// TestReindexFixture: reindexing an archive sealed with version 1 indexes
+// keeps them byte for byte (its manifests list them), so it still verifies;
+// an index it cannot restore byte for byte stays missing (a warning), never
+// a modified file.
+func TestReindexFixture(t *testing.T) {
+	root := copyFixture(t)
+	ixs := files(t, root, archive.IndexDir)
+	before := map[string][]byte{}
+	for _, p := range ixs {
+		before[p], _ = os.ReadFile(filepath.Join(root, p))
+	}
+	os.Remove(filepath.Join(root, ixs[0]))
+	if n, err := archive.Reindex(root); err != nil || n != 0 {
+		t.Fatalf("Reindex = %d, %v; want 0 rebuilt", n, err)
+	}
+	for _, p := range ixs[1:] {
+		if b, _ := os.ReadFile(filepath.Join(root, p)); !bytes.Equal(b, before[p]) {
+			t.Errorf("%s rewritten", p)
+		}
+	}
+	rep := check(t, root, fixtureKey(t))
+	if !rep.OK() || len(rep.Warnings) != 1 || rep.Warnings[0].Kind != verify.KindMissingFile {
+		t.Fatalf("after reindex:\n%s", text(rep))
+	}
+}
