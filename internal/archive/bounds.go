@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/bits"
 	"reflect"
@@ -372,6 +373,11 @@ func (w *pageWalker) next(skipRows int64) (*rawPage, error) {
 	*w.budget -= int64(h.UncompressedPageSize)
 	body := w.body[w.pos : w.pos+int64(h.CompressedPageSize)]
 	w.pos += int64(h.CompressedPageSize)
+	if h.CRC != 0 && uint32(h.CRC) != crc32.ChecksumIEEE(body) {
+		// parquet-go's reader refuses such a page: so does every reader of
+		// the archive, whichever way it reads.
+		return nil, fmt.Errorf("page %d: crc32 checksum mismatch", page)
+	}
 	p := &w.page0
 	*p = rawPage{}
 	switch {

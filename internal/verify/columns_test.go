@@ -257,3 +257,51 @@ func TestReadLeavesRecordPath(t *testing.T) {
 		t.Fatalf("rehashed: leaf 17 %v, leaf 0 %v, leaf 40 %v", lf.Leaves[17].Rehashed, lf.Leaves[0].Rehashed, lf.Leaves[40].Rehashed)
 	}
 }
+
+// FuzzReadLeaves: whatever the column path accepts, the record path
+// (parquet-go's row reader) reads the same way: the same rows, each valid
+// and hashing to the leaf hash the column path kept. A file read one way
+// by verify and another by query or report would be a split view.
+func FuzzReadLeaves(f *testing.F) {
+	rows := withCheckpoints(randomRecords(3, 12), 5)
+	data := writeRows(f, rows)
+	f.Add(data)
+	f.Add(writeRows(f, rows[:3]))
+	f.Add(writeRows(f, rows, parquet.Compression(&zstd.Codec{}), parquet.PageBufferSize(512)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lf, err := ReadLeaves("f", b, nil, Scope{}, nil)
+		if err != nil {
+			if !IsRecordPath(err) {
+				t.Fatalf("error %v does not ask for the record path", err)
+			}
+			return
+		}
+		recs, err := archive.DecodeFile("f", b)
+		if err != nil {
+			t.Fatalf("the column path accepted a file the record path refuses: %v", err)
+		}
+		leaves, cps := lf.Leaves, lf.Checkpoints
+		for i := range recs {
+			r := &recs[i]
+			if r.Type == record.TypeCheckpoint {
+				if len(cps) == 0 || cps[0].Row != int32(i) || cps[0].Note != r.Checkpoint {
+					t.Fatalf("row %d: checkpoint read otherwise", i)
+				}
+				cps = cps[1:]
+				continue
+			}
+			if len(leaves) == 0 {
+				t.Fatalf("row %d: no leaf", i)
+			}
+			l := leaves[0]
+			leaves = leaves[1:]
+			if l.Row != int32(i) || l.Index != r.LeafIndex || l.Epoch != r.Epoch || lf.Origins[l.Origin] != r.Origin ||
+				!bytes.Equal(l.Hash[:], r.LeafHash) || !bytes.Equal(r.ComputeLeafHash(), r.LeafHash) || r.Validate() != nil {
+				t.Fatalf("row %d: the column path kept %+v for record %+v", i, l, r)
+			}
+		}
+		if len(leaves) != 0 || len(cps) != 0 {
+			t.Fatalf("%d leaves and %d checkpoints more than the record path reads", len(leaves), len(cps))
+		}
+	})
+}
