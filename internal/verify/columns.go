@@ -126,7 +126,6 @@ type canonColumn struct {
 	name   string
 	number byte
 	kind   canonKind
-	field  int // index in record.Record, to build a whole record for leaf 0
 }
 
 // plan is the canonical encoding as a list of columns, in field number
@@ -135,10 +134,8 @@ type plan struct {
 	cols []canonColumn
 	// Positions in cols.
 	version, id, typ, origin, epoch, leafIndex, start, end, observed, trace, span, parent, checkpoint int
-	// validTypes are the record types; utf8 marks the columns whose
-	// values record.Validate checks as UTF-8 (every string field).
-	validTypes    map[string]bool
-	leafHashField int
+	// validTypes are the record types.
+	validTypes map[string]bool
 }
 
 // columnPlan reads the canonical encoding's fields from record.Record's
@@ -150,22 +147,21 @@ type plan struct {
 // goes the record path: slower, never wrong.
 var columnPlan = sync.OnceValues(func() (*plan, error) {
 	rt := reflect.TypeOf(record.Record{})
-	p := &plan{validTypes: map[string]bool{}, leafHashField: -1}
+	p := &plan{validTypes: map[string]bool{}}
+	leafHash := false
 	for i := range rt.NumField() {
 		sf := rt.Field(i)
 		name, _, _ := strings.Cut(sf.Tag.Get("parquet"), ",")
 		tag := sf.Tag.Get("canon")
 		if tag == "-" {
-			if name == "leaf_hash" {
-				p.leafHashField = i
-			}
+			leafHash = leafHash || name == "leaf_hash"
 			continue
 		}
 		n, err := strconv.Atoi(tag)
 		if err != nil || n < 1 || n > 255 {
 			return nil, fmt.Errorf("field %s: canon tag %q", sf.Name, tag)
 		}
-		c := canonColumn{name: name, number: byte(n), field: i}
+		c := canonColumn{name: name, number: byte(n)}
 		switch sf.Type {
 		case reflect.TypeOf(""), reflect.TypeOf(record.Type("")):
 			c.kind = canonString
@@ -191,7 +187,7 @@ var columnPlan = sync.OnceValues(func() (*plan, error) {
 	for i, c := range p.cols {
 		names[i] = c.name
 	}
-	if want := record.Columns(); !slices.Equal(append(names, "leaf_hash"), want) || p.leafHashField < 0 {
+	if want := record.Columns(); !slices.Equal(append(names, "leaf_hash"), want) || !leafHash {
 		return nil, fmt.Errorf("plan %v disagrees with record.Columns %v", names, want)
 	}
 	for _, t := range record.Types() {
