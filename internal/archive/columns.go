@@ -122,6 +122,19 @@ func openData(name string, r io.ReaderAt, size int64) (f *DataFile, err error) {
 // NumRows returns the number of rows of the file.
 func (f *DataFile) NumRows() int64 { return f.fm.md.NumRows }
 
+// RowGroupEnds returns, for each row group, the row after its last: a
+// reader that stops its runs of rows there reads each run from one chunk
+// of each column.
+func (f *DataFile) RowGroupEnds() []int64 {
+	ends := make([]int64, len(f.fm.md.RowGroups))
+	var n int64
+	for i := range f.fm.md.RowGroups {
+		n += f.fm.md.RowGroups[i].NumRows
+		ends[i] = n
+	}
+	return ends
+}
+
 // columnIndex returns the leaf column whose path starts with name (a
 // record column: "finish_reasons" is finish_reasons.list.element).
 func (f *DataFile) columnIndex(name string) (int, error) {

@@ -290,8 +290,14 @@ func (r *leafReader) read(df *archive.DataFile) error {
 		r.counter.FileRows(rows)
 	}
 	r.out.Leaves = make([]Leaf, 0, rows)
-	for r0 := int64(0); r0 < rows; r0 += leafBatch {
-		n := int(min(leafBatch, rows-r0))
+	// Batches end at row group ends: a batch within one chunk of each
+	// column uses its pages and dictionary in place.
+	ends := df.RowGroupEnds()
+	for r0, g, n := int64(0), 0, 0; r0 < rows; r0 += int64(n) {
+		for g < len(ends)-1 && ends[g] <= r0 {
+			g++
+		}
+		n = int(min(leafBatch, rows-r0, ends[g]-r0))
 		for j, c := range r.cols {
 			if err := c.ReadRows(n, &r.vals[j]); err != nil {
 				return err
