@@ -35,6 +35,9 @@ tree, checkpoint and manifest chain of the origins in scope is still
 checked. A limited run says "verified for <scope>", never "verified" for
 the whole archive (docs/verification.md, "Verify what you ask").
 
+On a terminal, progress (records read, records/s, time left) is shown on
+stderr; never with --json or when stderr is not a terminal.
+
 ` + timeHelp,
 	example: "govaudit verify --key ./data/keys/govaudit-dev.pub ./data/audit",
 	run:     runVerify,
