@@ -25,10 +25,14 @@
 //
 // A Checker does no I/O: it is fed what was read from the archive (rows,
 // checkpoint texts) file by file, and keeps only what verification needs
-// (32 bytes and a location per leaf), so archives larger than memory verify
-// in one pass. Check is the same over an in-memory Input, so every kind of
-// tampering can be tested on in-memory input. Audit indexes are never an
-// input: verify does not trust them.
+// (32 bytes per leaf, and the leaves' locations as runs), so archives larger
+// than memory verify in one pass. A data file comes either as records
+// (AddFile: each row validated and re-hashed here) or as a LeafFile
+// (AddLeafFile: ReadLeaves read its columns, re-hashed and checked every
+// row, and keeps the hashes only; a file with anything to report goes the
+// record path, so both give the same report). Check is the same over an
+// in-memory Input, so every kind of tampering can be tested on in-memory
+// input. Audit indexes are never an input: verify does not trust them.
 package verify
 
 import (
