@@ -214,3 +214,73 @@ func BenchmarkProve(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadLeaves measures verify's work on one data file of 50,000
+// GenAI records, on one goroutine: hash the file's bytes, read its columns
+// and recompute every leaf hash (verify.ReadLeaves). records/s is the
+// one-core ceiling of verify before the trees and signatures.
+func BenchmarkReadLeaves(b *testing.B) {
+	const n = 50_000
+	recs := benchRecords("bench", 1795720303427918821, n)
+	var buf bytes.Buffer
+	if err := archive.WriteRows(&buf, recs); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d := archive.DigestOf("f.parquet", data)
+		lf, err := verify.ReadLeaves("f.parquet", data, &d, verify.Scope{}, nil)
+		if err != nil || len(lf.Leaves) != n {
+			b.Fatalf("ReadLeaves: %v", err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkProveArchive proves record GOVAUDIT_BENCH_RECORD of the archive
+// GOVAUDIT_BENCH_ARCHIVE written by TestWriteBenchArchive (skipped unless
+// both are set): for profiling prove on a large archive without writing it
+// again.
+func BenchmarkProveArchive(b *testing.B) {
+	root, id := os.Getenv("GOVAUDIT_BENCH_ARCHIVE"), os.Getenv("GOVAUDIT_BENCH_RECORD")
+	if root == "" || id == "" {
+		b.Skip("set GOVAUDIT_BENCH_ARCHIVE=DIR and GOVAUDIT_BENCH_RECORD=ID")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := prove(root, id, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyArchive verifies the archive GOVAUDIT_BENCH_ARCHIVE
+// written by TestWriteBenchArchive (skipped unless set), with its key
+// GOVAUDIT_BENCH_ARCHIVE.pub: for profiling verify on a large archive
+// without writing it again.
+func BenchmarkVerifyArchive(b *testing.B) {
+	root := os.Getenv("GOVAUDIT_BENCH_ARCHIVE")
+	if root == "" {
+		b.Skip("set GOVAUDIT_BENCH_ARCHIVE=DIR")
+	}
+	trusted, err := auditlog.LoadVerifiers(filepath.Clean(root) + ".pub")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	var records uint64
+	for b.Loop() {
+		checker := verify.NewChecker(trusted)
+		if err := scanArchive(root, checker, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+		rep := checker.Report()
+		if !rep.OK() {
+			b.Fatalf("verify: %v", rep.Problems)
+		}
+		records += rep.Records
+	}
+	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+}

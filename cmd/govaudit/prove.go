@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,9 +9,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/auditlog"
-	"github.com/govaudit/govaudit/internal/record"
+	provepkg "github.com/govaudit/govaudit/internal/verify/prove"
 	"github.com/govaudit/govaudit/pkg/proof"
 )
 
@@ -88,169 +86,10 @@ func runProve(c *command, args []string, stdout, stderr io.Writer) int {
 }
 
 // prove finds record id and returns its inclusion proof against the
-// checkpoint of the given size (0: the largest of its log).
-//
-// It reads the data files in archive order, skipping those whose Parquet
-// bloom filter on record_id says the id is not there (archive.MayHoldID),
-// until it finds the record (archive.FindRecord: the record_id column,
-// then that one row). It then collects the leaf hashes of the record's log
-// only (32 bytes a leaf; archive.DecodeLeaves reads the columns that place
-// a row in its log, nothing else), from the files of the
-// record's origin whose audit index says they may hold leaves of its epoch,
-// and the log's checkpoints (rows and files), and builds the audit path
-// from node hashes (proof.FromLeaves, proof.AuditPath). Nothing read is
-// trusted: proof.New checks the record's leaf hash and the path against
-// the checkpoint's root before a proof is written, and if the indexes led
-// to leaves that do not match, every file of the origin is read again
-// without them.
+// checkpoint of the given size (0: the largest of its log): see
+// internal/verify/prove for what it reads and how nothing read is trusted.
 func prove(root, id string, size uint64) (*InclusionProof, error) {
-	files, err := archive.DataFiles(root)
-	if err != nil {
-		return nil, err
-	}
-	var target *record.Record
-	for _, p := range files {
-		data, err := archive.ReadDataFile(root, p)
-		if err != nil {
-			return nil, err
-		}
-		if !archive.MayHoldID(data, "record_id", id) {
-			continue
-		}
-		if target, err = archive.FindRecord(p, data, id); err != nil {
-			return nil, err
-		}
-		if target != nil {
-			break
-		}
-	}
-	if target == nil {
-		return nil, fmt.Errorf("record %s not found in %s", id, root)
-	}
-	if err := target.CheckLeafHash(); err != nil {
-		return nil, fmt.Errorf("record %s: %w (run govaudit verify)", id, err)
-	}
-	p, err := proveIn(root, files, target, size, true)
-	if err != nil && errors.Is(err, errIndexed) {
-		p, err = proveIn(root, files, target, size, false)
-	}
-	return p, err
-}
-
-// errIndexed marks a failure that reading files the indexes skipped may
-// cure.
-var errIndexed = errors.New("indexes consulted")
-
-// proveIn builds target's proof from the files of its origin (those the
-// audit index says may hold its epoch's leaves, when useIndex).
-func proveIn(root string, files []string, target *record.Record, size uint64, useIndex bool) (*InclusionProof, error) {
-	id := auditlog.LogID(target.Origin, target.Epoch)
-	// Leaves come in order: a slice for the contiguous prefix, a map for
-	// any other (a damaged archive's).
-	var dense [][32]byte
-	sparse := map[uint64][32]byte{}
-	checkpoints := map[uint64]string{}
-	skipped := 0
-	for _, p := range files {
-		if o, _, err := archive.ParseDataPath(p); err == nil && o != target.Origin {
-			continue
-		}
-		if useIndex {
-			if ix, err := archive.ReadIndex(root, p); err == nil && !holdsEpoch(ix, target.Epoch) {
-				skipped++
-				continue
-			}
-		}
-		data, err := archive.ReadDataFile(root, p)
-		if err != nil {
-			return nil, err
-		}
-		// Only the columns that place a row in its log are decoded.
-		err = archive.DecodeLeaves(p, data, func(r *archive.LeafRow) {
-			if r.Origin != target.Origin || r.Epoch != target.Epoch {
-				return
-			}
-			if r.Type == record.TypeCheckpoint {
-				if cp, err := auditlog.ParseUnverified(r.Checkpoint); err == nil {
-					checkpoints[cp.Size] = r.Checkpoint
-				}
-				return
-			}
-			if len(r.LeafHash) != 32 {
-				return
-			}
-			if r.LeafIndex == uint64(len(dense)) {
-				dense = append(dense, [32]byte(r.LeafHash))
-			} else if _, dup := sparse[r.LeafIndex]; !dup && r.LeafIndex > uint64(len(dense)) {
-				sparse[r.LeafIndex] = [32]byte(r.LeafHash)
-			}
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	// Checkpoint files too: the last checkpoint may exist only there.
-	if cpFiles, err := archive.CheckpointFiles(root); err == nil {
-		for _, p := range cpFiles {
-			o, e, s, err := archive.ParseCheckpointPath(p)
-			if err != nil || o != target.Origin || e != target.Epoch {
-				continue
-			}
-			if b, err := archive.ReadCheckpointFile(root, p); err == nil {
-				checkpoints[s] = string(b)
-			}
-		}
-	}
-	retry := func(err error) error {
-		if skipped > 0 {
-			return fmt.Errorf("%w: %w", errIndexed, err)
-		}
-		return err
-	}
-	if size == 0 {
-		for s := range checkpoints {
-			size = max(size, s)
-		}
-	}
-	note, ok := checkpoints[size]
-	if !ok || size <= target.LeafIndex {
-		return nil, retry(fmt.Errorf("no checkpoint of %s at size %d covers leaf %d (is the record unsealed?)",
-			id, size, target.LeafIndex))
-	}
-	fetch := proof.FromLeaves(func(begin, end uint64, yield func([]byte)) error {
-		for i := begin; i < end; i++ {
-			h, ok := sparse[i]
-			if i < uint64(len(dense)) {
-				h, ok = dense[i], true
-			}
-			if !ok {
-				return retry(fmt.Errorf("leaf %d of %s is missing from the archive (run govaudit verify)", i, id))
-			}
-			yield(h[:])
-		}
-		return nil
-	})
-	p, err := proof.New(*target, note, fetch)
-	if err != nil {
-		return nil, retry(fmt.Errorf("%w (run govaudit verify)", err))
-	}
-	return p, nil
-}
-
-// holdsEpoch reports whether the index says its file may hold leaves or
-// checkpoints of epoch.
-func holdsEpoch(ix *archive.Index, epoch uint64) bool {
-	for _, e := range ix.Epochs {
-		if e.Epoch == epoch {
-			return true
-		}
-	}
-	for _, c := range ix.Checkpoints {
-		if c.Epoch == epoch {
-			return true
-		}
-	}
-	return false
+	return provepkg.Record(root, id, size)
 }
 
 var cmdVerifyProof = &command{

@@ -18,7 +18,7 @@ var cmdQuery = &command{
 	name: "query",
 	usageLine: "query ARCHIVE_DIR [--record ID] [--model M] [--provider P] [--user U] [--session S] [--conversation C] [--trace T]\n" +
 		"               [--type T] [--since TIME] [--until TIME] [--format table|json|csv] [--limit N] [--stats]",
-	short: "find records, opening only the data files whose audit index can match",
+	short: "find records, opening only the data files whose audit index and bloom filters can match",
 	long: `Only sealed data files are searched: records still in the exporter's
 write-ahead log (see the note on stderr) appear once their file is sealed.
 --limit stops reading files as soon as N records matched.
@@ -85,7 +85,7 @@ func runQuery(c *command, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *stats {
-		fmt.Fprintf(stderr, "%d records; data files: %d of %d opened, %d skipped by their index\n",
+		fmt.Fprintf(stderr, "%d records; data files: %d of %d opened, %d skipped by their index or bloom filters\n",
 			p.n, len(q.opened), q.files, q.files-len(q.opened))
 	}
 	if err := p.flush(); err != nil {
@@ -123,12 +123,14 @@ func (q *querier) run(f archive.Filter, emit func(*record.Record) error) error {
 	q.files, q.opened = len(files), map[string]bool{}
 	match := f.MatchRecord
 	mayMatch := func(ix *archive.Index) bool { return ix.Matches(&f) }
+	mayHold := func(df *archive.DataFile) bool { return q.mayHold(df, &f) }
 	if f.UserID != "" {
 		// First the traces in which the user appears, whatever the other
 		// filters: all of them, so no limit here.
 		userOnly := archive.Filter{UserID: f.UserID, Origin: f.Origin}
 		traces := map[string]bool{}
-		err := q.scan(files, func(ix *archive.Index) bool { return ix.Matches(&userOnly) }, userOnly.MatchRecord,
+		err := q.scan(files, func(ix *archive.Index) bool { return ix.Matches(&userOnly) },
+			func(df *archive.DataFile) bool { return df.MayContain("user_id", f.UserID) }, userOnly.MatchRecord,
 			func(r *record.Record) error {
 				if r.TraceID != "" {
 					traces[r.TraceID] = true
@@ -159,8 +161,23 @@ func (q *querier) run(f archive.Filter, emit func(*record.Record) error) error {
 			byTrace.TraceID = r.TraceID
 			return traces[r.TraceID] && byTrace.MatchRecord(r)
 		}
+		mayHold = func(df *archive.DataFile) bool {
+			if q.mayHold(df, &f) {
+				return true
+			}
+			byTrace.TraceID = ""
+			if !q.mayHold(df, &byTrace) {
+				return false
+			}
+			for t := range traces {
+				if df.MayContain("trace_id", t) {
+					return true
+				}
+			}
+			return false
+		}
 	}
-	err = q.scan(files, mayMatch, match, func(r *record.Record) error {
+	err = q.scan(files, mayMatch, mayHold, match, func(r *record.Record) error {
 		if err := emit(r); err != nil {
 			return err
 		}
@@ -178,12 +195,24 @@ func (q *querier) run(f archive.Filter, emit func(*record.Record) error) error {
 
 // scan reads, one at a time and in order, the files whose index may match
 // (all files whose index is missing or unreadable: indexes only
-// accelerate), and calls emit with each matching row of the record asked
+// accelerate) and whose Parquet bloom filters may hold the ids asked for
+// (mayHold), and calls emit with each matching row of the record asked
 // for, if any. An error from emit ends the scan.
-func (q *querier) scan(files []string, mayMatch func(*archive.Index) bool, match func(*record.Record) bool, emit func(*record.Record) error) error {
+func (q *querier) scan(files []string, mayMatch func(*archive.Index) bool, mayHold func(*archive.DataFile) bool,
+	match func(*record.Record) bool, emit func(*record.Record) error) error {
 	for _, p := range files {
 		if ix, err := archive.ReadIndex(q.root, p); err == nil && !mayMatch(ix) {
 			continue
+		}
+		if df, err := archive.OpenDataFile(q.root, p); err == nil {
+			// Only its footer and a 32-byte block a value are read; a
+			// file that cannot be opened this way is read below, which
+			// reports what is wrong with it.
+			skip := !mayHold(df)
+			df.Close()
+			if skip {
+				continue
+			}
 		}
 		q.opened[p] = true
 		rows, err := archive.ReadRows(q.root, p)
@@ -200,6 +229,20 @@ func (q *querier) scan(files []string, mayMatch func(*archive.Index) bool, match
 		}
 	}
 	return nil
+}
+
+// mayHold reports whether the bloom filters of df (record.BloomFilterColumns)
+// may hold the ids f and the record id asked for: the audit index keeps id
+// sets of at most archive.MaxExactIDs values, the data files' own filters
+// answer for larger ones.
+func (q *querier) mayHold(df *archive.DataFile, f *archive.Filter) bool {
+	for col, v := range map[string]string{"record_id": q.id, "user_id": f.UserID, "session_id": f.SessionID,
+		"conversation_id": f.ConversationID, "trace_id": f.TraceID} {
+		if v != "" && !df.MayContain(col, v) {
+			return false
+		}
+	}
+	return true
 }
 
 // queryColumns are the columns of the table and csv formats.

@@ -3,6 +3,7 @@ package archive
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/transparency-dev/merkle/compact"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govaudit/govaudit/internal/auditlog"
@@ -135,7 +137,17 @@ func TestIndex(t *testing.T) {
 	if ix.Size != int64(len(data)) || len(ix.SHA256) != 64 || ix.Rows != 8 || ix.Origin != origin || ix.File != rel {
 		t.Errorf("header: %+v", ix)
 	}
-	wantEpochs := []EpochRange{{Epoch: 7, LeafBegin: 0, LeafEnd: 4, Leaves: 4}, {Epoch: 9, LeafBegin: 0, LeafEnd: 2, Leaves: 2}}
+	// The nodes of [0, 4) and [0, 2): one perfect subtree each, the root
+	// of the tree of those leaves.
+	rootOf := func(rs []record.Record) string {
+		tr := auditlog.NewTree()
+		for _, r := range rs {
+			tr.Append(r.LeafHash)
+		}
+		return hex.EncodeToString(tr.Root())
+	}
+	wantEpochs := []EpochRange{{Epoch: 7, LeafBegin: 0, LeafEnd: 4, Leaves: 4, Nodes: []string{rootOf(rows[:4])}},
+		{Epoch: 9, LeafBegin: 0, LeafEnd: 2, Leaves: 2, Nodes: []string{rootOf(rows[5:7])}}}
 	if !reflect.DeepEqual(ix.Epochs, wantEpochs) {
 		t.Errorf("epochs = %+v, want %+v", ix.Epochs, wantEpochs)
 	}
@@ -167,6 +179,71 @@ func TestIndex(t *testing.T) {
 	}
 	if _, err := ReadIndex(root, DataPath(origin, t0.Add(time.Second))); err == nil {
 		t.Error("ReadIndex of a file without index succeeded")
+	}
+}
+
+// TestIndexNodes: the nodes of a file's leaves [5, 13), merged with the
+// compact range of the leaves before them, give the root of the whole
+// tree; leaves out of order give no nodes.
+func TestIndexNodes(t *testing.T) {
+	rows := sealed(t, 7, 0, 13)
+	ix, err := NewIndex(DataPath(origin, t0), rows[5:13], 1, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ix.Epochs[0]
+	if e.LeafBegin != 5 || e.LeafEnd != 13 || len(e.Nodes) != compact.RangeSize(5, 13) {
+		t.Fatalf("epoch range %+v", e)
+	}
+	rf := &compact.RangeFactory{Hash: auditlog.Hasher.HashChildren}
+	left := rf.NewEmptyRange(0)
+	tr := auditlog.NewTree()
+	for i, r := range rows[:13] {
+		if i < 5 {
+			left.Append(r.LeafHash, nil)
+		}
+		tr.Append(r.LeafHash)
+	}
+	var hashes [][]byte
+	for _, n := range e.Nodes {
+		h, _ := hex.DecodeString(n)
+		hashes = append(hashes, h)
+	}
+	right, err := rf.NewRange(5, 13, hashes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := left.AppendRange(right, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := left.GetRootHash(nil); !bytes.Equal(got, tr.Root()) {
+		t.Fatalf("merged root %x, tree root %x", got, tr.Root())
+	}
+	swapped := append([]record.Record(nil), rows[:6]...)
+	swapped[1], swapped[2] = swapped[2], swapped[1]
+	if ix, _ := NewIndex(DataPath(origin, t0), swapped, 1, make([]byte, 32)); ix.Epochs[0].Nodes != nil {
+		t.Errorf("leaves out of order: nodes %v", ix.Epochs[0].Nodes)
+	}
+}
+
+// TestReadIndexVersion1: an index written by version 1 (hand-written Bloom
+// filters on large sets) is read, its filters ignored.
+func TestReadIndexVersion1(t *testing.T) {
+	root := t.TempDir()
+	rel := DataPath(origin, t0)
+	v1 := `{"version":1,"file":"` + rel + `","size":1,"sha256":"00","origin":"` + origin + `","rows":2,"time_min":0,"time_max":0,
+"epochs":[{"epoch":7,"leaf_begin":0,"leaf_end":2,"leaves":2}],"types":{"inference":2},
+"providers":{"count":0},"models":{"count":0},"model_versions":{"count":0},"users":{"count":1001,"bloom":{"m":64,"k":3,"bits":"AAAAAAAAAAA="}},
+"sessions":{"count":0},"conversations":{"count":0},"traces":{"count":0}}`
+	p := filepath.Join(root, filepath.FromSlash(IndexPath(rel)))
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte(v1), 0o644)
+	ix, err := ReadIndex(root, rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.Users.Bloom != nil || ix.Users.Exact() || !ix.Matches(&Filter{UserID: "anyone"}) || ix.Epochs[0].Nodes != nil {
+		t.Errorf("version 1 index read as %+v", ix)
 	}
 }
 
@@ -281,35 +358,20 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
-func TestBloom(t *testing.T) {
-	var in []string
-	for i := 0; i < 5000; i++ {
-		in = append(in, fmt.Sprintf("user-%d", i))
-	}
+// TestLargeIDSet: a set over MaxExactIDs keeps its count only and never
+// prunes (the data file's Parquet bloom filter answers instead); a version
+// 1 index's hand-written Bloom filter is read and ignored.
+func TestLargeIDSet(t *testing.T) {
 	m := map[string]struct{}{}
-	for _, v := range in {
-		m[v] = struct{}{}
+	for i := 0; i < 5000; i++ {
+		m[fmt.Sprintf("user-%d", i)] = struct{}{}
 	}
 	s := newIDSet(m)
-	if s.Bloom == nil || s.Values != nil || s.Count != 5000 {
-		t.Fatalf("set of 5000 ids: %d values, bloom %v", len(s.Values), s.Bloom != nil)
+	if s.Exact() || s.Values != nil || s.Count != 5000 || s.Bloom != nil {
+		t.Fatalf("set of 5000 ids: %d values, count %d", len(s.Values), s.Count)
 	}
-	for _, v := range in {
-		if !s.MayContain(v) {
-			t.Fatalf("bloom misses member %q", v)
-		}
-	}
-	fp := 0
-	for i := 0; i < 10000; i++ {
-		if s.MayContain(fmt.Sprintf("other-%d", i)) {
-			fp++
-		}
-	}
-	if fp > 300 { // target 1%, allow 3%
-		t.Errorf("false positive rate %d/10000", fp)
-	}
-	if (&Bloom{}).MayContain("x") != true {
-		t.Error("an empty (malformed) filter must not prune")
+	if !s.MayContain("user-1") || !s.MayContain("other") {
+		t.Error("an inexact set pruned")
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"math/bits"
 	"reflect"
 	"sync"
@@ -135,166 +137,283 @@ var reference = sync.OnceValues(func() (*expected, error) {
 // value counts hidden in the compressed bytes. It does not check that the
 // rows decode: parquet-go does that.
 func checkParquet(data []byte) error {
-	ref, err := reference()
+	fm, err := checkFooter(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return err
 	}
-	size := int64(len(data))
+	budget := fm.budget()
+	for i := range fm.md.RowGroups {
+		for j := range fm.md.RowGroups[i].Columns {
+			w := fm.pages(i, j, fm.chunkBytes(data, i, j), &budget)
+			for {
+				if _, err := w.next(0); err == io.EOF {
+					break
+				} else if err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// A fileMeta is the footer of a data file, checked by checkFooter: the
+// record schema, row counts bounded by the file's size, and every column
+// chunk a range of the file's data, in file order, of the expected type,
+// codec and value count. The pages inside a chunk are checked as they are
+// read (pageWalker).
+type fileMeta struct {
+	md     format.FileMetaData
+	size   int64
+	leaves []leafColumn
+	// chunks[i][j] is the byte range [begin, end) of row group i's chunk of
+	// leaf column j.
+	chunks [][][2]int64
+}
+
+// budget returns the uncompressed bytes all pages of the file may take
+// (see maxDecodedFloor).
+func (fm *fileMeta) budget() int64 { return max(maxDecodedFloor, maxDecodedRatio*fm.size) }
+
+// chunkBytes returns chunk (i, j) of a file held in memory.
+func (fm *fileMeta) chunkBytes(data []byte, i, j int) []byte {
+	r := fm.chunks[i][j]
+	return data[r[0]:r[1]]
+}
+
+// checkFooter reads and checks the footer of the data file of size bytes
+// that r reads (see fileMeta). It reads the last 8 bytes and the footer
+// only, and allocates at most the footer's length.
+func checkFooter(r io.ReaderAt, size int64) (*fileMeta, error) {
+	ref, err := reference()
+	if err != nil {
+		return nil, err
+	}
 	if size < 12 {
-		return fmt.Errorf("%d bytes is too short for a Parquet file", size)
+		return nil, fmt.Errorf("%d bytes is too short for a Parquet file", size)
 	}
-	if string(data[:4]) != "PAR1" || string(data[size-4:]) != "PAR1" {
-		return errors.New("missing PAR1 magic")
+	var magic [4]byte
+	var tail [8]byte
+	if _, err := r.ReadAt(magic[:], 0); err != nil {
+		return nil, fmt.Errorf("reading the header: %w", err)
 	}
-	footerLen := int64(binary.LittleEndian.Uint32(data[size-8:]))
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+		return nil, fmt.Errorf("reading the footer length: %w", err)
+	}
+	if string(magic[:]) != "PAR1" || string(tail[4:]) != "PAR1" {
+		return nil, errors.New("missing PAR1 magic")
+	}
+	footerLen := int64(binary.LittleEndian.Uint32(tail[:4]))
 	if footerLen > size-12 {
-		return fmt.Errorf("footer length %d exceeds the file's %d bytes", footerLen, size)
+		return nil, fmt.Errorf("footer length %d exceeds the file's %d bytes", footerLen, size)
 	}
-	footer := data[size-8-footerLen : size-8]
+	footer := make([]byte, footerLen)
+	if _, err := r.ReadAt(footer, size-8-footerLen); err != nil {
+		return nil, fmt.Errorf("reading the footer: %w", err)
+	}
 	w := thriftWalker{b: footer}
 	if err := w.message(); err != nil {
-		return fmt.Errorf("footer: %w", err)
+		return nil, fmt.Errorf("footer: %w", err)
 	}
 	if w.pos != len(footer) {
-		return fmt.Errorf("footer: %d trailing bytes", len(footer)-w.pos)
+		return nil, fmt.Errorf("footer: %d trailing bytes", len(footer)-w.pos)
 	}
-	var md format.FileMetaData
-	if err := thrift.Unmarshal(new(thrift.CompactProtocol), footer, &md); err != nil {
-		return fmt.Errorf("footer: %w", err)
+	fm := &fileMeta{size: size, leaves: ref.leaves}
+	md := &fm.md
+	if err := thrift.Unmarshal(new(thrift.CompactProtocol), footer, md); err != nil {
+		return nil, fmt.Errorf("footer: %w", err)
 	}
 	if !reflect.DeepEqual([]format.SchemaElement(md.Schema), []format.SchemaElement(ref.schema)) {
-		return errors.New("schema is not the record schema")
+		return nil, errors.New("schema is not the record schema")
 	}
 	if md.EncryptionAlgorithm.Value != nil || md.FooterSigningKeyMetadata != nil {
-		return errors.New("encrypted files are not data files")
+		return nil, errors.New("encrypted files are not data files")
 	}
 	if md.NumRows < 0 || md.NumRows > size/minRowBytes {
-		return fmt.Errorf("footer claims %d rows, a file of %d bytes holds at most %d", md.NumRows, size, size/minRowBytes)
+		return nil, fmt.Errorf("footer claims %d rows, a file of %d bytes holds at most %d", md.NumRows, size, size/minRowBytes)
 	}
-	c := chunkChecker{data: data, end: size - 8 - footerLen, prevEnd: 4,
-		budget: max(maxDecodedFloor, maxDecodedRatio*size)}
+	end, prevEnd := size-8-footerLen, int64(4)
 	var rows int64
 	for i := range md.RowGroups {
 		rg := &md.RowGroups[i]
 		if rg.NumRows < 1 || rg.NumRows > md.NumRows-rows {
-			return fmt.Errorf("row group %d: %d rows, file has %d in all", i, rg.NumRows, md.NumRows)
+			return nil, fmt.Errorf("row group %d: %d rows, file has %d in all", i, rg.NumRows, md.NumRows)
 		}
 		rows += rg.NumRows
 		if len(rg.Columns) != len(ref.leaves) {
-			return fmt.Errorf("row group %d: %d column chunks, want %d", i, len(rg.Columns), len(ref.leaves))
+			return nil, fmt.Errorf("row group %d: %d column chunks, want %d", i, len(rg.Columns), len(ref.leaves))
 		}
+		ranges := make([][2]int64, len(rg.Columns))
 		for j := range rg.Columns {
-			if err := c.check(&rg.Columns[j], ref.leaves[j], rg.NumRows); err != nil {
-				return fmt.Errorf("row group %d, column %q: %w", i, ref.leaves[j].path, err)
+			begin, err := checkChunk(&rg.Columns[j], ref.leaves[j], rg.NumRows, prevEnd, end)
+			if err != nil {
+				return nil, fmt.Errorf("row group %d, column %q: %w", i, ref.leaves[j].path, err)
 			}
+			prevEnd = begin + rg.Columns[j].MetaData.TotalCompressedSize
+			ranges[j] = [2]int64{begin, prevEnd}
 		}
+		fm.chunks = append(fm.chunks, ranges)
 	}
 	if rows != md.NumRows {
-		return fmt.Errorf("row groups hold %d rows, footer claims %d", rows, md.NumRows)
+		return nil, fmt.Errorf("row groups hold %d rows, footer claims %d", rows, md.NumRows)
 	}
-	return nil
+	return fm, nil
 }
 
-// A chunkChecker checks the column chunks of a file, in file order.
-type chunkChecker struct {
-	data    []byte
-	end     int64 // where the footer starts
-	prevEnd int64 // where the previous chunk ended
-	budget  int64 // uncompressed bytes left for all pages of the file
-	buf     []byte
-}
-
-// pageCodec decompresses pages for checkParquet. It is shared: a Codec
-// pools its decoders, which are costly to create.
-var pageCodec zstd.Codec
-
-func (c *chunkChecker) check(cc *format.ColumnChunk, leaf leafColumn, rows int64) error {
+// checkChunk checks the metadata of a column chunk of rows rows that must
+// lie in [prevEnd, end) of the file, and returns where it begins.
+func checkChunk(cc *format.ColumnChunk, leaf leafColumn, rows, prevEnd, end int64) (int64, error) {
 	m := &cc.MetaData
 	switch {
 	case cc.FilePath != "":
-		return errors.New("chunk refers to another file")
+		return 0, errors.New("chunk refers to another file")
 	case cc.CryptoMetadata.Value != nil || cc.EncryptedColumnMetadata != nil:
-		return errors.New("encrypted column chunk")
+		return 0, errors.New("encrypted column chunk")
 	case m.Type != leaf.typ || !reflect.DeepEqual([]string(m.PathInSchema), leaf.path):
-		return fmt.Errorf("metadata names %v %s", m.PathInSchema, m.Type)
+		return 0, fmt.Errorf("metadata names %v %s", m.PathInSchema, m.Type)
 	case m.Codec != format.Zstd:
-		return fmt.Errorf("codec %s, data files use ZSTD", m.Codec)
+		return 0, fmt.Errorf("codec %s, data files use ZSTD", m.Codec)
 	case leaf.maxRep == 0 && m.NumValues != rows:
-		return fmt.Errorf("%d values in %d rows", m.NumValues, rows)
+		return 0, fmt.Errorf("%d values in %d rows", m.NumValues, rows)
 	case leaf.maxRep > 0 && (m.NumValues < rows || m.NumValues > maxListValuesPerRow*rows):
-		return fmt.Errorf("%d values in %d rows (at most %d per row)", m.NumValues, rows, maxListValuesPerRow)
+		return 0, fmt.Errorf("%d values in %d rows (at most %d per row)", m.NumValues, rows, maxListValuesPerRow)
 	}
 	start := m.DataPageOffset
 	if m.DictionaryPageOffset != 0 {
 		if m.DictionaryPageOffset > m.DataPageOffset {
-			return fmt.Errorf("dictionary page at %d after the data pages at %d", m.DictionaryPageOffset, m.DataPageOffset)
+			return 0, fmt.Errorf("dictionary page at %d after the data pages at %d", m.DictionaryPageOffset, m.DataPageOffset)
 		}
 		start = m.DictionaryPageOffset
 	}
-	if start < c.prevEnd || m.TotalCompressedSize < 0 || m.TotalCompressedSize > c.end-start {
-		return fmt.Errorf("chunk [%d, +%d) is not inside the file's data [%d, %d)", start, m.TotalCompressedSize, c.prevEnd, c.end)
+	if start < prevEnd || m.TotalCompressedSize < 0 || m.TotalCompressedSize > end-start {
+		return 0, fmt.Errorf("chunk [%d, +%d) is not inside the file's data [%d, %d)", start, m.TotalCompressedSize, prevEnd, end)
 	}
-	end := start + m.TotalCompressedSize
-	c.prevEnd = end
+	return start, nil
+}
 
-	var values, nrows int64
-	dict := false
-	for pos, page := start, 0; pos < end; page++ {
-		w := thriftWalker{b: c.data[pos:end]}
-		if err := w.message(); err != nil {
-			return fmt.Errorf("page %d header at %d: %w", page, pos, err)
+// pages returns a walker over the pages of chunk (i, j), whose bytes are
+// body, drawing decompressed sizes from budget (shared by a file's chunks).
+func (fm *fileMeta) pages(i, j int, body []byte, budget *int64) *pageWalker {
+	cc := &fm.md.RowGroups[i].Columns[j]
+	return &pageWalker{body: body, start: fm.chunks[i][j][0], leaf: fm.leaves[j], meta: &cc.MetaData,
+		rows: fm.md.RowGroups[i].NumRows, budget: budget}
+}
+
+// A pageWalker reads the pages of one column chunk in order, checking each
+// page header and, as it decompresses a page, the run lengths and value
+// counts inside it (see checkParquet), before anything decodes it.
+type pageWalker struct {
+	body   []byte // the chunk's bytes
+	start  int64  // file offset of body[0], for messages
+	leaf   leafColumn
+	meta   *format.ColumnMetaData
+	rows   int64
+	budget *int64
+
+	pos           int64 // in body
+	page          int
+	values, nrows int64
+	dict          bool
+	buf           []byte
+	page0         rawPage
+}
+
+// A rawPage is a page read by a pageWalker: a dictionary page or a
+// DATA_PAGE_V2, its header's counts, and its bytes. Values, Rep and Def
+// are valid until the next call to next.
+type rawPage struct {
+	Dictionary bool
+	// NumValues counts the page's values, nulls included (for a data page:
+	// its level entries); NumNulls the nulls; NumRows the rows it holds.
+	NumValues, NumNulls, NumRows int
+	Encoding                     format.Encoding
+	// Rep and Def are the RLE-encoded levels of a data page, as stored.
+	Rep, Def []byte
+	// Values are the decompressed, still encoded values.
+	Values []byte
+	// Skipped is set on a data page that next skipped: its body was neither
+	// decompressed nor checked, and only the counts above are set.
+	Skipped bool
+}
+
+// next returns the next page of the chunk, or io.EOF once every page was
+// read and their counts matched the chunk's metadata. A data page of at
+// most skipRows rows (skipRows > 0) is skipped: its header is checked but
+// its body is neither decompressed nor checked (rawPage.Skipped), for a
+// reader that does not decode it. Dictionary pages are always decompressed
+// and checked.
+func (w *pageWalker) next(skipRows int64) (*rawPage, error) {
+	end := int64(len(w.body))
+	if w.pos >= end {
+		if w.values != w.meta.NumValues || w.nrows != w.rows {
+			return nil, fmt.Errorf("pages hold %d values in %d rows, chunk metadata says %d in %d", w.values, w.nrows, w.meta.NumValues, w.rows)
 		}
-		var h format.PageHeader
-		if err := thrift.Unmarshal(new(thrift.CompactProtocol), c.data[pos:pos+int64(w.pos)], &h); err != nil {
-			return fmt.Errorf("page %d header at %d: %w", page, pos, err)
-		}
-		pos += int64(w.pos)
-		if h.CompressedPageSize < 0 || h.CompressedPageSize > MaxPageSize || int64(h.CompressedPageSize) > end-pos {
-			return fmt.Errorf("page %d: compressed size %d exceeds its chunk's %d remaining bytes", page, h.CompressedPageSize, end-pos)
-		}
-		if h.UncompressedPageSize < 0 || h.UncompressedPageSize > MaxPageSize {
-			return fmt.Errorf("page %d: uncompressed size %d exceeds %d", page, h.UncompressedPageSize, MaxPageSize)
-		}
-		if int64(h.UncompressedPageSize) > c.budget {
-			return fmt.Errorf("page %d: pages decompress to more than max(%d, %d × file size) bytes", page, maxDecodedFloor, maxDecodedRatio)
-		}
-		c.budget -= int64(h.UncompressedPageSize)
-		body := c.data[pos : pos+int64(h.CompressedPageSize)]
-		pos += int64(h.CompressedPageSize)
-		switch {
-		case h.Type == format.DictionaryPage && page == 0 && h.DictionaryPageHeader.Valid:
-			d := &h.DictionaryPageHeader.V
-			if d.NumValues < 0 || int64(d.NumValues) > m.NumValues {
-				return fmt.Errorf("dictionary page: %d values, chunk has %d", d.NumValues, m.NumValues)
-			}
-			if d.Encoding != format.Plain && d.Encoding != format.PlainDictionary {
-				return fmt.Errorf("dictionary page encoding %s", d.Encoding)
-			}
-			if _, err := c.decompress(body, int(h.UncompressedPageSize)); err != nil {
-				return fmt.Errorf("dictionary page: %w", err)
-			}
-			dict = true
-		case h.Type == format.DataPageV2 && h.DataPageHeaderV2.Valid:
-			d := &h.DataPageHeaderV2.V
-			if err := c.checkDataPage(d, body, int(h.UncompressedPageSize), leaf, dict, m.NumValues-values); err != nil {
-				return fmt.Errorf("page %d: %w", page, err)
-			}
-			values += int64(d.NumValues)
-			nrows += int64(d.NumRows)
-		default:
-			return fmt.Errorf("page %d: unexpected %s page", page, h.Type)
-		}
+		return nil, io.EOF
 	}
-	if values != m.NumValues || nrows != rows {
-		return fmt.Errorf("pages hold %d values in %d rows, chunk metadata says %d in %d", values, nrows, m.NumValues, rows)
+	page, at := w.page, w.start+w.pos
+	w.page++
+	hw := thriftWalker{b: w.body[w.pos:]}
+	if err := hw.message(); err != nil {
+		return nil, fmt.Errorf("page %d header at %d: %w", page, at, err)
 	}
-	return nil
+	var h format.PageHeader
+	if err := thrift.Unmarshal(new(thrift.CompactProtocol), w.body[w.pos:w.pos+int64(hw.pos)], &h); err != nil {
+		return nil, fmt.Errorf("page %d header at %d: %w", page, at, err)
+	}
+	w.pos += int64(hw.pos)
+	if h.CompressedPageSize < 0 || h.CompressedPageSize > MaxPageSize || int64(h.CompressedPageSize) > end-w.pos {
+		return nil, fmt.Errorf("page %d: compressed size %d exceeds its chunk's %d remaining bytes", page, h.CompressedPageSize, end-w.pos)
+	}
+	if h.UncompressedPageSize < 0 || h.UncompressedPageSize > MaxPageSize {
+		return nil, fmt.Errorf("page %d: uncompressed size %d exceeds %d", page, h.UncompressedPageSize, MaxPageSize)
+	}
+	if int64(h.UncompressedPageSize) > *w.budget {
+		return nil, fmt.Errorf("page %d: pages decompress to more than max(%d, %d × file size) bytes", page, maxDecodedFloor, maxDecodedRatio)
+	}
+	*w.budget -= int64(h.UncompressedPageSize)
+	body := w.body[w.pos : w.pos+int64(h.CompressedPageSize)]
+	w.pos += int64(h.CompressedPageSize)
+	if h.CRC != 0 && uint32(h.CRC) != crc32.ChecksumIEEE(body) {
+		// parquet-go's reader refuses such a page: so does every reader of
+		// the archive, whichever way it reads.
+		return nil, fmt.Errorf("page %d: crc32 checksum mismatch", page)
+	}
+	p := &w.page0
+	*p = rawPage{}
+	switch {
+	case h.Type == format.DictionaryPage && page == 0 && h.DictionaryPageHeader.Valid:
+		d := &h.DictionaryPageHeader.V
+		if d.NumValues < 0 || int64(d.NumValues) > w.meta.NumValues {
+			return nil, fmt.Errorf("dictionary page: %d values, chunk has %d", d.NumValues, w.meta.NumValues)
+		}
+		if d.Encoding != format.Plain && d.Encoding != format.PlainDictionary {
+			return nil, fmt.Errorf("dictionary page encoding %s", d.Encoding)
+		}
+		values, err := w.decompress(body, int(h.UncompressedPageSize))
+		if err != nil {
+			return nil, fmt.Errorf("dictionary page: %w", err)
+		}
+		w.dict = true
+		*p = rawPage{Dictionary: true, NumValues: int(d.NumValues), Encoding: format.Plain, Values: values}
+	case h.Type == format.DataPageV2 && h.DataPageHeaderV2.Valid:
+		d := &h.DataPageHeaderV2.V
+		skip := skipRows > 0 && int64(d.NumRows) <= skipRows
+		if err := w.checkDataPage(d, body, int(h.UncompressedPageSize), skip, p); err != nil {
+			return nil, fmt.Errorf("page %d: %w", page, err)
+		}
+		w.values += int64(d.NumValues)
+		w.nrows += int64(d.NumRows)
+	default:
+		return nil, fmt.Errorf("page %d: unexpected %s page", page, h.Type)
+	}
+	return p, nil
 }
 
 // checkDataPage checks a DATA_PAGE_V2 of at most left values: its levels
 // (stored uncompressed, before the values) and its values, decompressed to
 // exactly size minus the levels' length.
-func (c *chunkChecker) checkDataPage(d *format.DataPageHeaderV2, body []byte, size int, leaf leafColumn, dict bool, left int64) error {
+func (w *pageWalker) checkDataPage(d *format.DataPageHeaderV2, body []byte, size int, skip bool, p *rawPage) error {
+	leaf, dict, left := w.leaf, w.dict, w.meta.NumValues-w.values
 	switch {
 	case d.NumValues < 0 || int64(d.NumValues) > left:
 		return fmt.Errorf("%d values, %d left in the chunk", d.NumValues, left)
@@ -305,6 +424,15 @@ func (c *chunkChecker) checkDataPage(d *format.DataPageHeaderV2, body []byte, si
 	case d.RepetitionLevelsByteLength < 0 || d.DefinitionLevelsByteLength < 0 ||
 		int64(d.RepetitionLevelsByteLength)+int64(d.DefinitionLevelsByteLength) > int64(min(len(body), size)):
 		return fmt.Errorf("levels of %d+%d bytes in a page of %d", d.RepetitionLevelsByteLength, d.DefinitionLevelsByteLength, len(body))
+	}
+	switch d.Encoding {
+	case format.Plain, format.RLEDictionary, format.PlainDictionary, format.DeltaLengthByteArray:
+	default:
+		return fmt.Errorf("encoding %s", d.Encoding)
+	}
+	*p = rawPage{NumValues: int(d.NumValues), NumNulls: int(d.NumNulls), NumRows: int(d.NumRows), Encoding: d.Encoding, Skipped: skip}
+	if skip {
+		return nil
 	}
 	n := int(d.NumValues)
 	rep, def := body[:d.RepetitionLevelsByteLength], body[d.RepetitionLevelsByteLength:d.RepetitionLevelsByteLength+d.DefinitionLevelsByteLength]
@@ -323,7 +451,7 @@ func (c *chunkChecker) checkDataPage(d *format.DataPageHeaderV2, body []byte, si
 	want := size - levels
 	if !(d.IsCompressed.Valid && !d.IsCompressed.V) {
 		var err error
-		if values, err = c.decompress(values, want); err != nil {
+		if values, err = w.decompress(values, want); err != nil {
 			return err
 		}
 	} else if len(values) != want {
@@ -359,28 +487,37 @@ func (c *chunkChecker) checkDataPage(d *format.DataPageHeaderV2, body []byte, si
 		if total > uint64(nonNull) {
 			return fmt.Errorf("delta-encoded lengths of %d values in a page of %d", total, nonNull)
 		}
-	default:
-		return fmt.Errorf("encoding %s", d.Encoding)
 	}
+	p.Rep, p.Def, p.Values = rep, def, values
 	return nil
 }
+
+// zstdSlack is the room a decompression buffer keeps past a page's size:
+// with at least 16 bytes of it, klauspost/compress copies in 16-byte
+// blocks instead of its bounds-exact ("safe") loop, which here took a
+// third more time (useSafeDecodeSync in its seqdec_asm.go).
+const zstdSlack = 64
+
+// pageCodec decompresses pages for the pageWalker. It is shared: a Codec
+// pools its decoders, which are costly to create.
+var pageCodec zstd.Codec
 
 // decompress decompresses a zstd page that must decompress to exactly size
 // bytes, after checking with zstdBound that it cannot decompress to much
 // more (the decoder allocates what a frame header claims).
-func (c *chunkChecker) decompress(src []byte, size int) ([]byte, error) {
+func (w *pageWalker) decompress(src []byte, size int) ([]byte, error) {
 	if err := zstdBound(src, size); err != nil {
 		return nil, err
 	}
-	if cap(c.buf) < size {
-		c.buf = make([]byte, 0, size)
+	if cap(w.buf) < size+zstdSlack {
+		w.buf = make([]byte, 0, size+zstdSlack)
 	}
-	out, err := pageCodec.Decode(c.buf[:0], src)
+	out, err := pageCodec.Decode(w.buf[:0], src)
 	if err != nil {
 		return nil, fmt.Errorf("zstd: %w", err)
 	}
 	if cap(out) <= MaxPageSize+maxZstdBlock {
-		c.buf = out[:0]
+		w.buf = out[:0]
 	}
 	if len(out) != size {
 		return nil, fmt.Errorf("page decompresses to %d bytes, header says %d", len(out), size)

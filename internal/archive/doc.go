@@ -47,10 +47,13 @@
 // # Indexes
 //
 // An Index (index/…/<name>.json) summarises one data file so that a query can
-// skip it without opening it: time range, per-epoch leaf ranges, record
-// types, models, and the user, session, conversation and trace ids (exact
-// sets up to MaxExactIDs values, a Bloom filter beyond). It also records the
-// data file's size and SHA-256. Indexes are derived data: BuildIndex rebuilds
-// one from its data file and Reindex rebuilds them all. Nothing trusts an
-// index for integrity; a verifier reads the data files themselves.
+// skip it without opening it: time range, per-epoch leaf ranges and the
+// subtree hashes of those leaves (which a prover merges instead of hashing
+// the file's leaves), record types, models, and the user, session,
+// conversation and trace ids (exact sets up to MaxExactIDs values, the count
+// beyond: the data file's Parquet bloom filters answer, DataFile.MayContain).
+// It also records the data file's size and SHA-256. Indexes are derived
+// data: BuildIndex rebuilds one from its data file and Reindex rebuilds them
+// all. Nothing trusts an index for integrity; a verifier reads the data files
+// themselves.
 package archive

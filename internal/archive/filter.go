@@ -72,18 +72,14 @@ func (ix *Index) Matches(f *Filter) bool {
 }
 
 // mayMatchModel reports whether s may hold a model that ModelMatches want.
-// A snapshot name (gpt-4.1-2025-04-14) matches itself only, so the exact set
-// or the Bloom filter answers; a family name (gpt-4.1) also matches values
-// that a Bloom filter cannot list, so only an exact set can prune.
+// A snapshot name (gpt-4.1-2025-04-14) matches itself only; a family name
+// (gpt-4.1) also matches its snapshots. Only an exact set can prune.
 func (s *IDSet) mayMatchModel(want string) bool {
-	if want == "" {
+	if want == "" || !s.Exact() {
 		return true
 	}
-	if _, snapshot := ModelFamily(want); snapshot || s.Bloom == nil && len(s.Values) != s.Count {
+	if _, snapshot := ModelFamily(want); snapshot {
 		return s.MayContain(want)
-	}
-	if s.Bloom != nil {
-		return true
 	}
 	return slices.ContainsFunc(s.Values, func(v string) bool { return ModelMatches(want, v) })
 }

@@ -77,17 +77,17 @@ func TestFilterModelFamily(t *testing.T) {
 }
 
 // TestFilterModelIndex checks that a file is pruned for a model query only
-// when none of its models can match: with the exact set of values, and with
-// a Bloom filter, which cannot list a family's snapshots.
+// when none of its models can match: with the exact set of values; a set
+// too large to be exact never prunes.
 func TestFilterModelIndex(t *testing.T) {
 	exact := newIDSet(map[string]struct{}{"gpt-4.1-2025-04-14": {}, "claude-3-5-haiku-latest": {}})
 	big := map[string]struct{}{"gpt-4.1-2025-04-14": {}}
 	for i := 0; i < MaxExactIDs+1; i++ {
 		big[fmt.Sprintf("ft:model-%d", i)] = struct{}{}
 	}
-	bloom := newIDSet(big)
-	if bloom.Bloom == nil {
-		t.Fatal("want a Bloom filter")
+	large := newIDSet(big)
+	if large.Exact() {
+		t.Fatal("want an inexact set")
 	}
 	tests := []struct {
 		name       string
@@ -100,8 +100,9 @@ func TestFilterModelIndex(t *testing.T) {
 		{"exact other family", exact, "gpt-4.1-mini", false},
 		{"exact other snapshot", exact, "gpt-4.1-2025-05-01", false},
 		{"exact alias family", exact, "claude-3-5-haiku", true},
-		{"bloom family", bloom, "gpt-4.1", true},
-		{"bloom snapshot", bloom, "gpt-4.1-2025-04-14", true},
+		{"large family", large, "gpt-4.1", true},
+		{"large snapshot", large, "gpt-4.1-2025-04-14", true},
+		{"large other snapshot", large, "gpt-9-2030-01-01", true},
 		{"empty set", IDSet{}, "gpt-4.1", false},
 		{"inconsistent", IDSet{Count: 3, Values: []string{"a"}}, "gpt-4.1", true},
 	}
@@ -114,21 +115,10 @@ func TestFilterModelIndex(t *testing.T) {
 			ix := Index{Models: s}
 			r := record.Record{RequestModel: "gpt-4.1-2025-04-14"}
 			f := Filter{Model: tt.want}
-			if f.MatchRecord(&r) && s.Count > 0 && !ix.Matches(&f) && (s.Bloom != nil || s.MayContain(r.RequestModel)) {
+			if f.MatchRecord(&r) && s.Count > 0 && !ix.Matches(&f) && (!s.Exact() || s.MayContain(r.RequestModel)) {
 				t.Errorf("a file holding %q is pruned for --model %q", r.RequestModel, tt.want)
 			}
 		})
-	}
-	// A snapshot in a Bloom filter that certainly lacks it is pruned: the
-	// filter is still used for exact names.
-	pruned := 0
-	for i := 0; i < 100; i++ {
-		if !bloom.mayMatchModel(fmt.Sprintf("gpt-9-2030-01-%02d", i%28+1)) {
-			pruned++
-		}
-	}
-	if pruned == 0 {
-		t.Error("the Bloom filter never prunes a snapshot name")
 	}
 }
 

@@ -13,14 +13,21 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/transparency-dev/merkle/compact"
+
+	"github.com/govaudit/govaudit/internal/auditlog"
 	"github.com/govaudit/govaudit/internal/record"
 )
 
 // IndexVersion is the version of the Index format written by this package.
-const IndexVersion = 1
+// Version 2 adds the leaves' subtree hashes (EpochRange.Nodes) and keeps
+// id sets larger than MaxExactIDs as a count only: the data file's own
+// Parquet bloom filters answer for them (DataFile.MayContain). ReadIndex
+// reads version 1 too, ignoring its hand-written Bloom filters.
+const IndexVersion = 2
 
-// MaxExactIDs is the largest id set an index holds exactly; a larger set is
-// stored as a Bloom filter.
+// MaxExactIDs is the largest id set an index holds exactly; of a larger
+// set it holds the count only.
 const MaxExactIDs = 1000
 
 // An Index is the audit index of one data file: what a query needs to decide
@@ -63,6 +70,14 @@ type EpochRange struct {
 	LeafBegin uint64 `json:"leaf_begin"`
 	LeafEnd   uint64 `json:"leaf_end"`
 	Leaves    int64  `json:"leaves"`
+	// Nodes, when the file holds exactly the leaves [LeafBegin, LeafEnd) of
+	// the epoch in order, are the hashes (hex) of the compact range of
+	// those leaves: the roots of the minimal perfect subtrees that cover
+	// them, left to right (transparency-dev/merkle compact.Range, RFC 6962
+	// hashing). A prover merges them instead of re-hashing the file's
+	// leaves; like every part of an index they are not trusted: a proof
+	// built from them is checked against a signed root.
+	Nodes []string `json:"nodes,omitempty"`
 }
 
 // A CheckpointRef names a checkpoint row of a data file.
@@ -72,19 +87,25 @@ type CheckpointRef struct {
 }
 
 // An IDSet is the set of distinct non-empty values of a column: exactly
-// (Values, sorted) when Count <= MaxExactIDs, else as a Bloom filter.
+// (Values, sorted) when Count <= MaxExactIDs, else its count only (Exact
+// is false): then the data file's Parquet bloom filter on the column, if
+// it has one, answers instead (DataFile.MayContain).
 type IDSet struct {
 	Count  int      `json:"count"`
 	Values []string `json:"values,omitempty"`
-	Bloom  *Bloom   `json:"bloom,omitempty"`
+	// Bloom is the hand-written Bloom filter of a version 1 index, read and
+	// ignored (the Parquet bloom filters replace it).
+	Bloom json.RawMessage `json:"bloom,omitempty"`
 }
 
-// MayContain reports whether v may be in the set: false means certainly not.
+// Exact reports whether Values is the whole set.
+func (s *IDSet) Exact() bool { return len(s.Values) == s.Count }
+
+// MayContain reports whether v may be in the set: false means certainly
+// not. A set that is not exact (too large, or an inconsistent index) never
+// says no.
 func (s *IDSet) MayContain(v string) bool {
-	if s.Bloom != nil {
-		return s.Bloom.MayContain(v)
-	}
-	if len(s.Values) != s.Count { // inconsistent index: do not prune
+	if !s.Exact() {
 		return true
 	}
 	_, found := slices.BinarySearch(s.Values, v)
@@ -101,7 +122,7 @@ func newIDSet(m map[string]struct{}) IDSet {
 	}
 	sort.Strings(values)
 	if len(values) > MaxExactIDs {
-		return IDSet{Count: len(values), Bloom: newBloom(values)}
+		return IDSet{Count: len(values)}
 	}
 	return IDSet{Count: len(values), Values: values}
 }
@@ -143,6 +164,10 @@ type IndexBuilder struct {
 	ix     *Index
 	sets   [7]map[string]struct{}
 	epochs map[uint64]int // epoch -> position in ix.Epochs
+	// ranges are the compact ranges of each epoch's leaves, nil once the
+	// file's leaves of the epoch are not one run in order.
+	ranges map[uint64]*compact.Range
+	rf     *compact.RangeFactory
 }
 
 // NewIndexBuilder starts the index of the data file at dataPath.
@@ -154,6 +179,8 @@ func NewIndexBuilder(dataPath string) (*IndexBuilder, error) {
 	b := &IndexBuilder{
 		ix:     &Index{Version: IndexVersion, File: dataPath, Origin: origin, Types: map[record.Type]int64{}},
 		epochs: map[uint64]int{},
+		ranges: map[uint64]*compact.Range{},
+		rf:     &compact.RangeFactory{Hash: auditlog.Hasher.HashChildren},
 	}
 	for i := range b.sets {
 		b.sets[i] = map[string]struct{}{}
@@ -205,6 +232,17 @@ func (b *IndexBuilder) Add(r *record.Record) error {
 			b.sets[set][v] = struct{}{}
 		}
 	}
+	// The compact range of the file's leaves of the epoch, as long as
+	// they come in order, one after the other.
+	cr, ok := b.ranges[r.Epoch]
+	if !ok {
+		cr = b.rf.NewEmptyRange(r.LeafIndex)
+	}
+	// A copy of the hash: the range keeps the hashes it has not merged.
+	if cr != nil && (cr.End() != r.LeafIndex || len(r.LeafHash) != 32 || cr.Append(slices.Clone(r.LeafHash), nil) != nil) {
+		cr = nil
+	}
+	b.ranges[r.Epoch] = cr
 	return nil
 }
 
@@ -216,6 +254,14 @@ func (b *IndexBuilder) Rows() int64 { return b.ix.Rows }
 func (b *IndexBuilder) Index(size int64, sum []byte) *Index {
 	ix, s := b.ix, &b.sets
 	ix.Size, ix.SHA256 = size, hex.EncodeToString(sum)
+	for k := range ix.Epochs {
+		e := &ix.Epochs[k]
+		if cr := b.ranges[e.Epoch]; cr != nil && cr.Begin() == e.LeafBegin && cr.End() == e.LeafEnd {
+			for _, h := range cr.Hashes() {
+				e.Nodes = append(e.Nodes, hex.EncodeToString(h))
+			}
+		}
+	}
 	ix.Providers, ix.Models, ix.ModelVersions = newIDSet(s[0]), newIDSet(s[1]), newIDSet(s[2])
 	ix.Users, ix.Sessions, ix.Conversations, ix.Traces = newIDSet(s[3]), newIDSet(s[4]), newIDSet(s[5]), newIDSet(s[6])
 	return ix
@@ -234,6 +280,35 @@ func BuildIndex(root, dataPath string) (*Index, error) {
 	}
 	sum := sha256.Sum256(data)
 	return NewIndex(dataPath, rows, int64(len(data)), sum[:])
+}
+
+// listedDigests returns the digest of every file the manifests under root
+// list, by path, from their text (signatures not checked). A manifest that
+// cannot be read or parsed lists nothing.
+func listedDigests(root string) map[string]Digest {
+	out := map[string]Digest{}
+	paths, err := ManifestFiles(root)
+	if err != nil {
+		return out
+	}
+	for _, p := range paths {
+		data, err := ReadManifestFile(root, p)
+		if err != nil {
+			continue
+		}
+		text := data
+		if i := bytes.LastIndex(data, []byte("\n\n")); i >= 0 {
+			text = data[:i+1]
+		}
+		m, err := ParseManifest(string(text))
+		if err != nil {
+			continue
+		}
+		for _, d := range m.Files {
+			out[d.Path] = d
+		}
+	}
+	return out
 }
 
 // Marshal returns the JSON text of the index as written to disk.
@@ -257,9 +332,6 @@ func WriteIndex(root string, ix *Index) error {
 	return WriteFileAtomic(filepath.Join(root, filepath.FromSlash(IndexPath(ix.File))), b, 0o444)
 }
 
-// maxBloomK bounds the hash functions of an index's Bloom filter.
-const maxBloomK = 64
-
 // ReadIndex reads the index of the data file at dataPath (relative to root).
 // It checks the format version and that the index names that file.
 func ReadIndex(root, dataPath string) (*Index, error) {
@@ -277,18 +349,14 @@ func ReadIndex(root, dataPath string) (*Index, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("index %s: trailing data", p)
 	}
-	if ix.Version != IndexVersion {
-		return nil, fmt.Errorf("index %s: version %d, want %d", p, ix.Version, IndexVersion)
+	if ix.Version != 1 && ix.Version != IndexVersion {
+		return nil, fmt.Errorf("index %s: version %d, want 1 or %d", p, ix.Version, IndexVersion)
 	}
 	if ix.File != dataPath {
 		return nil, fmt.Errorf("index %s: names data file %q, want %q", p, ix.File, dataPath)
 	}
-	// A filter probing 2^63 bits per lookup would hang a query: newBloom
-	// uses about 7 for its 1% false positive rate.
 	for _, s := range []*IDSet{&ix.Providers, &ix.Models, &ix.ModelVersions, &ix.Users, &ix.Sessions, &ix.Conversations, &ix.Traces} {
-		if s.Bloom != nil && (s.Bloom.K < 1 || s.Bloom.K > maxBloomK) {
-			return nil, fmt.Errorf("index %s: Bloom filter with %d hash functions, want 1 to %d", p, s.Bloom.K, maxBloomK)
-		}
+		s.Bloom = nil // version 1's filters are not read (IDSet.Bloom)
 	}
 	return &ix, nil
 }
@@ -297,6 +365,13 @@ func ReadIndex(root, dataPath string) (*Index, error) {
 // indexes whose data file no longer exists. It returns the number of indexes
 // written; a data file that cannot be read is reported in the error and the
 // others are still indexed.
+//
+// An index that a manifest lists (a sealed index) is written only if the
+// rebuilt bytes are the listed ones: an archive sealed before index
+// version 2 keeps its version 1 indexes, byte for byte, so that verify
+// still finds the digests its manifests list (a rebuilt version 2 index
+// would be a modified file). Manifests are parsed here without checking
+// their signatures: only to decide what not to overwrite.
 func Reindex(root string) (int, error) {
 	if IsRemote(root) {
 		return 0, fmt.Errorf("reindex %s: %w", root, errRemoteWrite)
@@ -305,13 +380,20 @@ func Reindex(root string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	listed := listedDigests(root)
 	var errs []error
 	want := map[string]bool{}
 	n := 0
 	for _, f := range files {
-		want[IndexPath(f)] = true
+		ip := IndexPath(f)
+		want[ip] = true
 		ix, err := BuildIndex(root, f)
 		if err == nil {
+			if d, ok := listed[ip]; ok {
+				if b, merr := ix.Marshal(); merr == nil && (int64(len(b)) != d.Size || sha256.Sum256(b) != d.SHA256) {
+					continue // sealed in another format: kept as listed
+				}
+			}
 			err = WriteIndex(root, ix)
 		}
 		if err != nil {

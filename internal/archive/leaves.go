@@ -1,122 +1,144 @@
 package archive
 
 import (
+	"bytes"
 	"fmt"
-	"io"
-
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/govaudit/govaudit/internal/record"
 )
 
 // A LeafRow is the part of a data file's row that places it in its log:
-// what a proof builder needs, read without the record's other columns.
+// what a proof builder needs, read without the record's other columns. Its
+// slices are valid during the call that sees it only.
 type LeafRow struct {
-	Type       record.Type `parquet:"record_type"`
-	Origin     string      `parquet:"origin"`
-	Epoch      uint64      `parquet:"epoch"`
-	LeafIndex  uint64      `parquet:"leaf_index"`
-	LeafHash   []byte      `parquet:"leaf_hash"`
-	Checkpoint string      `parquet:"checkpoint"`
+	// Checkpoint is set on a checkpoint row, whose Note is the signed note;
+	// a leaf's Note is empty.
+	Checkpoint bool
+	Origin     []byte
+	Epoch      uint64
+	LeafIndex  uint64
+	LeafHash   []byte
+	Note       []byte
 }
 
-// DecodeLeaves decodes the LeafRow columns of a data file's bytes (see
-// DecodeFile: bounds-checked first, a hostile file is an error naming it).
-// visit sees each row in file order; the row is not valid after visit
-// returns. Nothing else of the record is decoded or kept.
-func DecodeLeaves(name string, data []byte, visit func(r *LeafRow)) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%s: %w: %v", name, ErrCorrupt, p)
+// leafColumns are the columns Leaves reads.
+var leafColumns = []string{"record_type", "origin", "epoch", "leaf_index", "leaf_hash", "checkpoint"}
+
+// leafBatch is the number of rows Leaves and FindRecord read at a time.
+const leafBatch = 1024
+
+// Leaves calls visit with each row of the file, in order, read from the
+// columns that place a row in its log (LeafRow): nothing else of the
+// record is read. It stops early when visit returns false.
+func (f *DataFile) Leaves(visit func(row int64, r *LeafRow) bool) error {
+	cols := make([]*ColumnReader, len(leafColumns))
+	vals := make([]ColumnValues, len(leafColumns))
+	for j, name := range leafColumns {
+		var err error
+		if cols[j], err = f.Column(name); err != nil {
+			return err
 		}
-	}()
-	f, err := openRows(name, data)
-	if err != nil {
-		return err
+		defer cols[j].Release()
 	}
-	n := f.NumRows()
-	rd := parquet.NewGenericReader[LeafRow](f)
-	defer rd.Close()
-	batch := make([]LeafRow, 1024)
-	var read int64
-	for read < n {
-		clear(batch)
-		k, err := rd.Read(batch[:min(int64(len(batch)), n-read)])
-		for i := range batch[:k] {
-			visit(&batch[i])
+	checkpoint := []byte(record.TypeCheckpoint)
+	var lr LeafRow
+	for r0 := int64(0); r0 < f.NumRows(); r0 += leafBatch {
+		n := int(min(leafBatch, f.NumRows()-r0))
+		for j, c := range cols {
+			if err := c.ReadRows(n, &vals[j]); err != nil {
+				return err
+			}
 		}
-		read += int64(k)
-		if err == io.EOF {
-			break
+		for i := range n {
+			lr = LeafRow{
+				Checkpoint: bytes.Equal(vals[0].Str(vals[0].Rows[i]), checkpoint),
+				Origin:     vals[1].Str(vals[1].Rows[i]),
+				Epoch:      uint64(vals[2].Int64[vals[2].Rows[i]]),
+				LeafIndex:  uint64(vals[3].Int64[vals[3].Rows[i]]),
+				LeafHash:   vals[4].Str(vals[4].Rows[i]),
+				Note:       vals[5].Str(vals[5].Rows[i]),
+			}
+			if !visit(r0+int64(i), &lr) {
+				return nil
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("%s: row %d: %w: %v", name, read, ErrCorrupt, err)
-		}
-		if k == 0 {
-			break
-		}
-	}
-	if read != n {
-		return fmt.Errorf("%s: %w: read %d of %d rows", name, ErrCorrupt, read, n)
 	}
 	return nil
 }
 
-// FindRecord returns the leaf row (not a checkpoint row) whose record_id
-// is id in a data file's bytes, or nil: it reads the record_id and
-// record_type columns to find the row, then decodes that row only (see
-// DecodeFile for the bounds).
-func FindRecord(name string, data []byte, id string) (rec *record.Record, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			rec, err = nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, p)
-		}
-	}()
-	f, err := openRows(name, data)
+// CheckpointRows calls visit with the signed note of each checkpoint row of
+// the file, in order, read from the record_type and checkpoint columns; it
+// stops early when visit returns false. note is valid during the call.
+func (f *DataFile) CheckpointRows(visit func(row int64, note []byte) bool) error {
+	types, err := f.Column("record_type")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	type idRow struct {
-		ID   string      `parquet:"record_id"`
-		Type record.Type `parquet:"record_type"`
+	defer types.Release()
+	notes, err := f.Column("checkpoint")
+	if err != nil {
+		return err
 	}
-	n := f.NumRows()
-	ids := parquet.NewGenericReader[idRow](f)
-	defer ids.Close()
-	batch := make([]idRow, 1024)
-	row := int64(-1)
-	for read := int64(0); read < n && row < 0; {
-		clear(batch)
-		k, err := ids.Read(batch[:min(int64(len(batch)), n-read)])
-		for i := range batch[:k] {
-			if batch[i].ID == id && batch[i].Type != record.TypeCheckpoint {
-				row = read + int64(i)
-				break
+	defer notes.Release()
+	checkpoint := []byte(record.TypeCheckpoint)
+	var tv, nv ColumnValues
+	for r0 := int64(0); r0 < f.NumRows(); r0 += leafBatch {
+		n := int(min(leafBatch, f.NumRows()-r0))
+		if err := types.ReadRows(n, &tv); err != nil {
+			return err
+		}
+		if err := notes.ReadRows(n, &nv); err != nil {
+			return err
+		}
+		for i := range n {
+			if bytes.Equal(tv.Str(tv.Rows[i]), checkpoint) && !visit(r0+int64(i), nv.Str(nv.Rows[i])) {
+				return nil
 			}
 		}
-		read += int64(k)
-		if err == io.EOF || k == 0 {
-			break
+	}
+	return nil
+}
+
+// FindRecord returns the leaf row (not a checkpoint row) whose record_id is
+// id, and its row number, or nil if the file has none: it reads the
+// record_id and record_type columns to find the row, then that row alone
+// (Row).
+func (f *DataFile) FindRecord(id string) (*record.Record, int64, error) {
+	ids, err := f.Column("record_id")
+	if err != nil {
+		return nil, 0, err
+	}
+	types, err := f.Column("record_type")
+	if err != nil {
+		return nil, 0, err
+	}
+	want, checkpoint := []byte(id), []byte(record.TypeCheckpoint)
+	var iv, tv ColumnValues
+	for r0 := int64(0); r0 < f.NumRows(); r0 += leafBatch {
+		n := int(min(leafBatch, f.NumRows()-r0))
+		if err := ids.ReadRows(n, &iv); err != nil {
+			return nil, 0, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: row %d: %w: %v", name, read, ErrCorrupt, err)
+		if err := types.ReadRows(n, &tv); err != nil {
+			return nil, 0, err
+		}
+		for i := range n {
+			if bytes.Equal(iv.Str(iv.Rows[i]), want) && !bytes.Equal(tv.Str(tv.Rows[i]), checkpoint) {
+				row := r0 + int64(i)
+				ids.Release()
+				types.Release()
+				rec, err := f.Row(row)
+				if err != nil {
+					return nil, 0, err
+				}
+				if rec.ID != id {
+					return nil, 0, fmt.Errorf("%s: %w: row %d: record_id %q, its column said %q", f.name, ErrCorrupt, row, rec.ID, id)
+				}
+				return rec, row, nil
+			}
 		}
 	}
-	if row < 0 {
-		return nil, nil
-	}
-	rd := parquet.NewGenericReader[record.Record](f)
-	defer rd.Close()
-	if err := rd.SeekToRow(row); err != nil {
-		return nil, fmt.Errorf("%s: row %d: %w: %v", name, row, ErrCorrupt, err)
-	}
-	out := make([]record.Record, 1)
-	if k, err := rd.Read(out); k != 1 {
-		return nil, fmt.Errorf("%s: row %d: %w: %v", name, row, ErrCorrupt, err)
-	}
-	if out[0].ID != id {
-		return nil, fmt.Errorf("%s: row %d: %w: record_id %q, its column said %q", name, row, ErrCorrupt, out[0].ID, id)
-	}
-	out[0].Normalize()
-	return &out[0], nil
+	ids.Release()
+	types.Release()
+	return nil, 0, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/govaudit/govaudit/internal/record"
@@ -13,6 +15,9 @@ func TestFindRecordAndLeaves(t *testing.T) {
 	var rows []record.Record
 	for i := range 3000 {
 		r := record.Record{SchemaVersion: 1, ID: fmt.Sprintf("rec-%d", i), Type: record.TypeInference, StartTime: int64(i + 1), Provider: "p"}
+		if i%7 == 0 {
+			r.FinishReasons = []string{"stop", "length"}
+		}
 		r.SetLeaf("o", 7, uint64(i))
 		rows = append(rows, r)
 	}
@@ -22,37 +27,83 @@ func TestFindRecordAndLeaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := buf.Bytes()
-	r, err := FindRecord("f", data, "rec-2500")
-	if err != nil || r == nil || r.LeafIndex != 2500 || r.CheckLeafHash() != nil {
-		t.Fatalf("FindRecord: %+v %v", r, err)
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "f.parquet"), data, 0o444)
+	f, err := OpenDataFile(root, "f.parquet")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if r, err := FindRecord("f", data, "absent"); r != nil || err != nil {
+	defer f.Close()
+	r, row, err := f.FindRecord("rec-2500")
+	want := rows[2500]
+	want.Normalize()
+	if err != nil || r == nil || row != 2500 || fmt.Sprint(*r) != fmt.Sprint(want) || r.CheckLeafHash() != nil {
+		t.Fatalf("FindRecord: %+v %d %v", r, row, err)
+	}
+	if r, _, err := f.FindRecord("rec-5"); r == nil || r.Type == record.TypeCheckpoint || err != nil {
+		t.Errorf("rec-5 (also a checkpoint row's id): %+v %v", r, err)
+	}
+	if r, _, err := f.FindRecord("absent"); r != nil || err != nil {
 		t.Errorf("absent: %v %v", r, err)
 	}
-	if !MayHoldID(data, "record_id", "rec-2500") || MayHoldID(data, "record_id", "absent") {
+	if !f.MayContain("record_id", "rec-2500") || f.MayContain("record_id", "absent") {
 		t.Error("bloom filter")
 	}
 	n, cps := 0, 0
-	if err := DecodeLeaves("f", data, func(l *LeafRow) {
-		if l.Type == record.TypeCheckpoint {
+	if err := f.Leaves(func(row int64, l *LeafRow) bool {
+		if l.Checkpoint {
 			cps++
-			return
+			return string(l.Note) == "x"
 		}
-		if l.LeafIndex != uint64(n) || !bytes.Equal(l.LeafHash, rows[n].LeafHash) || l.Origin != "o" || l.Epoch != 7 {
+		if row != int64(n) || l.LeafIndex != uint64(n) || !bytes.Equal(l.LeafHash, rows[n].LeafHash) || string(l.Origin) != "o" || l.Epoch != 7 {
 			t.Fatalf("row %d: %+v", n, l)
 		}
 		n++
+		return true
 	}); err != nil || n != 3000 || cps != 1 {
-		t.Fatalf("DecodeLeaves: %d leaves %d checkpoints %v", n, cps, err)
+		t.Fatalf("Leaves: %d leaves %d checkpoints %v", n, cps, err)
 	}
 	// Damaged bytes are an error naming the file, never a panic.
 	for _, cut := range []int{len(data) / 2, len(data) - 10, 8} {
-		bad := bytes.Clone(data[:cut])
-		if _, err := FindRecord("f", bad, "rec-1"); !errors.Is(err, ErrCorrupt) {
-			t.Errorf("FindRecord of %d bytes: %v", cut, err)
+		bad, err := OpenDataBytes("f", bytes.Clone(data[:cut]))
+		if err == nil {
+			_, _, err = bad.FindRecord("rec-1")
 		}
-		if err := DecodeLeaves("f", bad, func(*LeafRow) {}); !errors.Is(err, ErrCorrupt) {
-			t.Errorf("DecodeLeaves of %d bytes: %v", cut, err)
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("FindRecord in %d bytes: %v", cut, err)
 		}
+	}
+}
+
+// TestOpenRegular: the file is read at offsets within the size it had when
+// opened, with ReadRegular's refusals.
+func TestOpenRegular(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "a"), []byte("0123456789"), 0o644)
+	os.Symlink(filepath.Join(root, "a"), filepath.Join(root, "link"))
+	f, err := OpenRegular(root, "a", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 4)
+	if n, err := f.ReadAt(b, 6); n != 4 || err != nil || string(b) != "6789" {
+		t.Errorf("ReadAt: %q %v", b[:n], err)
+	}
+	if _, err := f.ReadAt(b, 7); err == nil {
+		t.Error("read past the end accepted")
+	}
+	os.Truncate(filepath.Join(root, "a"), 5)
+	if _, err := f.ReadAt(b, 4); err == nil {
+		t.Error("read of a truncated file accepted")
+	}
+	if _, err := OpenRegular(root, "link", 100); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("symbolic link: %v", err)
+	}
+	if _, err := OpenRegular(root, "a", 4); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("over the cap: %v", err)
+	}
+	if _, err := OpenRegular(root, "../x", 4); err == nil {
+		t.Error("path outside the root accepted")
 	}
 }

@@ -78,7 +78,11 @@ func TestDataWriter(t *testing.T) {
 	if !reflect.DeepEqual(ix, want) {
 		t.Errorf("streamed index differs from the index of the rows read back")
 	}
-	if !MayHoldID(data, "record_id", "rec-20050") || MayHoldID(data, "record_id", "absent") {
+	df, err := OpenDataBytes("f", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !df.MayContain("record_id", "rec-20050") || df.MayContain("record_id", "absent") {
 		t.Error("bloom filters of a multi-row-group file")
 	}
 	if _, err := CreateData(root, rel); err == nil {

@@ -135,7 +135,7 @@ func logOf(t *testing.T, rep *Report, epoch uint64) LogReport {
 func TestCrashTailUncovered(t *testing.T) {
 	a := build(t, newKey(t, "k1"), "host-a", 100, 10, 4, "")
 	a.crash(t, 8) // leaves 8 and 9 archived, their checkpoint never signed
-	rep := Check(a.in)
+	rep := checkBoth(t, a.in)
 	if rep.OK() {
 		t.Fatalf("uncovered tail verified: %+v", rep)
 	}
@@ -223,7 +223,7 @@ func TestEpochLinkCoversTail(t *testing.T) {
 			a.crash(t, 8)
 			c.shape(a)
 			b := buildStart(t, k, "host-a", e2, 4, 2, linkStart(t, a.cps[len(a.cps)-1], link))
-			rep := Check(merge(a, b))
+			rep := checkBoth(t, merge(a, b))
 			if c.want == "" {
 				if !rep.OK() {
 					t.Fatalf("want verified; problems %v", rep.Problems)
@@ -251,7 +251,7 @@ func TestEpochLinkChain(t *testing.T) {
 	b.unsigned() // b crashed before signing anything
 	// b signed nothing, so the origin's last checkpoint, which c names, is still a's.
 	c := buildStart(t, k, "host-a", 300, 4, 2, linkStart(t, a.cps[len(a.cps)-1], bLink))
-	rep := Check(merge(a, b, c))
+	rep := checkBoth(t, merge(a, b, c))
 	if !rep.OK() || logOf(t, rep, 100).LinkedBy != 200 || logOf(t, rep, 200).LinkedBy != 300 || rep.Covered != 17 {
 		t.Fatalf("chain of links: problems %v logs %+v", rep.Problems, rep.Logs)
 	}
@@ -259,13 +259,13 @@ func TestEpochLinkChain(t *testing.T) {
 	badLink := bLink
 	badLink.PreviousEpoch = 50
 	c = buildStart(t, k, "host-a", 300, 4, 2, linkStart(t, a.cps[len(a.cps)-1], badLink))
-	rep = Check(merge(a, b, c))
+	rep = checkBoth(t, merge(a, b, c))
 	if got := find(rep, KindEpochLink, "names previous epoch 50 but a previous checkpoint of the later epoch 100"); len(got) != 1 {
 		t.Fatalf("want the inconsistent link of epoch 300 reported; got %v", rep.Problems)
 	}
 	// Without the last epoch, b's start record is covered by nothing, so it
 	// cannot cover a's tail.
-	rep = Check(merge(a, b))
+	rep = checkBoth(t, merge(a, b))
 	if rep.OK() || len(find(rep, KindUncovered, "host-a/100")) != 1 || len(find(rep, KindUncovered, "host-a/200")) != 2 {
 		t.Fatalf("unsigned link: problems %v", rep.Problems)
 	}
@@ -280,7 +280,7 @@ func TestCopiedInRecords(t *testing.T) {
 	for _, f := range other.in.Files { // data files only: their checkpoints would not verify
 		a.in.Files = append(a.in.Files, f)
 	}
-	rep := Check(a.in)
+	rep := checkBoth(t, a.in)
 	// The checkpoint rows of host-b fail their signature; the records are uncovered.
 	if rep.OK() || len(find(rep, KindUncovered, "records/host-b/7-f0.parquet row 0")) != 1 ||
 		len(find(rep, KindUncovered, "records/host-b/7-f1.parquet row 0")) != 1 {
@@ -293,7 +293,7 @@ func TestCopiedInRecords(t *testing.T) {
 	other.unsigned()
 	a = build(t, k, "host-a", 100, 6, 3, "")
 	a.in.Files = append(a.in.Files, other.in.Files...)
-	rep = Check(a.in)
+	rep = checkBoth(t, a.in)
 	if got := kinds(rep.Problems); len(got) != 2 || got[0] != KindUncovered || got[1] != KindUncovered {
 		t.Fatalf("copied-in records without checkpoints: %v", rep.Problems)
 	}
@@ -308,7 +308,7 @@ func TestArchiveReachesSignedSizes(t *testing.T) {
 	a := build(t, k, "host-a", 100, 20, 3, "")
 	a.in.Files = a.in.Files[:1]
 	a.in.Checkpoints = a.in.Checkpoints[:3] // sizes 3, 6, 9
-	rep := Check(a.in)
+	rep := checkBoth(t, a.in)
 	ps := find(rep, KindMissingLeaves, "latest checkpoints/host-a/latest")
 	if len(ps) != 1 || *ps[0].LeafBegin != 10 || *ps[0].LeafEnd != 20 || ps[0].Origin != "host-a" || ps[0].Epoch != 100 {
 		t.Fatalf("latest ahead of data: want missing [10, 20) naming latest; got %v", rep.Problems)
@@ -319,7 +319,7 @@ func TestArchiveReachesSignedSizes(t *testing.T) {
 	a.in.Files[1].Rows = a.in.Files[1].Rows[:4] // leaves 10..12 and the checkpoint row of 12
 	a.in.Latest[0].Text = a.cps[3]
 	a.in.Checkpoints = a.in.Checkpoints[:5] // up to size 15
-	rep = Check(a.in)
+	rep = checkBoth(t, a.in)
 	if ps := find(rep, KindMissingLeaves, "checkpoints/host-a/100/15"); len(ps) != 1 || *ps[0].LeafBegin != 13 || *ps[0].LeafEnd != 15 {
 		t.Fatalf("checkpoint file ahead of data: %v", rep.Problems)
 	}
@@ -332,7 +332,7 @@ func TestArchiveReachesSignedSizes(t *testing.T) {
 	e2 := build(t, k, "host-a", 200, 4, 2, e1.cps[len(e1.cps)-1])
 	in := merge(e1, e2)
 	in.Files, in.Checkpoints = e1.in.Files, e1.in.Checkpoints
-	rep = Check(in)
+	rep = checkBoth(t, in)
 	if ps := find(rep, KindMissingEpoch, "latest checkpoints/host-a/latest"); len(ps) != 1 || ps[0].Epoch != 200 || *ps[0].LeafEnd != 4 {
 		t.Fatalf("newest epoch deleted: %v", rep.Problems)
 	}
@@ -355,7 +355,7 @@ func TestHostileLeafIndexes(t *testing.T) {
 	a.in.Checkpoints = append(a.in.Checkpoints, CheckpointFile{Path: "checkpoints/host-a/100/4611686018427387904", Text: huge,
 		Origin: "host-a", Epoch: 100, Size: 1 << 62})
 	done := make(chan *Report, 1)
-	go func() { done <- Check(a.in) }()
+	go func() { done <- checkBoth(t, a.in) }()
 	var rep *Report
 	select {
 	case rep = <-done:
@@ -387,7 +387,7 @@ func TestExternalCheckpoints(t *testing.T) {
 	k := newKey(t, "k1")
 	a := build(t, k, "host-a", 100, 20, 3, "")
 	kept := ExternalCheckpoint{Path: "auditor/cp-18", Text: a.cps[5]} // size 18
-	if rep := Check(Input{Trusted: a.in.Trusted, Files: a.in.Files, Checkpoints: a.in.Checkpoints, Latest: a.in.Latest,
+	if rep := checkBoth(t, Input{Trusted: a.in.Trusted, Files: a.in.Files, Checkpoints: a.in.Checkpoints, Latest: a.in.Latest,
 		External: []ExternalCheckpoint{kept}}); !rep.OK() || rep.External != 1 {
 		t.Fatalf("intact archive against a kept checkpoint: %v", rep.Problems)
 	}
@@ -398,11 +398,11 @@ func TestExternalCheckpoints(t *testing.T) {
 	a.truncate(9)
 	a.in.Checkpoints = a.in.Checkpoints[:3]
 	a.in.Latest[0].Text = a.cps[2]
-	if rep := Check(a.in); !rep.OK() {
+	if rep := checkBoth(t, a.in); !rep.OK() {
 		t.Fatalf("the archive alone cannot see this rollback, yet: %v", rep.Problems)
 	}
 	a.in.External = []ExternalCheckpoint{kept}
-	rep := Check(a.in)
+	rep := checkBoth(t, a.in)
 	if len(find(rep, KindRollback, "auditor/cp-18")) != 1 || len(find(rep, KindMissingLeaves, "[9, 18)")) != 1 {
 		t.Fatalf("rollback against a kept checkpoint: %v", rep.Problems)
 	}
@@ -410,20 +410,20 @@ func TestExternalCheckpoints(t *testing.T) {
 	// A kept checkpoint of a tree the archive does not hold.
 	forged, _ := auditlog.Sign(k.signer, "host-a", 100, 5, make([]byte, 32))
 	a.in.External = []ExternalCheckpoint{{Path: "auditor/cp-5", Text: forged}}
-	if rep := Check(a.in); len(find(rep, KindCheckpointMismatch, "auditor/cp-5")) != 1 {
+	if rep := checkBoth(t, a.in); len(find(rep, KindCheckpointMismatch, "auditor/cp-5")) != 1 {
 		t.Fatalf("kept checkpoint of another tree: %v", rep.Problems)
 	}
 	// A kept checkpoint of a withheld epoch.
 	gone, _ := auditlog.Sign(k.signer, "host-a", 50, 5, make([]byte, 32))
 	a.in.External = []ExternalCheckpoint{{Path: "auditor/cp-50", Text: gone}}
-	if rep := Check(a.in); kinds(rep.Problems)[0] != KindMissingEpoch || len(rep.Problems) != 1 {
+	if rep := checkBoth(t, a.in); kinds(rep.Problems)[0] != KindMissingEpoch || len(rep.Problems) != 1 {
 		t.Fatalf("kept checkpoint of a withheld epoch: %v", rep.Problems)
 	}
 	// A kept checkpoint under an untrusted key.
 	other := newKey(t, "k1")
 	bad, _ := auditlog.Sign(other.signer, "host-a", 100, 9, make([]byte, 32))
 	a.in.External = []ExternalCheckpoint{{Path: "auditor/bad", Text: bad}}
-	if rep := Check(a.in); len(find(rep, KindCheckpointSig, "auditor/bad")) != 1 || rep.External != 0 {
+	if rep := checkBoth(t, a.in); len(find(rep, KindCheckpointSig, "auditor/bad")) != 1 || rep.External != 0 {
 		t.Fatalf("untrusted kept checkpoint: %v", rep.Problems)
 	}
 }

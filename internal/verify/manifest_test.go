@@ -71,7 +71,7 @@ func TestManifestChecks(t *testing.T) {
 		}, []CoveredFile{{Path: a, Digest: digest(a, "a")}}, []string{KindManifestInvalid}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep := Check(Input{Trusted: note.VerifierList(k.verifier), Manifests: tc.manifests(), Covered: tc.files})
+			rep := checkBoth(t, Input{Trusted: note.VerifierList(k.verifier), Manifests: tc.manifests(), Covered: tc.files})
 			got := kinds(rep.Problems)
 			slices.Sort(got)
 			want := slices.Clone(tc.want)

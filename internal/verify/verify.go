@@ -25,10 +25,14 @@
 //
 // A Checker does no I/O: it is fed what was read from the archive (rows,
 // checkpoint texts) file by file, and keeps only what verification needs
-// (32 bytes and a location per leaf), so archives larger than memory verify
-// in one pass. Check is the same over an in-memory Input, so every kind of
-// tampering can be tested on in-memory input. Audit indexes are never an
-// input: verify does not trust them.
+// (32 bytes per leaf, and the leaves' locations as runs), so archives larger
+// than memory verify in one pass. A data file comes either as records
+// (AddFile: each row validated and re-hashed here) or as a LeafFile
+// (AddLeafFile: ReadLeaves read its columns, re-hashed and checked every
+// row, and keeps the hashes only; a file with anything to report goes the
+// record path, so both give the same report). Check is the same over an
+// in-memory Input, so every kind of tampering can be tested on in-memory
+// input. Audit indexes are never an input: verify does not trust them.
 package verify
 
 import (
@@ -282,7 +286,7 @@ func (s signed) where() string {
 }
 
 type logState struct {
-	leaves   map[uint64]leaf
+	leaves   leafSet
 	first    *record.Record // leaf 0, for the epoch link
 	hasSeen  bool
 	lastSeen uint64 // last leaf index seen in stream order, if hasSeen
@@ -291,7 +295,7 @@ type logState struct {
 
 	// Filled by Report.
 	prevCP   *auditlog.Checkpoint // leaf 0's verified previous_checkpoint
-	idx      []uint64             // present leaf indexes, sorted
+	runs     leafRuns             // present leaves
 	reach    uint64               // leaves [0, reach) are all present
 	want     map[uint64]bool      // sizes whose rebuilt root is needed
 	roots    map[uint64][]byte    // rebuilt roots at sizes <= reach
@@ -345,7 +349,7 @@ func (c *checker) problem(p Problem) { c.rep.Problems = append(c.rep.Problems, p
 func (c *checker) log(k logKey) *logState {
 	l := c.logs[k]
 	if l == nil {
-		l = &logState{leaves: map[uint64]leaf{}, cps: map[uint64]signed{}, keys: map[string]bool{}, want: map[uint64]bool{}}
+		l = &logState{cps: map[uint64]signed{}, keys: map[string]bool{}, want: map[uint64]bool{}}
 		c.logs[k] = l
 	}
 	return l
@@ -389,6 +393,35 @@ func (c *Checker) AddFile(f File) {
 	c.files = append(c.files, f.Path)
 	c.digested(f.Path, f.Digest, f.Err)
 	c.checkFile(int32(len(c.files)-1), f)
+}
+
+// AddLeafFile checks one data file read by ReadLeaves, as AddFile checks
+// one read as records: Files must come in archive order.
+func (c *Checker) AddLeafFile(f *LeafFile) {
+	c.rep.Files++
+	c.files = append(c.files, f.Path)
+	c.digested(f.Path, f.Digest, nil)
+	fi := int32(len(c.files) - 1)
+	cps := f.Checkpoints
+	for _, lf := range f.Leaves {
+		// Rows in file order, as checkFile sees them.
+		for len(cps) > 0 && cps[0].Row < lf.Row {
+			c.openCheckpoint(cps[0].Note, f.Path, int(cps[0].Row), srcRow)
+			cps = cps[1:]
+		}
+		c.rep.Records++
+		if c.rep.Scope != nil {
+			if lf.Rehashed {
+				c.rep.Scope.RowsChecked++
+			} else {
+				c.rep.Scope.RowsHashOnly++
+			}
+		}
+		c.place(fi, int(lf.Row), f.Origins[lf.Origin], lf.Epoch, lf.Index, lf.Hash, f.Firsts[lf.Row])
+	}
+	for _, cp := range cps {
+		c.openCheckpoint(cp.Note, f.Path, int(cp.Row), srcRow)
+	}
 }
 
 // AddCheckpointFile checks one checkpoint text file.
@@ -500,29 +533,41 @@ func (c *checker) checkFile(fi int32, f File) {
 			c.strayRows = append(c.strayRows, leafLoc{file: fi, row: int32(i)})
 			continue
 		}
-		l := c.log(logKey{r.Origin, r.Epoch})
-		if prev, dup := l.leaves[r.LeafIndex]; dup {
-			c.problem(Problem{Kind: KindDuplicateLeaf, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
-				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("leaf %d of %s appears again (first in %s row %d)",
-					r.LeafIndex, auditlog.LogID(r.Origin, r.Epoch), c.path(prev.loc), prev.loc.row)})
-			c.strayRows = append(c.strayRows, leafLoc{file: fi, row: int32(i)})
-			continue
-		}
-		if l.hasSeen && r.LeafIndex <= l.lastSeen {
-			c.problem(Problem{Kind: KindOutOfOrderLeaf, File: f.Path, Row: i, Origin: r.Origin, Epoch: r.Epoch,
-				LeafIndex: u64(r.LeafIndex), Message: fmt.Sprintf("leaf %d of %s comes after leaf %d: rows were reordered or inserted",
-					r.LeafIndex, auditlog.LogID(r.Origin, r.Epoch), l.lastSeen)})
-		}
-		if !l.hasSeen || r.LeafIndex > l.lastSeen {
-			l.hasSeen, l.lastSeen = true, r.LeafIndex
-		}
-		lf := leaf{loc: leafLoc{file: fi, row: int32(i)}}
-		copy(lf.hash[:], h)
+		var first *record.Record
 		if r.LeafIndex == 0 {
-			first := *r // a copy: the file's rows are not retained
-			l.first = &first
+			first = r
 		}
-		l.leaves[r.LeafIndex] = lf
+		c.place(fi, i, r.Origin, r.Epoch, r.LeafIndex, [32]byte(h), first)
+	}
+}
+
+// place files leaf index of log (origin, epoch), found at row of file fi
+// with hash h (its recomputed leaf hash, or for a row outside the scope's
+// period the stored one): a second row at one index is a problem, and so is
+// an index that comes after a higher one. first, for leaf 0, is the whole
+// record (its epoch link); it is copied.
+func (c *checker) place(fi int32, row int, origin string, epoch, index uint64, h [32]byte, first *record.Record) {
+	path := c.files[fi]
+	l := c.log(logKey{origin, epoch})
+	loc := leafLoc{file: fi, row: int32(row)}
+	if prev, dup := l.leaves.add(index, &h, loc); dup {
+		c.problem(Problem{Kind: KindDuplicateLeaf, File: path, Row: row, Origin: origin, Epoch: epoch,
+			LeafIndex: u64(index), Message: fmt.Sprintf("leaf %d of %s appears again (first in %s row %d)",
+				index, auditlog.LogID(origin, epoch), c.path(prev), prev.row)})
+		c.strayRows = append(c.strayRows, loc)
+		return
+	}
+	if l.hasSeen && index <= l.lastSeen {
+		c.problem(Problem{Kind: KindOutOfOrderLeaf, File: path, Row: row, Origin: origin, Epoch: epoch,
+			LeafIndex: u64(index), Message: fmt.Sprintf("leaf %d of %s comes after leaf %d: rows were reordered or inserted",
+				index, auditlog.LogID(origin, epoch), l.lastSeen)})
+	}
+	if !l.hasSeen || index > l.lastSeen {
+		l.hasSeen, l.lastSeen = true, index
+	}
+	if index == 0 && first != nil {
+		cp := *first // a copy: the file's rows are not retained
+		l.first = &cp
 	}
 }
 
@@ -613,7 +658,7 @@ func (c *checker) openLinks() {
 		if l.first == nil {
 			continue // missing leaf 0 is reported as missing leaves
 		}
-		loc := l.leaves[0].loc
+		loc := l.leaves.loc(0)
 		firstFile, firstRow := c.path(loc), int(loc.row)
 		linkProblem := func(msg string) {
 			c.problem(Problem{Kind: KindEpochLink, File: firstFile, Row: firstRow, Origin: k.origin, Epoch: k.epoch,
@@ -670,26 +715,17 @@ func isEpochStart(r *record.Record) bool {
 // range: a row claiming leaf 2^61 costs what any row costs.
 func (c *checker) checkLog(k logKey, l *logState) {
 	id := auditlog.LogID(k.origin, k.epoch)
-	l.idx = make([]uint64, 0, len(l.leaves))
-	for i := range l.leaves {
-		l.idx = append(l.idx, i)
-	}
-	sort.Slice(l.idx, func(i, j int) bool { return l.idx[i] < l.idx[j] })
-	for l.reach < uint64(len(l.idx)) && l.idx[l.reach] == l.reach {
-		l.reach++
-	}
-	var top uint64 // one past the highest leaf present
-	if n := len(l.idx); n > 0 {
-		top = l.idx[n-1] + 1
-	}
+	l.runs = l.leaves.runs()
+	l.reach = l.runs.reach()
+	top := l.runs.top() // one past the highest leaf present
 
 	// Gaps between present leaves.
 	prev := uint64(0)
-	for _, i := range l.idx {
-		if i > prev {
-			c.missing(k, l, prev, i, fmt.Sprintf("leaves [%d, %d) of %s are missing: a file or rows were deleted or truncated", prev, i, id))
+	for _, r := range l.runs {
+		if r.begin > prev {
+			c.missing(k, l, prev, r.begin, fmt.Sprintf("leaves [%d, %d) of %s are missing: a file or rows were deleted or truncated", prev, r.begin, id))
 		}
-		prev = i + 1
+		prev = r.end
 	}
 
 	sizes := make([]uint64, 0, len(l.cps))
@@ -726,11 +762,10 @@ func (c *checker) checkLog(k logKey, l *logState) {
 	}
 	sort.Slice(wanted, func(i, j int) bool { return wanted[i] < wanted[j] })
 	l.roots = map[uint64][]byte{}
-	tree := auditlog.NewTree()
+	tree := newTree()
 	for _, s := range wanted {
 		for tree.Size() < s {
-			lf := l.leaves[tree.Size()]
-			tree.Append(lf.hash[:])
+			tree.Append(l.leaves.hash(tree.Size())[:])
 		}
 		l.roots[s] = tree.Root()
 	}
@@ -773,13 +808,13 @@ func (c *checker) missing(k logKey, l *logState, begin, end uint64, msg string) 
 }
 
 // neighbour names the file holding leaf i, or the nearest leaf before it.
-// Requires l.idx.
+// Requires l.runs.
 func (c *checker) neighbour(l *logState, i uint64) string {
-	j := sort.Search(len(l.idx), func(j int) bool { return l.idx[j] > i })
-	if j == 0 {
+	j, ok := l.runs.last(i)
+	if !ok {
 		return ""
 	}
-	return c.path(l.leaves[l.idx[j-1]].loc)
+	return c.path(l.leaves.loc(j))
 }
 
 // checkExternal checks the archive against checkpoints kept elsewhere: the
@@ -805,7 +840,7 @@ func (c *checker) checkExternal(latest map[string]auditlog.Checkpoint) {
 		l := c.logs[k]
 		switch {
 		case cp.Size == 0:
-		case l == nil || len(l.idx) == 0:
+		case l == nil || len(l.runs) == 0:
 			c.problem(Problem{Kind: KindMissingEpoch, File: e.file, Row: -1, Origin: cp.Origin, Epoch: cp.Epoch,
 				LeafBegin: u64(0), LeafEnd: u64(cp.Size),
 				Message: fmt.Sprintf("checkpoint %s at size %d kept at %s names an epoch of which the archive holds no record", id, cp.Size, e.file)})
@@ -858,7 +893,7 @@ func (c *checker) coverLinks(keys []logKey) {
 		if !isEpochStart(l.first) || (l.verified == 0 && l.linkedBy == nil) {
 			continue // no link, or one no signature covers: not evidence
 		}
-		loc := l.leaves[0].loc
+		loc := l.leaves.loc(0)
 		linkProblem := func(kind, msg string, begin, end *uint64) {
 			c.problem(Problem{Kind: kind, File: c.path(loc), Row: int(loc.row), Origin: k.origin, Epoch: k.epoch,
 				LeafBegin: begin, LeafEnd: end, Message: msg})
@@ -892,12 +927,10 @@ func (c *checker) coverLinks(keys []logKey) {
 		}
 		pl := c.logs[logKey{k.origin, prevEpoch}]
 		var n, reach, top, verified uint64
-		root := auditlog.NewTree().Root()
+		root := newTree().Root()
 		if pl != nil {
-			n, reach, verified, root = uint64(len(pl.idx)), pl.reach, pl.verified, pl.roots[pl.reach]
-			if n > 0 {
-				top = pl.idx[n-1] + 1
-			}
+			n, reach, verified, root = pl.leaves.count(), pl.reach, pl.verified, pl.roots[pl.reach]
+			top = pl.runs.top()
 		}
 		matches := func(h *auditlog.TreeHead) bool {
 			return h != nil && h.Size == n && reach == n && bytes.Equal(h.Root, root)
@@ -948,7 +981,7 @@ func heads(l auditlog.EpochLink) string {
 // verified are already named by a root mismatch or missing leaves.
 func (c *checker) reportLog(k logKey, l *logState) {
 	id := auditlog.LogID(k.origin, k.epoch)
-	lr := LogReport{Origin: k.origin, Epoch: k.epoch, Leaves: uint64(len(l.leaves)), Verified: l.verified, Checkpoints: len(l.cps)}
+	lr := LogReport{Origin: k.origin, Epoch: k.epoch, Leaves: l.leaves.count(), Verified: l.verified, Checkpoints: len(l.cps)}
 	for name := range l.keys {
 		lr.KeyNames = append(lr.KeyNames, name)
 	}
@@ -957,20 +990,30 @@ func (c *checker) reportLog(k logKey, l *logState) {
 		lr.Covered, lr.LinkedBy = lr.Leaves, *l.linkedBy
 	} else {
 		lr.Covered = l.verified // leaves [0, verified) are all present
-		from := sort.Search(len(l.idx), func(j int) bool { return l.idx[j] >= max(l.verified, l.claimed) })
-		for j := from; j < len(l.idx); {
-			// One problem per run of consecutive leaves in one file.
-			begin := l.idx[j]
-			loc := l.leaves[begin].loc
-			end := begin + 1
-			for j++; j < len(l.idx) && l.idx[j] == end && l.leaves[end].loc.file == loc.file; j++ {
-				end++
+		// One problem per run of consecutive leaves in one file.
+		var begin, end uint64
+		var loc leafLoc
+		open := false
+		flush := func() {
+			if !open {
+				return
 			}
 			c.problem(Problem{Kind: KindUncovered, File: c.path(loc), Row: int(loc.row), Origin: k.origin, Epoch: k.epoch,
 				LeafBegin: u64(begin), LeafEnd: u64(end),
 				Message: fmt.Sprintf("leaves [%d, %d) of %s are covered by no verified checkpoint and no epoch link: nothing signed under a trusted key vouches for them",
 					begin, end, id)})
 		}
+		l.runs.from(max(l.verified, l.claimed), func(i uint64) bool {
+			at := l.leaves.loc(i)
+			if open && i == end && at.file == loc.file {
+				end++
+				return true
+			}
+			flush()
+			begin, end, loc, open = i, i+1, at, true
+			return true
+		})
+		flush()
 	}
 	lr.Uncovered = lr.Leaves - lr.Covered
 	c.rep.Covered += lr.Covered
@@ -1027,10 +1070,11 @@ func (c *checker) collectUnverified(keys []logKey) {
 		if l.linkedBy != nil {
 			continue
 		}
-		for _, i := range l.idx[sort.Search(len(l.idx), func(j int) bool { return l.idx[j] >= l.verified }):] {
-			loc := l.leaves[i].loc
+		l.runs.from(l.verified, func(i uint64) bool {
+			loc := l.leaves.loc(i)
 			byFile[loc.file] = append(byFile[loc.file], int(loc.row))
-		}
+			return true
+		})
 	}
 	c.unverified = map[string][]int{}
 	for f, rows := range byFile {

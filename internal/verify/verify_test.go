@@ -95,7 +95,7 @@ func kinds(ps []Problem) []string {
 
 func TestIntactArchive(t *testing.T) {
 	a := build(t, newKey(t, "k1"), "host-a", 100, 20, 3, "")
-	rep := Check(a.in)
+	rep := checkBoth(t, a.in)
 	if !rep.OK() {
 		t.Fatalf("intact archive: problems %v warnings %v", rep.Problems, rep.Warnings)
 	}
@@ -167,7 +167,7 @@ func TestTampering(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			a := build(t, k, "host-a", 100, 20, 3, "")
 			c.tamper(a)
-			rep := Check(a.in)
+			rep := checkBoth(t, a.in)
 			if rep.OK() {
 				t.Fatalf("tampering not detected; report %+v", rep)
 			}
@@ -191,20 +191,20 @@ func TestEpochLinks(t *testing.T) {
 	e2 := build(t, k, "host-a", 200, 4, 2, last)
 	merged := Input{Trusted: e1.in.Trusted, Files: append(e1.in.Files, e2.in.Files...),
 		Checkpoints: append(e1.in.Checkpoints, e2.in.Checkpoints...), Latest: e2.in.Latest}
-	if rep := Check(merged); !rep.OK() {
+	if rep := checkBoth(t, merged); !rep.OK() {
 		t.Fatalf("linked epochs: %v %v", rep.Problems, rep.Warnings)
 	}
 
 	// The previous epoch withheld from the archive: the link names it.
 	alone := Input{Trusted: e2.in.Trusted, Files: e2.in.Files, Checkpoints: e2.in.Checkpoints, Latest: e2.in.Latest}
-	rep := Check(alone)
+	rep := checkBoth(t, alone)
 	if got := kinds(rep.Problems); len(got) != 1 || got[0] != KindEpochLink {
 		t.Fatalf("withheld epoch: problems %v", rep.Problems)
 	}
 
 	// Latest pointing back at the first epoch is a rollback.
 	merged.Latest = e1.in.Latest
-	if got := kinds(Check(merged).Problems); len(got) != 1 || got[0] != KindRollback {
+	if got := kinds(checkBoth(t, merged).Problems); len(got) != 1 || got[0] != KindRollback {
 		t.Fatalf("rollback across epochs: %v", got)
 	}
 }

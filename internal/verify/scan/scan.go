@@ -19,15 +19,22 @@ import (
 )
 
 // Archive feeds checker what verify checks: every data file (in archive
-// order, hashed and decoded on GOMAXPROCS workers, at most that many in
-// memory at once), every checkpoint file, every origin's latest pointer,
+// order, read, hashed and checked on GOMAXPROCS workers, at most that many
+// in memory at once), every checkpoint file, every origin's latest pointer,
 // every other file under records/, index/ and checkpoints/ (hashed), and
 // every signed manifest.
-// visit, if not nil, also sees each decoded data file. Unreadable data
-// and checkpoint files (a FIFO, device, symlink, directory or oversized or
-// corrupt file in their place) are not an I/O error but a finding
-// (File.Err naming the path); a missing archive directory is.
-func Archive(root string, checker *verify.Checker, progress func(done, total int), visit func(verify.File)) error {
+//
+// Data files are read column by column (verify.ReadLeaves: each leaf's
+// hash recomputed from its columns' bytes, 32 bytes kept a leaf); a file
+// that does not pass that way is decoded as records and checked row by
+// row (verify.Checker.AddFile), which names what is wrong. visit, if not
+// nil, asks for every file as records (the report needs them): it sees
+// each decoded data file. progress, if not nil, is called as rows are
+// read. Unreadable data and checkpoint files (a FIFO, device, symlink,
+// directory or oversized or corrupt file in their place) are not an I/O
+// error but a finding (File.Err naming the path); a missing archive
+// directory is.
+func Archive(root string, checker *verify.Checker, progress func(Progress), visit func(verify.File)) error {
 	if err := archive.CheckRoot(root); err != nil {
 		return err
 	}
@@ -37,17 +44,30 @@ func Archive(root string, checker *verify.Checker, progress func(done, total int
 		return err
 	}
 	files = inScope(files, scope)
-	if err := Decoded(root, files, runtime.GOMAXPROCS(0), func(i int, f verify.File) {
-		checker.AddFile(f)
-		if visit != nil {
+	pr := newProgressCounter(len(files), progress)
+	if visit != nil {
+		err = Decoded(root, files, runtime.GOMAXPROCS(0), func(i int, f verify.File) {
+			checker.AddFile(f)
 			visit(f)
-		}
-		if progress != nil {
-			progress(i+1, len(files))
-		}
-	}); err != nil {
+			pr.FileRows(int64(len(f.Rows)))
+			pr.fileDone(true, int64(len(f.Rows)))
+		})
+	} else {
+		err = leaves(root, files, runtime.GOMAXPROCS(0), scope, pr, func(i int, r result) {
+			if r.leaves != nil {
+				checker.AddLeafFile(r.leaves)
+				pr.fileDone(false, 0)
+				return
+			}
+			// Read again as records: its rows count now.
+			checker.AddFile(r.file)
+			pr.fileDone(true, int64(len(r.file.Rows)))
+		})
+	}
+	if err != nil {
 		return err
 	}
+	pr.finish()
 	cps, err := archive.CheckpointFiles(root)
 	if err != nil {
 		return err
@@ -146,40 +166,79 @@ func digests(root string, checker *verify.Checker, read ...[]string) error {
 // file that cannot be read or decoded reaches visit with File.Err set; the
 // error result is nil (kept for callers that stop early).
 func Decoded(root string, files []string, workers int, visit func(i int, f verify.File)) error {
-	results := make([]chan verify.File, len(files))
+	inOrder(len(files), workers, func(i int) verify.File { return decode(root, files[i], nil) }, visit)
+	return nil
+}
+
+// decode reads, hashes and decodes one data file as records; data, if not
+// nil, are its bytes already read.
+func decode(root, p string, data []byte) verify.File {
+	// Reading refuses what is not a regular file inside the archive and
+	// decoding bounds what the file claims, so a hostile file is a finding
+	// (File.Err), never a hang or an out-of-memory crash.
+	f := verify.File{Path: p}
+	if data == nil {
+		var err error
+		if data, err = archive.ReadDataFile(root, p); err != nil {
+			f.Err = err
+			return f
+		}
+	}
+	// The digest of the very bytes decoded: verify compares it with the
+	// signed manifest, never re-encodes.
+	d := archive.DigestOf(p, data)
+	f.Digest = &d
+	f.Rows, f.Err = archive.DecodeFile(p, data)
+	return f
+}
+
+// A result is a data file as a worker of leaves read it: by its columns
+// (leaves), or as records (file) when it did not pass that way.
+type result struct {
+	leaves *verify.LeafFile
+	file   verify.File
+}
+
+// leaves reads the data files column by column on `workers` goroutines
+// (verify.ReadLeaves), falling back to decode for a file that does not pass
+// that way, and calls visit with each, in order.
+func leaves(root string, files []string, workers int, scope verify.Scope, pr *progressCounter, visit func(i int, r result)) error {
+	inOrder(len(files), workers, func(i int) result {
+		p := files[i]
+		data, err := archive.ReadDataFile(root, p)
+		if err != nil {
+			return result{file: verify.File{Path: p, Err: err}}
+		}
+		d := archive.DigestOf(p, data)
+		lf, err := verify.ReadLeaves(p, data, &d, scope, pr)
+		if err != nil {
+			return result{file: decode(root, p, data)}
+		}
+		return result{leaves: lf}
+	}, visit)
+	return nil
+}
+
+// inOrder runs work(i) for i in [0, n) on `workers` goroutines and calls
+// visit with each result in order of i. At most `workers` results are
+// computed or waiting for visit at any time.
+func inOrder[T any](n, workers int, work func(i int) T, visit func(i int, r T)) {
+	results := make([]chan T, n)
 	for i := range results {
-		results[i] = make(chan verify.File, 1)
+		results[i] = make(chan T, 1)
 	}
 	slots := make(chan struct{}, max(workers, 1))
 	go func() {
-		for i, p := range files {
+		for i := range n {
 			slots <- struct{}{}
-			go func() {
-				// Reading refuses what is not a regular file inside the
-				// archive and decoding bounds what the file claims, so a
-				// hostile file is a finding (File.Err), never a hang or an
-				// out-of-memory crash.
-				f := verify.File{Path: p}
-				data, err := archive.ReadDataFile(root, p)
-				if err != nil {
-					f.Err = err
-				} else {
-					// The digest of the very bytes decoded: verify compares
-					// it with the signed manifest, never re-encodes.
-					d := archive.DigestOf(p, data)
-					f.Digest = &d
-					f.Rows, f.Err = archive.DecodeFile(p, data)
-				}
-				results[i] <- f
-			}()
+			go func() { results[i] <- work(i) }()
 		}
 	}()
-	for i := range files {
-		f := <-results[i]
+	for i := range n {
+		r := <-results[i]
 		<-slots
-		visit(i, f)
+		visit(i, r)
 	}
-	return nil
 }
 
 // inScope keeps the paths of the origins in scope (all of them for a scope

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,13 +25,40 @@ import (
 // is, in every later version of govaudit.
 const fixture = "../testdata/archive-v1"
 
+// check verifies the archive at root, column by column, after checking
+// that the record path (the report's, every file decoded as records)
+// reports the same.
 func check(t *testing.T, root string, trusted note.Verifiers) *verify.Report {
 	t.Helper()
+	rep, _ := checkScope(t, root, trusted, verify.Scope{})
+	return rep
+}
+
+// checkScope is check with a scope; it also returns the last progress.
+func checkScope(t *testing.T, root string, trusted note.Verifiers, scope verify.Scope) (*verify.Report, Progress) {
+	t.Helper()
+	var last Progress
 	c := verify.NewChecker(trusted)
-	if err := Archive(root, c, nil, nil); err != nil {
+	c.SetScope(scope)
+	if err := Archive(root, c, func(p Progress) { last = p }, nil); err != nil {
 		t.Fatal(err)
 	}
-	return c.Report()
+	rep := c.Report()
+	records := verify.NewChecker(trusted)
+	records.SetScope(scope)
+	if err := Archive(root, records, nil, func(verify.File) {}); err != nil {
+		t.Fatal(err)
+	}
+	want := records.Report()
+	gj, _ := json.MarshalIndent(rep, "", " ")
+	wj, _ := json.MarshalIndent(want, "", " ")
+	if !bytes.Equal(gj, wj) {
+		t.Errorf("column by column and as records, verify reports otherwise:\ncolumns: %s\nrecords: %s", gj, wj)
+	}
+	if !last.Done || last.Files != last.TotalFiles {
+		t.Errorf("last progress %+v", last)
+	}
+	return rep, last
 }
 
 func fixtureKey(t *testing.T) note.Verifiers {
@@ -72,7 +100,11 @@ func TestFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep := check(t, dir, trusted)
+			rep, progress := checkScope(t, dir, trusted, verify.Scope{})
+			if progress.RecordFiles != 0 || progress.Rows != int64(rep.Records)+int64(rep.Checkpoints) {
+				// Every file of an intact archive passes column by column.
+				t.Errorf("progress %+v: files read as records, or rows miscounted", progress)
+			}
 			if !rep.OK() || len(rep.Warnings) != 0 {
 				t.Fatalf("fixture %s does not verify:\n%s", dir, text(rep))
 			}
@@ -356,4 +388,30 @@ func fixtureVerifier(t *testing.T) []note.Verifier {
 		t.Fatal(err)
 	}
 	return []note.Verifier{v}
+}
+
+// TestReindexFixture: reindexing an archive sealed with version 1 indexes
+// keeps them byte for byte (its manifests list them), so it still verifies;
+// an index it cannot restore byte for byte stays missing (a warning), never
+// a modified file.
+func TestReindexFixture(t *testing.T) {
+	root := copyFixture(t)
+	ixs := files(t, root, archive.IndexDir)
+	before := map[string][]byte{}
+	for _, p := range ixs {
+		before[p], _ = os.ReadFile(filepath.Join(root, p))
+	}
+	os.Remove(filepath.Join(root, ixs[0]))
+	if n, err := archive.Reindex(root); err != nil || n != 0 {
+		t.Fatalf("Reindex = %d, %v; want 0 rebuilt", n, err)
+	}
+	for _, p := range ixs[1:] {
+		if b, _ := os.ReadFile(filepath.Join(root, p)); !bytes.Equal(b, before[p]) {
+			t.Errorf("%s rewritten", p)
+		}
+	}
+	rep := check(t, root, fixtureKey(t))
+	if !rep.OK() || len(rep.Warnings) != 1 || rep.Warnings[0].Kind != verify.KindMissingFile {
+		t.Fatalf("after reindex:\n%s", text(rep))
+	}
 }

@@ -12,12 +12,8 @@ import (
 
 func checkScoped(t *testing.T, root string, s verify.Scope) *verify.Report {
 	t.Helper()
-	c := verify.NewChecker(fixtureKey(t))
-	c.SetScope(s)
-	if err := Archive(root, c, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	return c.Report()
+	rep, _ := checkScope(t, root, fixtureKey(t), s)
+	return rep
 }
 
 // TestScopeOrigin: --origin reads nothing of another origin, and verifies
