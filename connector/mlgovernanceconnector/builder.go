@@ -342,7 +342,7 @@ func (b *builder) contentJSON(f capture.Field, key string) {
 		return
 	}
 	s := b.clean(v.Str())
-	if !json.Valid([]byte(s)) {
+	if !record.ValidJSON(s) { // as strict as encoding/json.Valid, faster
 		b.flag(record.FlagMalformedJSON)
 		b.addContent(f, key, s)
 		return
