@@ -16,7 +16,21 @@ import (
 // CanonicalJSON returns the canonical JSON text of v: object keys sorted,
 // no insignificant whitespace, no HTML escaping. Hashes cover the stored
 // text, so canonical JSON only needs to be deterministic, not RFC 8785.
+//
+// The text is exactly what encoding/json's Encoder writes with
+// SetEscapeHTML(false): values made of the types pdata attributes turn
+// into (see appendCanonical) are written directly, anything else by
+// encoding/json.
 func CanonicalJSON(v any) (string, error) {
+	if b, ok := appendCanonical(make([]byte, 0, 256), v); ok {
+		return string(b), nil
+	}
+	return stdCanonicalJSON(v)
+}
+
+// stdCanonicalJSON is CanonicalJSON by encoding/json alone: the reference
+// that appendCanonical must match byte for byte (FuzzCanonicalJSON).
+func stdCanonicalJSON(v any) (string, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
