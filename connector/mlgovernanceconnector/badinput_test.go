@@ -2,6 +2,7 @@ package mlgovernanceconnector
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -208,6 +209,14 @@ func TestContentPartsCombine(t *testing.T) {
 	assert.Equal(t, "raw", contentText([]contentPart{{"a", "raw"}}))
 	assert.Equal(t, `[1]`, contentText([]contentPart{{"a", []any{1}}}))
 	assert.Equal(t, `{"a":"x","b":{"k":1}}`, contentText([]contentPart{{"b", map[string]any{"k": 1}}, {"a", "x"}}))
+	// JSON text is kept as received alone, nested compacted beside other
+	// parts: what a json.RawMessage of the same text gives.
+	text := "[ {\"role\": \"user\",\n \"content\": \"<hi> \u2028\"} ]"
+	assert.Equal(t, text, contentText([]contentPart{{"m", jsonText(text)}}))
+	raw, err := record.CanonicalJSON(map[string]any{"m": json.RawMessage(text), "a": "x"})
+	require.NoError(t, err)
+	assert.Equal(t, "{\"a\":\"x\",\"m\":[{\"role\":\"user\",\"content\":\"<hi> \u2028\"}]}", raw)
+	assert.Equal(t, raw, contentText([]contentPart{{"m", jsonText(text)}, {"a", "x"}}))
 }
 
 func TestCappedJSON(t *testing.T) {

@@ -36,8 +36,17 @@ type builder struct {
 // A contentPart is content read from one source attribute (or the body).
 type contentPart struct {
 	key   string
-	value any // string or a JSON value (map[string]any, []any, json.Number, ...)
+	value any // string, jsonText or a JSON value (map[string]any, []any, json.Number, ...)
 }
+
+// jsonText is JSON text kept as received, checked with record.ValidJSON. It
+// marshals as itself (compacted by encoding/json, as json.RawMessage is),
+// and spares the two copies of the text that converting the attribute's
+// string to a json.RawMessage and back cost.
+type jsonText string
+
+// MarshalJSON returns t.
+func (t jsonText) MarshalJSON() ([]byte, error) { return []byte(t), nil }
 
 func newBuilder(attrs pcommon.Map) *builder {
 	return &builder{attrs: attrs, used: make(map[string]bool, attrs.Len())}
@@ -326,7 +335,7 @@ func (b *builder) contentAttr(f capture.Field, key string) {
 }
 
 // contentJSON moves attribute key, which should hold JSON, into field f.
-// JSON text is kept as received (json.RawMessage), only checked for
+// JSON text is kept as received (jsonText), only checked for
 // validity: parsing it and re-serialising it canonically cost a third of the
 // collector's CPU (docs/performance.md), and the text as the application
 // sent it is what an auditor can reproduce. Invalid JSON is kept as a plain
@@ -347,7 +356,7 @@ func (b *builder) contentJSON(f capture.Field, key string) {
 		b.addContent(f, key, s)
 		return
 	}
-	b.addContent(f, key, json.RawMessage(s))
+	b.addContent(f, key, jsonText(s))
 }
 
 // param sets invocation parameter name from attribute key.

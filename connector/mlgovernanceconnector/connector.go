@@ -2,7 +2,6 @@ package mlgovernanceconnector // import "github.com/govaudit/govaudit/connector/
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 	"time"
 
@@ -310,7 +309,7 @@ func contentText(parts []contentPart) string {
 		switch v := parts[0].value.(type) {
 		case string:
 			return v
-		case json.RawMessage:
+		case jsonText:
 			return string(v)
 		}
 		s, _ := record.CanonicalJSON(parts[0].value)
