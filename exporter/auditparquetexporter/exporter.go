@@ -428,6 +428,12 @@ func (w *archiveWriter) consumeLogs(ctx context.Context, ld plog.Logs) error {
 		} else {
 			if _, ok := byOrigin[r.Origin]; !ok {
 				order = append(order, r.Origin)
+				if len(order) == 1 {
+					// A batch is mostly one origin: size its slice once
+					// (a Record is ~1 KB; growing by doubling cost 8% of
+					// the governance path's CPU in allocation and clearing).
+					byOrigin[r.Origin] = make([]record.Record, 0, ld.LogRecordCount()-n)
+				}
 			}
 			byOrigin[r.Origin] = append(byOrigin[r.Origin], r)
 		}
