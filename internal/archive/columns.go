@@ -802,8 +802,10 @@ func (c *ColumnReader) take(n int, dst *ColumnValues, borrow bool) (int, error) 
 		entries, values = rows, rows
 		start := len(dst.Rows)
 		dst.Rows = slices.Grow(dst.Rows, rows)[:start+rows]
-		for k := range dst.Rows[start:] {
-			dst.Rows[start+k] = base + uint32(k+1)
+		// A local slice: no bounds check nor reload of dst.Rows per row.
+		rs := dst.Rows[start:]
+		for k := range rs {
+			rs[k] = base + uint32(k+1)
 		}
 	case p.Rep == nil: // optional: a value or a null an entry
 		rows = min(n, p.NumValues-c.lp)
