@@ -22,15 +22,40 @@ func HashChildren(l, r []byte) []byte {
 	return h[:]
 }
 
-// rangeFactory makes the compact ranges (transparency-dev/merkle) in which
-// verify rebuilds each log's tree.
-var rangeFactory = &compact.RangeFactory{Hash: HashChildren}
+// nodeChunk is how many node hashes a tree's nodeArena allocates at once.
+const nodeChunk = 1024
+
+// A nodeArena hashes nodes as HashChildren does into 32-byte slices cut from
+// a chunk of nodeChunk hashes: one allocation per 1,024 nodes instead of one
+// per node (verify hashes a node for every leaf of the archive). The
+// compact range keeps only the hashes of its right edge (about log2 of the
+// tree size), so at most that many chunks stay reachable. Not safe for
+// concurrent use: one arena per tree.
+type nodeArena struct{ free []byte }
+
+func (a *nodeArena) hashChildren(l, r []byte) []byte {
+	var b [1 + 2*sha256.Size]byte
+	b[0] = 0x01
+	copy(b[1:], l)
+	copy(b[1+sha256.Size:], r)
+	if len(a.free) < sha256.Size {
+		a.free = make([]byte, nodeChunk*sha256.Size)
+	}
+	h := a.free[:sha256.Size:sha256.Size]
+	a.free = a.free[sha256.Size:]
+	*(*[sha256.Size]byte)(h) = sha256.Sum256(b[:])
+	return h
+}
 
 // A tree is auditlog.Tree with HashChildren: the right edge of an RFC 6962
-// tree, enough to append leaves and compute the root.
+// tree, enough to append leaves and compute the root, in a compact range
+// (transparency-dev/merkle) whose node hashes come from the tree's arena.
 type tree struct{ r *compact.Range }
 
-func newTree() *tree { return &tree{r: rangeFactory.NewEmptyRange(0)} }
+func newTree() *tree {
+	f := &compact.RangeFactory{Hash: (&nodeArena{}).hashChildren}
+	return &tree{r: f.NewEmptyRange(0)}
+}
 
 func (t *tree) Size() uint64 { return t.r.End() }
 
