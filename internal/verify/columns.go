@@ -628,8 +628,18 @@ func hexID(s []byte, n int) bool {
 	return true
 }
 
-// ascii reports whether b holds only bytes below 0x80, 32 at a time.
+// ascii reports whether b holds only bytes below 0x80, 64 then 32 at a
+// time (one branch per 64 bytes).
 func ascii(b []byte) bool {
+	le := binary.LittleEndian
+	for len(b) >= 64 {
+		w := le.Uint64(b) | le.Uint64(b[8:]) | le.Uint64(b[16:]) | le.Uint64(b[24:]) |
+			le.Uint64(b[32:]) | le.Uint64(b[40:]) | le.Uint64(b[48:]) | le.Uint64(b[56:])
+		if w&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[64:]
+	}
 	for len(b) >= 32 {
 		w := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
 			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:])

@@ -305,3 +305,21 @@ func FuzzReadLeaves(f *testing.F) {
 		}
 	})
 }
+
+// TestASCII: ascii finds a byte of 0x80 or more at every position of every
+// length across its 64-, 32- and 1-byte steps, and passes pure ASCII.
+func TestASCII(t *testing.T) {
+	for n := range 200 {
+		b := bytes.Repeat([]byte{0x7f}, n)
+		if !ascii(b) {
+			t.Fatalf("%d ASCII bytes: not ASCII", n)
+		}
+		for i := range n {
+			b[i] = 0x80
+			if ascii(b) {
+				t.Fatalf("length %d, 0x80 at %d: ASCII", n, i)
+			}
+			b[i] = 0x7f
+		}
+	}
+}
