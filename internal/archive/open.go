@@ -9,7 +9,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // Size caps of the files a reader of an archive accepts. An archive may be
@@ -74,43 +73,18 @@ func ReadRegular(root, rel string, max int64) ([]byte, error) {
 		}
 		return s.Read(rel, max)
 	}
-	full, err := insideRoot(root, rel)
+	f, err := OpenRegular(root, rel, max)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkParents(root, rel); err != nil {
-		return nil, err
-	}
-	fi, err := os.Lstat(full)
-	if err != nil {
-		return nil, err
-	}
-	if err := regular(full, fi, max); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(full, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("%s: %w: a symbolic link", full, ErrNotRegular)
-		}
 		return nil, err
 	}
 	defer f.Close()
-	fi, err = f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := regular(full, fi, max); err != nil {
-		return nil, err
-	}
-	size := fi.Size()
-	data := make([]byte, size)
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, fmt.Errorf("%s: read %d bytes: %w", full, size, err)
+	data := make([]byte, f.size)
+	if _, err := io.ReadFull(f.f, data); err != nil {
+		return nil, fmt.Errorf("%s: read %d bytes: %w", f.name, f.size, err)
 	}
 	var one [1]byte
-	if n, _ := f.Read(one[:]); n != 0 {
-		return nil, fmt.Errorf("%s: file grew while being read", full)
+	if n, _ := f.f.Read(one[:]); n != 0 {
+		return nil, fmt.Errorf("%s: file grew while being read", f.name)
 	}
 	return data, nil
 }

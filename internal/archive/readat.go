@@ -25,9 +25,8 @@ type RegularFile struct {
 // a read that finds the file shorter than it was (truncated meanwhile).
 // The caller closes it.
 //
-// The checks are ReadRegular's (open.go), repeated here for a local
-// directory; a bucket root is refused (OpenDataFile reads its objects
-// whole).
+// ReadRegular reads local files through it; a bucket root is refused
+// (OpenDataFile reads its objects whole).
 func OpenRegular(root, rel string, max int64) (*RegularFile, error) {
 	if IsRemote(root) {
 		return nil, fmt.Errorf("%s: reading at offsets: %w", root, errors.ErrUnsupported)
