@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -121,7 +122,7 @@ func CheckpointOrigins(root string) ([]string, error) {
 			}
 		}
 		sort.Strings(out)
-		return slicesCompact(out), nil
+		return slices.Compact(out), nil
 	}
 	ents, err := os.ReadDir(filepath.Join(root, CheckpointsDir))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -136,16 +137,6 @@ func CheckpointOrigins(root string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-func slicesCompact(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // listRemote is listFiles for a bucket root: the same filter on the listed
@@ -191,7 +182,7 @@ func listRemote(root, dir, ext string) ([]string, error) {
 		}
 	}
 	sort.Strings(out)
-	return slicesCompact(out), nil
+	return slices.Compact(out), nil
 }
 
 // s3Store reads an archive under a bucket prefix.
@@ -213,7 +204,7 @@ func (s *s3Store) List(dir string) ([]string, error) {
 		return nil, err
 	}
 	sort.Strings(out)
-	return slicesCompact(out), nil
+	return slices.Compact(out), nil
 }
 
 func (s *s3Store) Exists(dir string) (bool, error) {
