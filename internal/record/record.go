@@ -299,19 +299,28 @@ func (r *Record) Validate() error {
 func notUTF8Error(column string) error { return fmt.Errorf("%s is not valid UTF-8", column) }
 
 func checkHex(name, s string, n int) error {
-	if s == "" {
-		return nil
-	}
-	if len(s) != 2*n {
+	if !IsHexID(s, n) {
 		return fmt.Errorf("%s %q: want %d lowercase hex digits", name, s, 2*n)
 	}
+	return nil
+}
+
+// IsHexID reports whether s is empty or 2n lowercase hex digits: the form
+// Validate requires of trace_id (n = 16), span_id and parent_span_id
+// (n = 8). Readers that check columns as bytes use it too.
+func IsHexID[T string | []byte](s T, n int) bool {
+	if len(s) == 0 {
+		return true
+	}
+	if len(s) != 2*n {
+		return false
+	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return fmt.Errorf("%s %q: want %d lowercase hex digits", name, s, 2*n)
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // Normalize maps empty lists and an empty leaf hash to nil, their canonical

@@ -601,7 +601,7 @@ func (r *leafReader) validate(i int) error {
 	if !p.validTypes[string(str(&v[p.typ], i))] {
 		return errors.New("record_type")
 	}
-	if !hexID(str(&v[p.trace], i), 16) || !hexID(str(&v[p.span], i), 8) || !hexID(str(&v[p.parent], i), 8) {
+	if !record.IsHexID(str(&v[p.trace], i), 16) || !record.IsHexID(str(&v[p.span], i), 8) || !record.IsHexID(str(&v[p.parent], i), 8) {
 		return errors.New("hex id")
 	}
 	for j := range p.cols {
@@ -610,22 +610,6 @@ func (r *leafReader) validate(i int) error {
 		}
 	}
 	return nil
-}
-
-// hexID reports whether s is empty or 2n lowercase hex digits.
-func hexID(s []byte, n int) bool {
-	if len(s) == 0 {
-		return true
-	}
-	if len(s) != 2*n {
-		return false
-	}
-	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // ascii reports whether b holds only bytes below 0x80, 64 then 32 at a
