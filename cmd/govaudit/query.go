@@ -255,7 +255,7 @@ func row(r *record.Record) []string {
 		model = r.RequestModel
 	}
 	t := ""
-	if et := archive.EventTime(r); et != 0 {
+	if et := r.EventTime(); et != 0 {
 		t = time.Unix(0, et).UTC().Format(time.RFC3339Nano)
 	}
 	leaf := strconv.FormatUint(r.LeafIndex, 10)

@@ -320,7 +320,7 @@ func (a *aggregate) addFile(file verify.File) {
 		}
 		rep.Records++
 		rep.ByType[string(r.Type)]++
-		if t := archive.EventTime(r); t != 0 {
+		if t := r.EventTime(); t != 0 {
 			if a.first == 0 || t < a.first {
 				a.first = t
 			}
@@ -379,7 +379,7 @@ func (a *aggregate) addDecision(r *record.Record) {
 		}
 	}
 	day := DailyDecisions{Model: model, ModelVersion: r.ModelVersion}
-	if t := archive.EventTime(r); t != 0 {
+	if t := r.EventTime(); t != 0 {
 		day.Day = time.Unix(0, t).UTC().Format(time.DateOnly)
 	}
 	d := a.daily[day]
@@ -633,7 +633,7 @@ func rate(n, total int) string {
 func eventLine(r *record.Record, loc rowLoc) EventLine {
 	e := EventLine{Type: string(r.Type), Event: r.EventName, Actor: r.UserID, Model: r.RequestModel,
 		Version: r.ModelVersion, Reference: r.Reference, RecordID: r.ID, loc: loc}
-	if t := archive.EventTime(r); t != 0 {
+	if t := r.EventTime(); t != 0 {
 		e.Time = time.Unix(0, t).UTC().Format(time.RFC3339)
 	}
 	return e

@@ -14,7 +14,6 @@ import (
 
 	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/drift"
 	"github.com/govaudit/govaudit/connector/decisionmetricsconnector/internal/metadata"
-	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/record"
 )
 
@@ -162,7 +161,7 @@ func (c *decisionConnector) addDrift(r *record.Record, outcome string) {
 		}
 		d.versions[ref] = 0
 	}
-	at := archive.EventTime(r)
+	at := r.EventTime()
 	for i, v := range vals {
 		k := driftKey{model, version, v.feature}
 		t := d.trackers[k]

@@ -12,7 +12,7 @@ import (
 // all match.
 type Filter struct {
 	Origin string
-	// Since and Until bound EventTime to [Since, Until); zero times are open.
+	// Since and Until bound the record event time (record.Record.EventTime) to [Since, Until); zero times are open.
 	Since, Until time.Time
 	// Types matches any of the listed record types.
 	Types []record.Type
@@ -32,7 +32,7 @@ func (f *Filter) MatchRecord(r *record.Record) bool {
 		return false
 	}
 	if !f.Since.IsZero() || !f.Until.IsZero() {
-		t := EventTime(r)
+		t := r.EventTime()
 		if t == 0 || !f.Since.IsZero() && t < f.Since.UnixNano() || !f.Until.IsZero() && t >= f.Until.UnixNano() {
 			return false
 		}

@@ -41,7 +41,7 @@ type Index struct {
 	Origin  string `json:"origin"`
 	Rows    int64  `json:"rows"`
 
-	// TimeMin and TimeMax bound the event time (see EventTime) of the rows
+	// TimeMin and TimeMax bound the event time (see record.Record.EventTime) of the rows
 	// that have one, in Unix nanoseconds; both are 0 if none has.
 	TimeMin int64 `json:"time_min"`
 	TimeMax int64 `json:"time_max"`
@@ -127,19 +127,6 @@ func newIDSet(m map[string]struct{}) IDSet {
 	return IDSet{Count: len(values), Values: values}
 }
 
-// EventTime returns the time a record is about, in Unix nanoseconds: its
-// start time, else its end time, else its observed time (0 if none is set).
-// Filters and index time ranges use it.
-func EventTime(r *record.Record) int64 {
-	switch {
-	case r.StartTime != 0:
-		return r.StartTime
-	case r.EndTime != 0:
-		return r.EndTime
-	}
-	return r.ObservedTime
-}
-
 // NewIndex returns the index of the data file at dataPath (relative to the
 // root) holding rows, given the file's size and SHA-256. BuildIndex calls it
 // with the rows it reads back; the writer builds the same index row by row
@@ -196,7 +183,7 @@ func (b *IndexBuilder) Add(r *record.Record) error {
 		return fmt.Errorf("%s: row %d has origin %q, want %q", ix.File, ix.Rows, r.Origin, ix.Origin)
 	}
 	ix.Rows++
-	if t := EventTime(r); t != 0 {
+	if t := r.EventTime(); t != 0 {
 		if ix.TimeMin == 0 || t < ix.TimeMin {
 			ix.TimeMin = t
 		}

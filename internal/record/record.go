@@ -323,6 +323,19 @@ func IsHexID[T string | []byte](s T, n int) bool {
 	return true
 }
 
+// EventTime returns the time a record is about, in Unix nanoseconds: its
+// start time, else its end time, else its observed time (0 if none is set).
+// Filters, index time ranges, scopes and drift windows use it.
+func (r *Record) EventTime() int64 {
+	switch {
+	case r.StartTime != 0:
+		return r.StartTime
+	case r.EndTime != 0:
+		return r.EndTime
+	}
+	return r.ObservedTime
+}
+
 // Normalize maps empty lists and an empty leaf hash to nil, their canonical
 // in-memory form: both encode identically, and readers such as Parquet's
 // return empty values where the writer had nil.

@@ -568,7 +568,7 @@ func (r *leafReader) origin(o []byte) uint32 {
 	return uint32(len(r.out.Origins) - 1)
 }
 
-// inPeriod reports whether row i's event time (archive.EventTime) is in
+// inPeriod reports whether row i's event time (record.Record.EventTime) is in
 // the scope's period.
 func (r *leafReader) inPeriod(i int) bool {
 	s := r.scope

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/govaudit/govaudit/internal/archive"
 	"github.com/govaudit/govaudit/internal/record"
 )
 
@@ -17,7 +16,7 @@ import (
 // verified whole (every epoch, every manifest of its chain).
 //
 // Since and Until (zero: unbounded; Until exclusive) limit which records
-// are checked row by row: a record whose event time (archive.EventTime) is
+// are checked row by row: a record whose event time (record.Record.EventTime) is
 // outside [Since, Until) is validated and re-hashed only if it is leaf 0 of
 // its epoch (whose attributes are the epoch link verify relies on);
 // otherwise its stored leaf hash is taken as is. Everything else is still
@@ -40,7 +39,7 @@ func (s Scope) HasOrigin(origin string) bool {
 
 // inPeriod reports whether a record's event time is in [Since, Until).
 func (s Scope) inPeriod(r *record.Record) bool {
-	t := archive.EventTime(r)
+	t := r.EventTime()
 	if !s.Since.IsZero() && t < s.Since.UnixNano() {
 		return false
 	}
