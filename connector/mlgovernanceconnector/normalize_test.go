@@ -204,29 +204,62 @@ func TestOpenAIStreamCaptured(t *testing.T) {
 }
 
 // TestOpenAIAgentsCaptured reads spans captured from the OpenAI Agents SDK
-// under OpenInference (testdata/capture): the agent's name is only in
-// graph.node.id; the turn and workflow CHAIN spans are not decisions.
+// under OpenInference (testdata/capture), one run in chat completions mode
+// and one in the default Responses API mode: the agent's name is only in
+// graph.node.id; the turn and workflow CHAIN spans are not decisions; user
+// and session come from OpenInference's context attributes (setUser,
+// setSession), which the instrumentation's tracer copies onto every span.
 func TestOpenAIAgentsCaptured(t *testing.T) {
 	p := newPipeline(t, keyedDefaultConfig())
 	require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, "openinference_agents_captured_traces.json")))
-	var kinds []string
-	var in int64
+	type run struct {
+		user     string
+		kinds    []string
+		models   []string
+		in, out  int64
+		toolArgs int
+	}
+	runs := map[string]*run{}
 	for _, r := range p.records(t) {
-		kinds = append(kinds, string(r.Type)+":"+r.EventName)
+		x := runs[r.SessionID]
+		if x == nil {
+			x = &run{user: r.UserID}
+			runs[r.SessionID] = x
+		}
+		assert.Equal(t, x.user, r.UserID, "one user per session")
+		x.kinds = append(x.kinds, string(r.Type)+":"+r.EventName)
 		switch r.Type {
 		case record.TypeInference:
 			assert.Equal(t, "openai", r.Provider)
-			assert.Equal(t, "gpt-4.1", r.ResponseModel)
-			in += *r.InputTokens
+			x.models = append(x.models, r.RequestModel+"|"+r.ResponseModel)
+			x.in += *r.InputTokens
+			x.out += *r.OutputTokens
 		case record.TypeToolCall:
 			assert.Equal(t, "refund", r.ToolName)
 			assert.NotEmpty(t, r.ToolArgumentsDigest)
 			assert.NotEmpty(t, r.ToolResultDigest)
+			x.toolArgs++
 		}
 		if r.EventName == "Support agent" {
 			assert.Equal(t, "Support agent", r.AgentName, "from graph.node.id")
 		}
 	}
-	assert.ElementsMatch(t, []string{"inference:generation", "tool_call:refund", "inference:generation", "agent:Support agent", "agent:support"}, kinds)
-	assert.Equal(t, int64(120+140), in)
+	require.Len(t, runs, 2, "two sessions, no record without one")
+
+	chat := runs["sess-agents"]
+	require.NotNil(t, chat)
+	assert.Equal(t, "user-ag", chat.user)
+	assert.ElementsMatch(t, []string{"inference:generation", "tool_call:refund", "inference:generation", "agent:Support agent", "agent:support"}, chat.kinds)
+	assert.Equal(t, []string{"|gpt-4.1", "|gpt-4.1"}, chat.models, "chat completions mode: llm.model_name is the requested name")
+	assert.Equal(t, int64(120+140), chat.in)
+	assert.Equal(t, int64(18+12), chat.out)
+
+	resp := runs["sess-agents-2"]
+	require.NotNil(t, resp)
+	assert.Equal(t, "user-ag-2", resp.user)
+	assert.ElementsMatch(t, []string{"inference:response", "tool_call:refund", "inference:response", "agent:Support agent", "agent:support"}, resp.kinds)
+	assert.Equal(t, []string{"gpt-4.1-2025-04-14|gpt-4.1-2025-04-14", "gpt-4.1-2025-04-14|gpt-4.1-2025-04-14"}, resp.models,
+		"Responses mode: the dated snapshot, in llm.model_name and the invocation parameters")
+	assert.Equal(t, int64(130+160), resp.in)
+	assert.Equal(t, int64(21+11), resp.out)
 }
