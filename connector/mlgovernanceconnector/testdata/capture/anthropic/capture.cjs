@@ -2,10 +2,11 @@
 // @anthropic-ai/sdk (which emits its own anthropic.messages.create span when a
 // tracer provider is registered) under a second instrumentation, given as the
 // first argument: "traceloop" (@traceloop/instrumentation-anthropic) or
-// "openinference" (@arizeai/openinference-instrumentation-anthropic). The API
+// "openinference" (@arizeai/openinference-instrumentation-anthropic), or
+// "native" for none (the SDK's own span alone). The API
 // is a fake on 127.0.0.1. Writes OTLP/JSON to stdout; with no argument, both
-// runs, each in its own process (an instrumentation cannot be undone),
-// merged into one document.
+// instrumented runs, each in its own process (an instrumentation cannot be
+// undone), merged into one document.
 const http = require('node:http');
 const { trace, context } = require('@opentelemetry/api');
 const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
@@ -41,11 +42,13 @@ if (which === 'traceloop') {
   // @anthropic-ai/sdk 1.x has no legacy Completions resource, which this
   // instrumentation wraps first: give it an empty class for that one.
   inst.manuallyInstrument({ Anthropic: { Completions: class {}, Messages: sdk.Anthropic.Messages, Beta: sdk.Anthropic.Beta } });
-} else {
+} else if (which === 'openinference') {
   const { AnthropicInstrumentation } = require('@arizeai/openinference-instrumentation-anthropic');
   const inst = new AnthropicInstrumentation();
   inst.setTracerProvider(provider);
   inst.manuallyInstrument(sdk);
+} else if (which !== 'native') {
+  throw new Error(`unknown instrumentation ${which}: traceloop, openinference or native`);
 }
 
 const server = http.createServer((req, res) => {
