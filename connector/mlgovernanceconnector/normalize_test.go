@@ -180,14 +180,18 @@ func TestLangChainCaptured(t *testing.T) {
 	assert.Equal(t, int64(14), *r.InputTokens)
 }
 
-// TestOpenAIStreamCaptured reads spans captured from the openai package under
-// @opentelemetry/instrumentation-openai (testdata/capture): a streaming chat
-// completion reports its usage in the last chunk, which the span carries.
+// TestOpenAIStreamCaptured reads spans and log events captured from the
+// openai package under @opentelemetry/instrumentation-openai with
+// captureMessageContent (testdata/capture): a streaming chat completion
+// reports its usage in the last chunk, which the span carries; the prompt
+// and the choice are log events (event.name attribute), attributed through
+// their span and digested.
 func TestOpenAIStreamCaptured(t *testing.T) {
 	p := newPipeline(t, keyedDefaultConfig())
 	require.NoError(t, p.traces.ConsumeTraces(context.Background(), readTraces(t, "genai_openai_captured_traces.json")))
+	require.NoError(t, p.logs.ConsumeLogs(context.Background(), readLogs(t, "genai_openai_captured_logs.json")))
 	recs := p.records(t)
-	require.Len(t, recs, 2)
+	require.Len(t, recs, 4)
 	chat, emb := recs[0], recs[1]
 	assert.Equal(t, record.TypeInference, chat.Type)
 	assert.Equal(t, "openai", chat.Provider)
@@ -201,6 +205,16 @@ func TestOpenAIStreamCaptured(t *testing.T) {
 	assert.Equal(t, "s-77", chat.SessionID)
 	assert.Equal(t, record.TypeEmbedding, emb.Type)
 	assert.Equal(t, int64(6), *emb.InputTokens)
+	for _, r := range recs[2:] {
+		assert.Equal(t, record.TypeContent, r.Type)
+		assert.Equal(t, chat.SpanID, r.SpanID, r.EventName)
+		assert.Equal(t, "u-1842", r.UserID, r.EventName)
+		assert.Equal(t, "s-77", r.SessionID, r.EventName)
+		assert.Empty(t, r.Input+r.Output, "digest is the default")
+		assert.NotEmpty(t, r.InputDigest+r.OutputDigest, r.EventName)
+	}
+	assert.Equal(t, "gen_ai.user.message", recs[2].EventName)
+	assert.Equal(t, "gen_ai.choice", recs[3].EventName)
 }
 
 // TestOpenAIAgentsCaptured reads spans captured from the OpenAI Agents SDK

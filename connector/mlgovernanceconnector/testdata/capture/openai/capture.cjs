@@ -1,24 +1,35 @@
 // Captures a streaming chat completion and an embedding made through the
 // openai package under @opentelemetry/instrumentation-openai (the official
-// GenAI instrumentation), against a fake OpenAI API on 127.0.0.1. Writes
-// OTLP/JSON (spans only; content goes to log events, off here) to stdout.
+// GenAI instrumentation), against a fake OpenAI API on 127.0.0.1, with
+// captureMessageContent on: the instrumentation puts prompts and responses
+// in log events (gen_ai.user.message, gen_ai.choice), not on the spans.
+// Writes the spans as OTLP/JSON to stdout and the log events as OTLP/JSON
+// to the file named by the first argument.
 const http = require('node:http');
 const { trace, context } = require('@opentelemetry/api');
 const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
 const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
-const { JsonTraceSerializer } = require('@opentelemetry/otlp-transformer');
+const { JsonTraceSerializer, JsonLogsSerializer } = require('@opentelemetry/otlp-transformer');
+const { logs } = require('@opentelemetry/api-logs');
+const { LoggerProvider, InMemoryLogRecordExporter, SimpleLogRecordProcessor } = require('@opentelemetry/sdk-logs');
+const fs = require('node:fs');
+
+const logsFile = process.argv[2];
+if (!logsFile) throw new Error('usage: node capture.cjs LOGS_FILE > TRACES_FILE');
 const { OpenAIInstrumentation } = require('@opentelemetry/instrumentation-openai');
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({
-  resource: resourceFromAttributes({ 'service.name': 'support-bot-js' }),
-  spanProcessors: [new SimpleSpanProcessor(exporter)],
-});
+const resource = resourceFromAttributes({ 'service.name': 'support-bot-js' });
+const provider = new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(exporter)] });
 trace.setGlobalTracerProvider(provider);
-const inst = new OpenAIInstrumentation();
+const logExporter = new InMemoryLogRecordExporter();
+const loggerProvider = new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor({ exporter: logExporter })] });
+logs.setGlobalLoggerProvider(loggerProvider);
+const inst = new OpenAIInstrumentation({ captureMessageContent: true });
 inst.setTracerProvider(provider);
+inst.setLoggerProvider(loggerProvider);
 inst.setMeterProvider(require('@opentelemetry/api').metrics.getMeterProvider()); // its token metrics need instruments (no-op here)
 inst.enable();
 const { OpenAI } = require('openai'); // after enable(): the instrumentation hooks require
@@ -37,7 +48,7 @@ const server = http.createServer((req, res) => {
     const base = { id: 'chatcmpl-st1', object: 'chat.completion.chunk', created: 1767265200, model: 'gpt-4o-mini-2024-07-18' };
     for (const c of [
       { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: 'Your refund ' }, finish_reason: null }] },
-      { ...base, choices: [{ index: 0, delta: { content: 'is on its way.' }, finish_reason: null }] },
+      { ...base, choices: [{ index: 0, delta: { content: 'is on its way, jane@example.com.' }, finish_reason: null }] },
       { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
       { ...base, choices: [], usage: { prompt_tokens: 42, completion_tokens: 17, total_tokens: 59 } },
     ]) res.write(`data: ${JSON.stringify(c)}\n\n`);
@@ -58,5 +69,8 @@ const server = http.createServer((req, res) => {
   server.close();
   const spans = exporter.getFinishedSpans();
   process.stdout.write(JSON.stringify(JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(spans))), null, 1));
-  process.stderr.write(`${spans.length} spans\n`);
+  await loggerProvider.forceFlush();
+  const records = logExporter.getFinishedLogRecords();
+  fs.writeFileSync(logsFile, JSON.stringify(JSON.parse(new TextDecoder().decode(JsonLogsSerializer.serializeRequest(records))), null, 1));
+  process.stderr.write(`${spans.length} spans, ${records.length} log events\n`);
 })();
