@@ -162,7 +162,7 @@ func TestGolden(t *testing.T) {
 		logs   string
 	}{
 		{golden: "genai.golden.json", traces: "genai_traces.json", logs: "genai_logs.json"},
-		{golden: "genai_openai_captured.golden.json", traces: "genai_openai_captured_traces.json"},
+		{golden: "genai_openai_captured.golden.json", traces: "genai_openai_captured_traces.json", logs: "genai_openai_captured_logs.json"},
 		{golden: "openllmetry.golden.json", traces: "openllmetry_traces.json"},
 		{golden: "openinference.golden.json", traces: "openinference_traces.json"},
 		{golden: "classicml.golden.json", traces: "classicml_traces.json"},
@@ -170,6 +170,7 @@ func TestGolden(t *testing.T) {
 		{golden: "vercel_captured.golden.json", traces: "vercel_captured_traces.json"},
 		{golden: "anthropic.golden.json", traces: "anthropic_traces.json"},
 		{golden: "anthropic_captured.golden.json", traces: "anthropic_captured_traces.json"},
+		{golden: "anthropic_native_captured.golden.json", traces: "anthropic_native_captured_traces.json"},
 		{golden: "openinference_params.golden.json", traces: "openinference_params_traces.json"},
 		{golden: "duplicate.golden.json", traces: "duplicate_traces.json"},
 		{golden: "openinference_langchain.golden.json", traces: "openinference_langchain_traces.json"},
