@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/govaudit/govaudit/connector/mlgovernanceconnector/internal/capture"
 	"github.com/govaudit/govaudit/connector/mlgovernanceconnector/internal/metadata"
 )
 
@@ -148,4 +149,52 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkCapturedStacks measures the unmapped-attribute policy on the
+// spans captured from the seven stacks of issue 12 (testdata/capture, 44
+// spans per batch, every convention): digest (the fail-closed default)
+// against drop and keep, in the same run. Time is per batch.
+func BenchmarkCapturedStacks(b *testing.B) {
+	td := ptrace.NewTraces()
+	for _, f := range []string{"vercel_captured_traces.json", "anthropic_captured_traces.json", "anthropic_native_captured_traces.json",
+		"openinference_langchain_captured_traces.json", "openinference_agents_captured_traces.json", "genai_openai_captured_traces.json"} {
+		readTraces(b, f).ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+	}
+	b.Logf("%d spans per batch", td.SpanCount())
+	for _, mode := range []capture.UnmappedMode{capture.UnmappedDigest, capture.UnmappedDrop, capture.UnmappedKeep} {
+		b.Run("unmapped="+string(mode), func(b *testing.B) {
+			cfg := keyedDefaultConfig()
+			cfg.Capture.UnmappedAttributes = mode
+			c, err := NewFactory().CreateTracesToLogs(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				if err := c.Shutdown(context.Background()); err != nil {
+					b.Error(err)
+				}
+			}()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				// New trace ids every batch: the connector remembers each
+				// trace's attribution and model calls.
+				for _, rs := range td.ResourceSpans().All() {
+					for _, ss := range rs.ScopeSpans().All() {
+						for _, s := range ss.Spans().All() {
+							tid := [16]byte(s.TraceID())
+							binary.BigEndian.PutUint32(tid[:4], uint32(i))
+							s.SetTraceID(pcommon.TraceID(tid))
+						}
+					}
+				}
+				if err := c.ConsumeTraces(context.Background(), td); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
