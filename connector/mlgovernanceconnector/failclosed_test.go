@@ -371,6 +371,7 @@ func runMarkedFixtures(t *testing.T, cfg *Config) ([]leak, int) {
 			leaks = append(leaks, leak{site: m.sites[n], where: "raw bytes of " + strings.Join(where, ", ")})
 		}
 	}
+	t.Logf("%d markers in %d fixtures, %d records archived in %d data files, %d leaks", len(m.sites), len(traces)+len(logs), rows, len(files), len(leaks))
 	return leaks, rows
 }
 
