@@ -49,7 +49,15 @@ func TestCLI(t *testing.T) {
 	e := newCLIEnv(t)
 	proof := filepath.Join(e.dir, "proof.json")
 	missing := filepath.Join(e.dir, "missing")
-	sent := record.ContentDigest([]byte("0123456789abcdef0123456789abcdef"), "What is my credit limit?")
+	dkey := []byte("0123456789abcdef0123456789abcdef")
+	sent := record.ContentDigest(dkey, "What is my credit limit?")
+	// The prompt as a message list sent in one string attribute (digested
+	// as received), and a JSON value digested in canonical form.
+	messages := record.ContentDigest(dkey, `[{"role":"user","parts":[{"type":"text","content":"What is my credit limit?"}]}]`)
+	spaced := filepath.Join(e.dir, "spaced.json")
+	os.WriteFile(spaced, []byte(`{ "b": 1, "a": [ true ] }`), 0o644)
+	canonical := record.ContentDigest(dkey, `{"a":[true],"b":1}`)
+	sentSpaced := record.ContentDigest(dkey, `{ "b": 1, "a": [ true ] }`)
 	for _, c := range []struct {
 		args           []string
 		code           int
@@ -114,6 +122,13 @@ func TestCLI(t *testing.T) {
 		{[]string{"digest", "--key-file", e.digestKey, e.content}, exitOK, "hmac-sha256:", "", "(digest_key_id fp:"},
 		{[]string{"digest", "--key-file", e.digestKey, "--expect", sent, e.content}, exitFailed, "hmac-sha256:", "",
 			"DIFFERENT: the content is not what the record digested\nhint: the content without its trailing newline matches"},
+		{[]string{"digest", "--key-file", e.digestKey, "--expect", messages, e.content}, exitFailed, "hmac-sha256:", "",
+			"DIFFERENT: the content is not what the record digested\nhint: a message list (gen_ai.input.messages, gen_ai.output.messages) is digested as its whole value"},
+		{[]string{"digest", "--key-file", e.digestKey, "--expect", canonical, spaced}, exitFailed, "hmac-sha256:", "",
+			"DIFFERENT: the content is not what the record digested\nhint: with --json the content matches: the application sent a structured value"},
+		{[]string{"digest", "--key-file", e.digestKey, "--json", "--expect", sentSpaced, spaced}, exitFailed, "hmac-sha256:", "",
+			"DIFFERENT: the content is not what the record digested\nhint: without --json the content matches: the application sent this JSON text in one string attribute"},
+		{[]string{"digest", "--key-file", e.digestKey, "--json", "--expect", canonical, spaced}, exitOK, "hmac-sha256:", "", "\nmatch: "},
 		{[]string{"digest", e.content}, exitUsage, "", "govaudit digest: --key-file is required", ""},
 		{[]string{"digest", "--key-file", e.digestKey, "a", "b"}, exitUsage, "", "govaudit digest: want at most one CONTENT_FILE, got 2 arguments", ""},
 		{[]string{"digest", "--key-file", missing, e.content}, exitUsage, "", "govaudit digest: open " + missing, ""},

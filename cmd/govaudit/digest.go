@@ -14,14 +14,17 @@ var cmdDigest = &command{
 	name:      "digest",
 	usageLine: "digest --key-file FILE [--json] [--expect DIGEST] [CONTENT_FILE]",
 	short:     "compute the keyed digest of candidate content, to prove what a digested prompt or output was",
-	long: `CONTENT_FILE (or stdin, or "-") must hold exactly the content the
-application sent in the attribute, byte for byte: the prompt or output text
-itself, not a record, not a JSON document around it, and with no trailing
-newline unless the original had one (most editors add one: use printf, not
-echo, or a file saved without it). With --json the content is parsed as JSON
-and digested in canonical form, as the connector does for structured values
-and message lists; JSON text sent in one string attribute was digested as
-received: omit --json.`,
+	long: `CONTENT_FILE (or stdin, or "-") must hold exactly the value the
+application sent in the attribute, byte for byte: for a plain string
+attribute, that text; for a message list sent as one string
+(gen_ai.input.messages), its whole JSON text, not only a message's content;
+never a govaudit record around it; and with no trailing newline unless the
+original had one (most editors add one: use printf, not echo, or a file
+saved without it). With --json the content is parsed as JSON and digested in
+canonical form, as the connector does for structured values and message
+lists; JSON text sent in one string attribute was digested as received:
+omit --json. When the content differs, a hint names the usual cause
+(trailing newline, --json, message text instead of the list).`,
 	example: `printf '%s' 'What is my credit limit?' > candidate.txt
 govaudit digest --key-file ./data/keys/digest.key --expect hmac-sha256:... candidate.txt`,
 	run: runDigest,
@@ -70,7 +73,7 @@ func runDigest(c *command, args []string, stdout, stderr io.Writer) int {
 	if *expect != "" {
 		if subtle.ConstantTimeCompare([]byte(d), []byte(*expect)) != 1 {
 			fmt.Fprintln(stdout, "DIFFERENT: the content is not what the record digested")
-			if hint := newlineHint(key, text, *expect, *asJSON); hint != "" {
+			if hint := digestHint(key, content, *expect, *asJSON); hint != "" {
 				fmt.Fprintln(stdout, hint)
 			}
 			return exitFailed
@@ -80,21 +83,40 @@ func runDigest(c *command, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// newlineHint returns a hint when content differs from the expected digest
-// only by a trailing line ending, the usual difference between a file
-// saved by an editor (or written by echo) and the text an application sent.
-func newlineHint(key []byte, text, expect string, asJSON bool) string {
+// digestHint returns a hint when content differs from the expected digest
+// in one of the usual ways: only by a trailing line ending (a file saved by
+// an editor, or written by echo); by --json (a structured value, digested in
+// canonical form, against JSON text sent in one string attribute, digested
+// as received); or by being a message's text where the attribute held a
+// whole message list. content is the file as read, before --json.
+func digestHint(key, content []byte, expect string, asJSON bool) string {
+	matches := func(s string) bool {
+		return subtle.ConstantTimeCompare([]byte(record.ContentDigest(key, s)), []byte(expect)) == 1
+	}
+	text := string(content)
+	if c, err := record.CanonicalizeJSON(text); err == nil {
+		switch {
+		case asJSON && matches(text):
+			return "hint: without --json the content matches: the application sent this JSON text in one string attribute"
+		case !asJSON && matches(c):
+			return "hint: with --json the content matches: the application sent a structured value"
+		}
+	}
 	if asJSON {
 		return "" // canonical JSON ignores surrounding white space
 	}
 	trimmed := strings.TrimRight(text, "\r\n")
 	for _, c := range []string{trimmed, text + "\n"} {
-		if c != text && subtle.ConstantTimeCompare([]byte(record.ContentDigest(key, c)), []byte(expect)) == 1 {
+		if c != text && matches(c) {
 			if len(c) < len(text) {
 				return "hint: the content without its trailing newline matches: the file ends with a line break the original did not have (use printf '%s', not echo)"
 			}
 			return "hint: the content with a trailing newline matches: the original ended with a line break"
 		}
+	}
+	if t := strings.TrimSpace(text); !strings.HasPrefix(t, "[") && !strings.HasPrefix(t, "{") {
+		return `hint: a message list (gen_ai.input.messages, gen_ai.output.messages) is digested as its whole value: ` +
+			`put its JSON text, e.g. [{"role":"user","parts":[{"type":"text","content":"…"}]}], in the file, not only the message text`
 	}
 	return ""
 }

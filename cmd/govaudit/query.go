@@ -17,7 +17,7 @@ import (
 var cmdQuery = &command{
 	name: "query",
 	usageLine: "query ARCHIVE_DIR [--record ID] [--model M] [--provider P] [--user U] [--session S] [--conversation C] [--trace T]\n" +
-		"               [--type T] [--since TIME] [--until TIME] [--format table|json|csv] [--limit N] [--stats]",
+		"               [--origin O] [--type T] [--since TIME] [--until TIME] [--format table|json|csv] [--limit N] [--stats]",
 	short: "find records, opening only the data files whose audit index and bloom filters can match",
 	long: `Only sealed data files are searched: records still in the exporter's
 write-ahead log (see the note on stderr) appear once their file is sealed.
