@@ -4,6 +4,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${GOVAUDIT_DATA:-./data}
+# Stop before anything else when a port is taken: the collector would only
+# say "address already in use". A port that accepts a connection is taken.
+busy=0
+for v in GOVAUDIT_OTLP_GRPC_ENDPOINT=127.0.0.1:4317 GOVAUDIT_OTLP_HTTP_ENDPOINT=127.0.0.1:4318 \
+  GOVAUDIT_MLEVENTS_ENDPOINT=127.0.0.1:8737 GOVAUDIT_HEALTH_ENDPOINT=127.0.0.1:13133 \
+  GOVAUDIT_PROMETHEUS_ENDPOINT=127.0.0.1:9464; do
+  name=${v%%=*}
+  ep=${!name:-${v#*=}}
+  host=${ep%:*} port=${ep##*:}
+  case $host in "" | 0.0.0.0 | "[::]") host=127.0.0.1 ;; esac
+  if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+    echo "quickstart: $ep ($name) is in use by another process (often a second collector)" >&2
+    busy=1
+  fi
+done
+if [ $busy = 1 ]; then
+  cat >&2 <<HINT
+quickstart: stop that process, or move the port in this terminal and in the one you send from, e.g.
+  export GOVAUDIT_OTLP_HTTP_ENDPOINT=127.0.0.1:14318
+  make run
+(README.md lists every GOVAUDIT_* variable; a second collector also needs its own GOVAUDIT_DATA)
+HINT
+  exit 1
+fi
 mkdir -p "$data/keys" "$data/audit" "$data/storage"
 chmod 700 "$data/keys"
 if [ ! -f "$data/keys/govaudit-dev.key" ]; then
