@@ -36,10 +36,22 @@ service: {pipelines: {logs: {receivers: [otlp], processors: [auditsign], exporte
 		{"../examples/quickstart.yaml", []string{"GOVAUDIT_DATA=" + e.data}, ""},
 		{"../examples/production.yaml", []string{"GOVAUDIT_SECRETS_DIR=" + secrets, "GOVAUDIT_ORIGIN=collector-0",
 			"GOVAUDIT_MLFLOW_WEBHOOK_SECRET=s3cret"}, ""},
+		// production.yaml fails closed: no origin, or an MLflow path on
+		// 0.0.0.0 without its webhook secret, refuses to validate.
+		// (GOVAUDIT_ORIGIN unset: the loop below drops it from the environment.)
+		{"../examples/production.yaml", []string{"GOVAUDIT_SECRETS_DIR=" + secrets,
+			"GOVAUDIT_MLFLOW_WEBHOOK_SECRET=s3cret"}, `processors::auditsign: origin "GOVAUDIT_ORIGIN must be set`},
+		{"../examples/production.yaml", []string{"GOVAUDIT_SECRETS_DIR=" + secrets, "GOVAUDIT_ORIGIN=collector-0",
+			"GOVAUDIT_MLFLOW_WEBHOOK_SECRET="}, "receivers::mlevents/mlflow: mlflow::secret: required when endpoint is not a loopback address"},
 		{broken, nil, "checkpoint_interval"},
 	} {
 		cmd := exec.Command(filepath.Join(e.bin, "otelcol-govaudit"), "validate", "--config", c.config)
-		cmd.Env = append(os.Environ(), c.env...)
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "GOVAUDIT_ORIGIN=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, c.env...)
 		out, err := cmd.CombinedOutput()
 		switch {
 		case c.wantErr == "" && err != nil:
