@@ -207,6 +207,14 @@ func TestQueryLimitStreams(t *testing.T) {
 	if code != exitOK || strings.Count(out, "\n") != 3 || !strings.Contains(errs, "2 records; data files: 1 of 2 opened, 1 skipped") {
 		t.Errorf("--limit 2: exit %d\n%s%s", code, out, errs)
 	}
+	// Within a file too: of the 2,001 rows of the first file, --limit 2
+	// decodes one batch, not the file.
+	big := filepath.Join(e.dir, "big")
+	writeArchive(t, big, e.key, 4000, 4000)
+	code, out, errs = runCmd(t, "query", big, "--limit", "2", "--format", "csv", "--stats")
+	if code != exitOK || strings.Count(out, "\n") != 3 || !strings.Contains(errs, "2 records; data files: 1 of 2 opened, 1 skipped by their index or bloom filters; 1024 of 2001 rows decoded") {
+		t.Errorf("--limit 2 of a file of 2,001 rows: exit %d\n%s", code, errs)
+	}
 	// A user query reads files twice (traces, then records): counted once.
 	code, _, errs = runCmd(t, "query", e.root, "--user", "alice", "--stats")
 	if code != exitOK || !strings.Contains(errs, "12 records; data files: 2 of 2 opened, 0 skipped") {

@@ -85,8 +85,12 @@ func runQuery(c *command, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *stats {
-		fmt.Fprintf(stderr, "%d records; data files: %d of %d opened, %d skipped by their index or bloom filters\n",
-			p.n, len(q.opened), q.files, q.files-len(q.opened))
+		var decoded, held int64
+		for f := range q.opened {
+			decoded, held = decoded+int64(q.decoded[f]), held+q.held[f]
+		}
+		fmt.Fprintf(stderr, "%d records; data files: %d of %d opened, %d skipped by their index or bloom filters; %d of %d rows decoded\n",
+			p.n, len(q.opened), q.files, q.files-len(q.opened), decoded, held)
 	}
 	if err := p.flush(); err != nil {
 		fmt.Fprintf(stderr, "govaudit query: %v\n", err)
@@ -108,6 +112,11 @@ type querier struct {
 	// some files twice (its traces, then its records), counted once.
 	opened map[string]bool
 	found  int
+	// decoded holds, for --stats, the most rows decoded of each file read
+	// (a limit stops decoding inside a file), held the rows its footer
+	// claims.
+	decoded map[string]int
+	held    map[string]int64
 }
 
 // run calls emit with the records matching f in archive order, stopping
@@ -120,7 +129,7 @@ func (q *querier) run(f archive.Filter, emit func(*record.Record) error) error {
 	if err != nil {
 		return err
 	}
-	q.files, q.opened = len(files), map[string]bool{}
+	q.files, q.opened, q.decoded, q.held = len(files), map[string]bool{}, map[string]int{}, map[string]int64{}
 	match := f.MatchRecord
 	mayMatch := func(ix *archive.Index) bool { return ix.Matches(&f) }
 	mayHold := func(df *archive.DataFile) bool { return q.mayHold(df, &f) }
@@ -209,23 +218,23 @@ func (q *querier) scan(files []string, mayMatch func(*archive.Index) bool, mayHo
 			// file that cannot be opened this way is read below, which
 			// reports what is wrong with it.
 			skip := !mayHold(df)
+			q.held[p] = df.NumRows()
 			df.Close()
 			if skip {
 				continue
 			}
 		}
 		q.opened[p] = true
-		rows, err := archive.ReadRows(q.root, p)
+		// Rows stream: a limit reached ends the decoding inside the file.
+		decoded, err := archive.EachRow(q.root, p, func(r *record.Record) error {
+			if (q.id == "" || r.ID == q.id) && match(r) {
+				return emit(r)
+			}
+			return nil
+		})
+		q.decoded[p] = max(q.decoded[p], decoded)
 		if err != nil {
 			return err
-		}
-		for i := range rows {
-			r := &rows[i]
-			if (q.id == "" || r.ID == q.id) && match(r) {
-				if err := emit(r); err != nil {
-					return err
-				}
-			}
 		}
 	}
 	return nil

@@ -70,45 +70,113 @@ func openRows(name string, data []byte) (*parquet.File, error) {
 }
 
 func readParquet(name string, data []byte) (rows []record.Record, err error) {
-	// parquet-go may panic on malformed input; a reader of untrusted
-	// archives must turn that into an error naming the file.
+	n, err := decodeRows(name, data, func(n int64, batch []record.Record) error {
+		// Rows are kept as they decode, so memory follows the rows really
+		// in the file, not the count its footer claims.
+		if rows == nil {
+			rows = make([]record.Record, 0, min(n, 1<<16))
+		}
+		rows = append(rows, batch...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(rows)) != n {
+		return nil, fmt.Errorf("%s: %w: read %d of %d rows", name, ErrCorrupt, len(rows), n)
+	}
+	return rows, nil
+}
+
+// EachRow reads the data file at rel (relative to root, as listed by
+// DataFiles) and calls fn with its rows in file order, a batch of at most
+// 1,024 decoded at a time: a reader that stops early (fn returns an error,
+// which EachRow returns as is) decodes no further. The record fn gets is
+// reused after fn returns: fn must copy what it keeps (its strings and
+// slices may be kept). It returns how many rows were decoded. Damage is
+// reported as by ReadRows, as far as the rows were read.
+func EachRow(root, rel string, fn func(*record.Record) error) (decoded int, err error) {
+	data, err := ReadDataFile(root, rel)
+	if err != nil {
+		return 0, err
+	}
+	n, err := decodeRows(rel, data, func(_ int64, batch []record.Record) error {
+		decoded += len(batch)
+		for i := range batch {
+			if err := fn(&batch[i]); err != nil {
+				return &stopped{err}
+			}
+		}
+		return nil
+	})
+	var s *stopped
+	switch {
+	case errors.As(err, &s):
+		return decoded, s.err
+	case err != nil:
+		return decoded, err
+	case int64(decoded) != n:
+		return decoded, fmt.Errorf("%s: %w: read %d of %d rows", rel, ErrCorrupt, decoded, n)
+	}
+	return decoded, nil
+}
+
+// stopped carries the error of EachRow's fn through decodeRows.
+type stopped struct{ err error }
+
+func (s *stopped) Error() string { return s.err.Error() }
+
+// decodeRows decodes the rows of a data file's bytes in batches of at most
+// 1,024 and calls each with the row count the footer claims and a batch,
+// normalised (ReadFile's in-memory form), until the file ends or each
+// returns an error, which decodeRows returns as is. It returns the claimed
+// count. parquet-go may panic on malformed input; a reader of untrusted
+// archives turns that into an error naming the file (a panic in each is
+// not the file's: it goes on).
+func decodeRows(name string, data []byte, each func(n int64, batch []record.Record) error) (n int64, err error) {
+	inEach := false
 	defer func() {
 		if p := recover(); p != nil {
-			rows, err = nil, fmt.Errorf("%s: %w: %v", name, ErrCorrupt, p)
+			if inEach {
+				panic(p)
+			}
+			err = fmt.Errorf("%s: %w: %v", name, ErrCorrupt, p)
 		}
 	}()
 	f, err := openRows(name, data)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	n := f.NumRows()
+	n = f.NumRows()
 	rd := parquet.NewGenericReader[record.Record](f)
 	defer rd.Close()
-	// Rows are read in batches and kept as they decode, so memory follows
-	// the rows really in the file, not the count its footer claims.
 	batch := make([]record.Record, min(n, 1024))
-	rows = make([]record.Record, 0, min(n, 1<<16))
-	for int64(len(rows)) < n {
+	for read := int64(0); read < n; {
 		clear(batch) // fresh values: the reader may reuse a destination's buffers
-		k, err := rd.Read(batch[:min(int64(len(batch)), n-int64(len(rows)))])
-		rows = append(rows, batch[:k]...)
-		if err == io.EOF {
+		k, rerr := rd.Read(batch[:min(int64(len(batch)), n-read)])
+		for i := range batch[:k] {
+			batch[i].Normalize()
+		}
+		read += int64(k)
+		if k > 0 {
+			inEach = true
+			err := each(n, batch[:k])
+			inEach = false
+			if err != nil {
+				return n, err
+			}
+		}
+		if rerr == io.EOF {
 			break
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: row %d: %w: %v", name, len(rows), ErrCorrupt, err)
+		if rerr != nil {
+			return n, fmt.Errorf("%s: row %d: %w: %v", name, read, ErrCorrupt, rerr)
 		}
 		if k == 0 {
 			break
 		}
 	}
-	if int64(len(rows)) != n {
-		return nil, fmt.Errorf("%s: %w: read %d of %d rows", name, ErrCorrupt, len(rows), n)
-	}
-	for i := range rows {
-		rows[i].Normalize()
-	}
-	return rows, nil
+	return n, nil
 }
 
 // DataFiles returns the path (relative to root) of every data file under
