@@ -12,7 +12,6 @@ import (
 // configurations (endpoint, and the telemetry reader's host and port) comes
 // from a GOVAUDIT_* variable with a default, so a user whose port is taken
 // moves it without editing YAML (README, "address already in use").
-// Outgoing endpoints (exporters) are the variables' business too.
 func TestExamplePortsOverridable(t *testing.T) {
 	files, err := filepath.Glob("../examples/*.yaml")
 	if err != nil {
