@@ -63,9 +63,9 @@ func (c *Config) Validate() error {
 	for i, b := range c.LatencyBuckets {
 		switch {
 		case math.IsNaN(b) || math.IsInf(b, 0) || b <= 0:
-			errs = append(errs, fmt.Errorf("latency_buckets[%d]: %v, want a positive number of seconds", i, b))
+			errs = append(errs, fmt.Errorf("latency_buckets::%d: %v, want a positive number of seconds", i, b))
 		case i > 0 && b <= c.LatencyBuckets[i-1]:
-			errs = append(errs, fmt.Errorf("latency_buckets[%d]: %v is not above latency_buckets[%d] (%v); bounds must increase", i, b, i-1, c.LatencyBuckets[i-1]))
+			errs = append(errs, fmt.Errorf("latency_buckets::%d: %v is not above latency_buckets::%d (%v); bounds must increase", i, b, i-1, c.LatencyBuckets[i-1]))
 		}
 	}
 	if c.DecisionCacheSize < 0 || c.DecisionCacheSize > maxDecisionCacheSize {

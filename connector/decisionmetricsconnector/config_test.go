@@ -56,8 +56,8 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_mode"), unmarshalError: `'drift.reference.mode' unknown reference mode "sliding" (want first_records or window)`},
 		{id: component.NewIDWithName(metadata.Type, "old_reference_size"), unmarshalError: "'drift' has invalid keys: reference_size"},
 		{id: component.NewIDWithName(metadata.Type, "zero_labels"), errorMsg: "max_label_values: 0, want 1 to 10000"},
-		{id: component.NewIDWithName(metadata.Type, "bad_buckets"), errorMsg: "latency_buckets[1]: 0.5 is not above latency_buckets[0] (1); bounds must increase\n" +
-			"latency_buckets[2]: -2, want a positive number of seconds"},
+		{id: component.NewIDWithName(metadata.Type, "bad_buckets"), errorMsg: "latency_buckets::1: 0.5 is not above latency_buckets::0 (1); bounds must increase\n" +
+			"latency_buckets::2: -2, want a positive number of seconds"},
 		{id: component.NewIDWithName(metadata.Type, "negative_cache"), errorMsg: "decision_cache_size: -1, want 0 to 10000000"},
 	}
 	for _, tt := range tests {
