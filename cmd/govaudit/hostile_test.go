@@ -38,7 +38,18 @@ var (
 	binOnce sync.Once
 	binPath string
 	binErr  error
+	// binDir is the temporary directory govauditBin built into, removed by
+	// TestMain (each run would otherwise leave a 20+ MB binary in /tmp).
+	binDir string
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // govauditBin returns the govaudit binary under test: $GOVAUDIT_BIN/govaudit
 // when set (make builds it), else one built once into a temporary directory.
@@ -55,6 +66,7 @@ func govauditBin(t *testing.T) string {
 			binErr = err
 			return
 		}
+		binDir = dir
 		binPath = filepath.Join(dir, "govaudit")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {

@@ -234,6 +234,16 @@ func TestVerifyProveQuery(t *testing.T) {
 	if code, out, _ := runCmd(t, "verify", root, "--key", pub); code != exitOK {
 		t.Errorf("verify without indexes: %d %s", code, out)
 	}
+	// Not while a collector writes the archive: reindex is a writer too.
+	l, err := archive.Lock(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd(t, "reindex", root); code != exitUsage ||
+		!strings.Contains(stderr, "govaudit reindex: archive directory in use by another writer: "+root+" is held by pid=") {
+		t.Errorf("reindex of a locked archive: %d %s", code, stderr)
+	}
+	l.Unlock()
 	if code, out, _ := runCmd(t, "reindex", root); code != exitOK || !strings.Contains(out, "rebuilt 2 indexes") {
 		t.Errorf("reindex: %d %s", code, out)
 	}

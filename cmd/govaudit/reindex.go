@@ -11,7 +11,7 @@ var cmdReindex = &command{
 	name:      "reindex",
 	usageLine: "reindex ARCHIVE_DIR",
 	short:     "rebuild the audit indexes of an archive from its data files",
-	long:      "Indexes only speed up queries: verify never trusts them. Run reindex after restoring data files without their indexes.",
+	long:      "Indexes only speed up queries: verify never trusts them. Run reindex after restoring data files without their indexes. It writes into the archive, so it is refused while a collector writes it (the archive lock).",
 	example:   "govaudit reindex ./data/audit",
 	run:       runReindex,
 }

@@ -288,6 +288,48 @@ func TestReindex(t *testing.T) {
 	}
 }
 
+// TestReindexRefusedWhileWriterRuns: reindex writes and deletes index files,
+// so it is a writer: while the exporter holds the archive's lock it is
+// refused, naming the holder, and touches nothing (a running exporter
+// seals files and writes their indexes concurrently; a stale-index sweep
+// could delete one it just wrote, which its manifest lists).
+func TestReindexRefusedWhileWriterRuns(t *testing.T) {
+	root := t.TempDir()
+	a := writeData(t, root, t0, sealed(t, 7, 0, 3))
+	fresh := &Index{Version: IndexVersion, File: DataPath(origin, t0.Add(time.Hour))} // its data file not listed yet
+	if err := WriteIndex(root, fresh); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Lock(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Reindex(root)
+	if n != 0 || !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "pid=") {
+		t.Fatalf("Reindex while locked = %d, %v; want refused naming the holder", n, err)
+	}
+	for _, p := range []string{IndexPath(fresh.File)} {
+		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+			t.Errorf("Reindex refused yet touched %s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, IndexPath(a))); !os.IsNotExist(err) {
+		t.Errorf("Reindex refused yet wrote the index of %s: %v", a, err)
+	}
+	if err := l.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := Reindex(root); n != 1 || err != nil {
+		t.Fatalf("Reindex after the writer stopped = %d, %v", n, err)
+	}
+	// Reindex released its own lock: a writer can start.
+	l, err = Lock(root)
+	if err != nil {
+		t.Fatalf("lock after reindex: %v", err)
+	}
+	l.Unlock()
+}
+
 func TestDataFilesOrder(t *testing.T) {
 	root := t.TempDir()
 	// Written out of order on purpose, across a date boundary.

@@ -359,10 +359,21 @@ func ReadIndex(root, dataPath string) (*Index, error) {
 // still finds the digests its manifests list (a rebuilt version 2 index
 // would be a modified file). Manifests are parsed here without checking
 // their signatures: only to decide what not to overwrite.
+//
+// Reindex writes and deletes files, so it takes the writer's lock (Lock):
+// while a collector writes to root it fails with an error wrapping ErrLocked
+// that names the holder, and touches nothing. (A running exporter seals
+// files and writes their indexes meanwhile; the stale-index sweep would
+// delete an index sealed after the data files were listed.)
 func Reindex(root string) (int, error) {
 	if IsRemote(root) {
 		return 0, fmt.Errorf("reindex %s: %w", root, errRemoteWrite)
 	}
+	l, err := Lock(root) // its error names root and the holder
+	if err != nil {
+		return 0, err
+	}
+	defer l.Unlock()
 	files, err := DataFiles(root)
 	if err != nil {
 		return 0, err
