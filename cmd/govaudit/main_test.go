@@ -36,6 +36,13 @@ func keys(t *testing.T, dir, name string) (key, pub string) {
 // `batch` leaves, a latest pointer and the audit indexes.
 func writeArchive(t *testing.T, root, keyFile string, n, batch int) []record.Record {
 	t.Helper()
+	return writeArchiveWith(t, root, keyFile, n, batch, nil)
+}
+
+// writeArchiveWith is writeArchive with edit applied to each record before
+// it is hashed (nil: none).
+func writeArchiveWith(t *testing.T, root, keyFile string, n, batch int, edit func(*record.Record)) []record.Record {
+	t.Helper()
 	signer, err := auditlog.LoadSigner(keyFile)
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +82,9 @@ func writeArchive(t *testing.T, root, keyFile string, n, batch int) []record.Rec
 		}
 		if i%4 == 3 {
 			r.RequestModel, r.Provider = "claude-sonnet", "anthropic"
+		}
+		if edit != nil {
+			edit(&r)
 		}
 		r.SetLeaf(origin, epoch, uint64(i))
 		tree.Append(r.LeafHash)

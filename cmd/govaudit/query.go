@@ -92,6 +92,12 @@ func runQuery(c *command, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%d records; data files: %d of %d opened, %d skipped by their index or bloom filters; %d of %d rows decoded\n",
 			p.n, len(q.opened), q.files, q.files-len(q.opened), decoded, held)
 	}
+	if p.dups > 0 {
+		// Both records of a model call seen by two instrumentations are
+		// evidence and listed; report and the metrics count the call once.
+		fmt.Fprintf(stderr, "note: %d of %d records duplicate another record's model call (column duplicate_of; --format json: flags); they are counted once\n",
+			p.dups, p.n)
+	}
 	if err := p.flush(); err != nil {
 		fmt.Fprintf(stderr, "govaudit query: %v\n", err)
 		return exitUsage
@@ -256,7 +262,7 @@ func (q *querier) mayHold(df *archive.DataFile, f *archive.Filter) bool {
 
 // queryColumns are the columns of the table and csv formats.
 var queryColumns = []string{"time", "record_type", "origin", "epoch", "leaf_index", "provider", "model", "operation",
-	"user_id", "session_id", "trace_id", "record_id"}
+	"user_id", "session_id", "trace_id", "record_id", "duplicate_of"}
 
 func row(r *record.Record) []string {
 	model := r.ResponseModel
@@ -272,7 +278,7 @@ func row(r *record.Record) []string {
 		leaf = "-"
 	}
 	return []string{t, string(r.Type), r.Origin, strconv.FormatUint(r.Epoch, 10), leaf, r.Provider, model, r.Operation,
-		r.UserID, r.SessionID, r.TraceID, r.ID}
+		r.UserID, r.SessionID, r.TraceID, r.ID, r.DuplicateOf()}
 }
 
 // A printer writes records as they are found: json and csv lines at once,
@@ -280,6 +286,7 @@ func row(r *record.Record) []string {
 type printer struct {
 	format string
 	n      int
+	dups   int // records flagged duplicate: another record counts their model call
 	enc    *json.Encoder
 	cw     *csv.Writer
 	tw     *tabwriter.Writer
@@ -320,6 +327,9 @@ func (p *printer) add(r *record.Record) error {
 		return p.err
 	}
 	p.n++
+	if r.IsDuplicate() {
+		p.dups++
+	}
 	switch p.format {
 	case "json":
 		p.err = p.enc.Encode(r)

@@ -702,6 +702,9 @@ func writeMarkdown(w io.Writer, r *Report) {
 	for _, t := range sortedKeys(r.ByType) {
 		fmt.Fprintf(w, "| %s | %d%s |\n", t, r.ByType[t], mark(u.ByType[t]))
 	}
+	if n := r.Flags[record.FlagDuplicate]; n > 0 {
+		fmt.Fprintf(w, "\n%d of these records describe a model call another record already describes (flag duplicate): kept as evidence, counted once as a decision.\n", n)
+	}
 
 	fmt.Fprintln(w, "\n## Models\n\n| provider | model | version | decisions | errors | error rate | refusals | refusal rate | input tokens | output tokens |\n|---|---|---|---|---|---|---|---|---|---|")
 	for _, m := range r.Models {

@@ -452,6 +452,7 @@ Every figure below that includes records which are not verified is marked <span 
 <table><tr><th>record type</th><th>records</th></tr>
 {{range $t, $n := .R.ByType}}<tr><td>{{$t}}</td><td class="n">{{num $n}} {{unv (index $.R.Unverified.ByType $t)}}</td></tr>{{end}}
 </table>
+{{with index .R.Flags "duplicate"}}<p>{{num .}} of these records describe a model call another record already describes (flag duplicate): kept as evidence, counted once as a decision.</p>{{end}}
 
 <h2 id="decisions">Decisions per day</h2>
 {{.DailyChart}}

@@ -76,6 +76,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // SchemaVersion is the version of the record schema and canonical encoding
@@ -265,6 +266,20 @@ const (
 // IsDuplicate reports whether r is flagged FlagDuplicate: it is kept as
 // evidence, but another record counts the model call.
 func (r *Record) IsDuplicate() bool { return slices.Contains(r.Flags, FlagDuplicate) }
+
+// DuplicateOf returns the id of the record that counts the model call r
+// duplicates, or "" when r is not a duplicate.
+func (r *Record) DuplicateOf() string {
+	if !r.IsDuplicate() {
+		return ""
+	}
+	for _, f := range r.Flags {
+		if id, ok := strings.CutPrefix(f, FlagDuplicateOf+":"); ok {
+			return id
+		}
+	}
+	return ""
+}
 
 // IsLeaf reports whether r is a leaf of the Merkle log (every type but checkpoint).
 func (r *Record) IsLeaf() bool { return r.Type != TypeCheckpoint }
