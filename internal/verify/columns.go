@@ -524,12 +524,18 @@ func (r *leafReader) canonical(n int) {
 				}
 			}
 		case canonInt64Ptr:
+			if rows[n] == rows[0] {
+				continue // every value null
+			}
 			for i := range n {
 				if a := rows[i]; rows[i+1] > a && r.rehash[i] {
 					r.bufs[i] = binary.BigEndian.AppendUint64(append(r.bufs[i], c.number), uint64(v.Int64[a]))
 				}
 			}
 		case canonFloat64Ptr:
+			if rows[n] == rows[0] {
+				continue // every value null
+			}
 			for i := range n {
 				if a := rows[i]; rows[i+1] > a && r.rehash[i] {
 					r.bufs[i] = binary.BigEndian.AppendUint64(append(r.bufs[i], c.number), math.Float64bits(v.Double[a]))

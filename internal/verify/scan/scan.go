@@ -166,13 +166,14 @@ func digests(root string, checker *verify.Checker, read ...[]string) error {
 // file that cannot be read or decoded reaches visit with File.Err set; the
 // error result is nil (kept for callers that stop early).
 func Decoded(root string, files []string, workers int, visit func(i int, f verify.File)) error {
-	inOrder(len(files), workers, func(i int) verify.File { return decode(root, files[i], nil) }, visit)
+	inOrder(len(files), workers, func(i int) verify.File { return decode(root, files[i], nil, nil) }, visit)
 	return nil
 }
 
 // decode reads, hashes and decodes one data file as records; data, if not
-// nil, are its bytes already read.
-func decode(root, p string, data []byte) verify.File {
+// nil, are its bytes already read, and d, if not nil, their digest (each
+// byte is hashed once).
+func decode(root, p string, data []byte, d *archive.Digest) verify.File {
 	// Reading refuses what is not a regular file inside the archive and
 	// decoding bounds what the file claims, so a hostile file is a finding
 	// (File.Err), never a hang or an out-of-memory crash.
@@ -186,8 +187,11 @@ func decode(root, p string, data []byte) verify.File {
 	}
 	// The digest of the very bytes decoded: verify compares it with the
 	// signed manifest, never re-encodes.
-	d := archive.DigestOf(p, data)
-	f.Digest = &d
+	if d == nil {
+		dg := archive.DigestOf(p, data)
+		d = &dg
+	}
+	f.Digest = d
 	f.Rows, f.Err = archive.DecodeFile(p, data)
 	return f
 }
@@ -212,7 +216,7 @@ func leaves(root string, files []string, workers int, scope verify.Scope, pr *pr
 		d := archive.DigestOf(p, data)
 		lf, err := verify.ReadLeaves(p, data, &d, scope, pr)
 		if err != nil {
-			return result{file: decode(root, p, data)}
+			return result{file: decode(root, p, data, &d)}
 		}
 		return result{leaves: lf}
 	}, visit)
