@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -500,8 +501,11 @@ func (c *checker) sortedKeys() []logKey {
 
 func (c *checker) checkFile(fi int32, f File) {
 	if f.Err != nil {
-		c.problem(Problem{Kind: KindUnreadableFile, File: f.Path, Row: -1,
-			Message: fmt.Sprintf("cannot read data file (truncated or corrupt?): %v", f.Err)})
+		what := "cannot read data file (truncated or corrupt?)"
+		if !strings.HasSuffix(f.Path, ".parquet") {
+			what = "cannot read file" // a checkpoint file such as latest (scan.Archive)
+		}
+		c.problem(Problem{Kind: KindUnreadableFile, File: f.Path, Row: -1, Message: fmt.Sprintf("%s: %v", what, f.Err)})
 		return
 	}
 	for i := range f.Rows {
