@@ -260,9 +260,10 @@ func (q *querier) mayHold(df *archive.DataFile, f *archive.Filter) bool {
 	return true
 }
 
-// queryColumns are the columns of the table and csv formats.
+// queryColumns are the columns of the table and csv formats; record_id
+// stays last (scripts take the last field, README).
 var queryColumns = []string{"time", "record_type", "origin", "epoch", "leaf_index", "provider", "model", "operation",
-	"user_id", "session_id", "trace_id", "record_id", "duplicate_of"}
+	"user_id", "session_id", "trace_id", "duplicate_of", "record_id"}
 
 func row(r *record.Record) []string {
 	model := r.ResponseModel
@@ -278,7 +279,7 @@ func row(r *record.Record) []string {
 		leaf = "-"
 	}
 	return []string{t, string(r.Type), r.Origin, strconv.FormatUint(r.Epoch, 10), leaf, r.Provider, model, r.Operation,
-		r.UserID, r.SessionID, r.TraceID, r.ID, r.DuplicateOf()}
+		r.UserID, r.SessionID, r.TraceID, r.DuplicateOf(), r.ID}
 }
 
 // A printer writes records as they are found: json and csv lines at once,

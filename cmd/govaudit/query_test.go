@@ -51,12 +51,12 @@ func TestQueryDuplicates(t *testing.T) {
 		t.Fatalf("query: exit %d %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 7 || !strings.HasSuffix(lines[0], ",record_id,duplicate_of") {
+	if len(lines) != 7 || !strings.HasSuffix(lines[0], ",duplicate_of,record_id") {
 		t.Fatalf("query lists 6 inference records with a duplicate_of column:\n%s", out)
 	}
 	for _, l := range lines[1:] {
-		dup := strings.HasSuffix(l, ",rec-005,rec-001")
-		if strings.Contains(l, ",rec-005,") != dup || (!dup && !strings.HasSuffix(l, ",")) {
+		dup := strings.HasSuffix(l, ",rec-001,rec-005")
+		if strings.HasSuffix(l, ",rec-005") != dup || (!dup && !strings.Contains(l, ",,rec-")) {
 			t.Errorf("row %q: only rec-005 names the record it duplicates", l)
 		}
 	}
