@@ -167,3 +167,102 @@ func TestServerDown(t *testing.T) {
 		t.Errorf("Stat with the server down: %v, want a connection error", err)
 	}
 }
+
+// TestObjectLock: the configuration of a bucket created with Object Lock,
+// with and without a default retention; a bucket created without it, a
+// missing bucket and refused credentials are each told apart.
+func TestObjectLock(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket("locked")
+	srv.CreatePlainBucket("plain")
+	ctx := context.Background()
+	c := srv.Client()
+
+	lc, err := c.ObjectLock(ctx, "locked")
+	if err != nil || lc != (objectstore.LockConfig{}) {
+		t.Errorf("ObjectLock(locked) = %+v, %v; want enabled, no default retention", lc, err)
+	}
+	_, err = c.S3().PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{
+		Bucket: aws.String("locked"),
+		ObjectLockConfiguration: &types.ObjectLockConfiguration{
+			ObjectLockEnabled: types.ObjectLockEnabledEnabled,
+			Rule: &types.ObjectLockRule{DefaultRetention: &types.DefaultRetention{
+				Mode: types.ObjectLockRetentionModeCompliance, Days: aws.Int32(200)}},
+		},
+	})
+	if err != nil {
+		t.Fatalf("setting a default retention: %v", err)
+	}
+	lc, err = c.ObjectLock(ctx, "locked")
+	if want := (objectstore.LockConfig{DefaultMode: types.ObjectLockRetentionModeCompliance, DefaultDays: 200}); err != nil || lc != want {
+		t.Errorf("ObjectLock(locked) with a default retention = %+v, %v; want %+v", lc, err, want)
+	}
+
+	if _, err := c.ObjectLock(ctx, "plain"); !errors.Is(err, objectstore.ErrNoObjectLock) || !strings.Contains(err.Error(), "s3://plain") {
+		t.Errorf("ObjectLock(plain) = %v, want ErrNoObjectLock naming the bucket", err)
+	}
+	if _, err := c.ObjectLock(ctx, "missing"); !errors.Is(err, objectstore.ErrNoBucket) {
+		t.Errorf("ObjectLock(missing) = %v, want ErrNoBucket", err)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+	if _, err := srv.Client().ObjectLock(ctx, "locked"); !errors.Is(err, objectstore.ErrDenied) {
+		t.Errorf("ObjectLock with a wrong secret = %v, want ErrDenied", err)
+	}
+}
+
+// TestReadAt: ranged reads of a given version, bounded by the size the
+// caller knows; a size that the server contradicts (a lying listing) is an
+// error, and a read outside the size makes no request.
+func TestReadAt(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket("archive")
+	cnt := srv.Counter()
+	ctx := context.Background()
+	c := srv.Client()
+	data := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
+	sum := sha256.Sum256(data)
+	if err := c.Put(ctx, "archive", "k", bytes.NewReader(data), int64(len(data)), sum[:], nil); err != nil {
+		t.Fatal(err)
+	}
+	var first objectstore.Version
+	if err := c.ListVersions(ctx, "archive", "k", func(v objectstore.Version) error { first = v; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	newer := []byte("a newer version, shorter")
+	nsum := sha256.Sum256(newer)
+	if err := c.Replace(ctx, "archive", "k", bytes.NewReader(newer), int64(len(newer)), nsum[:], nil); err != nil {
+		t.Fatal(err)
+	}
+	size := int64(len(data))
+	for _, r := range [][2]int64{{0, 4}, {size - 8, 8}, {1000, 30000}, {0, size}, {size, 0}} {
+		p := make([]byte, r[1])
+		cnt.Reset()
+		if err := c.ReadAt(ctx, "archive", "k", first.VersionID, size, p, r[0]); err != nil || !bytes.Equal(p, data[r[0]:r[0]+r[1]]) {
+			t.Errorf("ReadAt(%d bytes at %d) of the first version: %v", r[1], r[0], err)
+		}
+		if r[1] > 0 && cnt.Bytes() != r[1] {
+			t.Errorf("ReadAt(%d bytes at %d) fetched %d bytes", r[1], r[0], cnt.Bytes())
+		}
+	}
+	cnt.Reset()
+	for _, r := range [][2]int64{{-1, 4}, {size - 3, 4}, {size + 1, 0}} {
+		if err := c.ReadAt(ctx, "archive", "k", first.VersionID, size, make([]byte, r[1]), r[0]); err == nil || !strings.Contains(err.Error(), "past its") {
+			t.Errorf("ReadAt(%d bytes at %d) of %d bytes: %v, want an error", r[1], r[0], size, err)
+		}
+	}
+	if cnt.Requests() != 0 {
+		t.Errorf("reads outside the size made %d requests", cnt.Requests())
+	}
+	// A size larger than the object's (a listing that lies): the server's
+	// Content-Range names the real size, and the read fails.
+	if err := c.ReadAt(ctx, "archive", "k", first.VersionID, size+100, make([]byte, 10), 0); err == nil || !strings.Contains(err.Error(), "the server answered the range") {
+		t.Errorf("ReadAt with a wrong size: %v, want the range mismatch", err)
+	}
+	// The newer version is shorter: a range of the first is past its end.
+	if err := c.ReadAt(ctx, "archive", "k", "", size, make([]byte, 10), 1000); err == nil {
+		t.Error("ReadAt past the end of the current version: no error")
+	}
+	if err := c.ReadAt(ctx, "archive", "missing", "", 10, make([]byte, 4), 0); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadAt of a missing key: %v, want fs.ErrNotExist", err)
+	}
+}

@@ -12,11 +12,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -203,6 +209,80 @@ func (s *Server) CreateBucket(name string) {
 		s.t.Fatalf("creating bucket %s: %v\n%s", name, err, s.log.String())
 	}
 }
+
+// CreatePlainBucket creates a bucket without Object Lock (and without
+// versioning): one the exporter must refuse.
+func (s *Server) CreatePlainBucket(name string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.Client().S3().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		s.t.Fatalf("creating bucket %s: %v\n%s", name, err, s.log.String())
+	}
+}
+
+// A Counter is a reverse proxy on 127.0.0.1 in front of the server that
+// counts the requests it forwards and the bytes of the response bodies it
+// returns: what a client fetched, measured outside the client.
+type Counter struct {
+	Endpoint string // http://127.0.0.1:port
+	requests atomic.Int64
+	gets     atomic.Int64
+	bytes    atomic.Int64
+}
+
+// Counter starts a Counter in front of the server, stopped when the test
+// ends, and points the test's AWS environment (AWS_ENDPOINT_URL_S3) at it.
+// The SDK signs the Host header, which the proxy passes on unchanged.
+func (s *Server) Counter() *Counter {
+	s.t.Helper()
+	target, err := url.Parse(s.Endpoint)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c := &Counter{}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(r *http.Response) error {
+		c.requests.Add(1)
+		if r.Request.Method == http.MethodGet && r.Request.URL.Query().Get("versions") == "" && r.Request.URL.Query().Get("list-type") == "" {
+			c.gets.Add(1)
+		}
+		r.Body = &countingBody{r: r.Body, n: &c.bytes}
+		return nil
+	}
+	hs := httptest.NewServer(rp)
+	s.t.Cleanup(hs.Close)
+	c.Endpoint = hs.URL
+	s.t.Setenv("AWS_ENDPOINT_URL_S3", c.Endpoint)
+	return c
+}
+
+// Reset sets the counts to zero.
+func (c *Counter) Reset() { c.requests.Store(0); c.gets.Store(0); c.bytes.Store(0) }
+
+// Requests returns the number of requests forwarded; Gets those that were
+// object reads (GetObject, not a listing); Bytes the response body bytes
+// returned (objects, listings and error documents).
+func (c *Counter) Requests() int64 { return c.requests.Load() }
+
+// Gets: see Requests.
+func (c *Counter) Gets() int64 { return c.gets.Load() }
+
+// Bytes: see Requests.
+func (c *Counter) Bytes() int64 { return c.bytes.Load() }
+
+type countingBody struct {
+	r io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+func (b *countingBody) Close() error { return b.r.Close() }
 
 // Objects returns the keys of the current versions under prefix, with their
 // sizes.
