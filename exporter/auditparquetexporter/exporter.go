@@ -199,6 +199,11 @@ func (w *archiveWriter) start(ctx context.Context, _ component.Host) (err error)
 	if w.signer, err = auditlog.LoadSigner(w.cfg.SigningKeyFile); err != nil {
 		return fmt.Errorf("auditparquet: signing_key_file: %w", err)
 	}
+	if w.up != nil {
+		if err := w.up.checkBucket(ctx, true); err != nil {
+			return fmt.Errorf("auditparquet: %w", err)
+		}
+	}
 	if err := archive.MkdirAll(w.root); err != nil {
 		return fmt.Errorf("auditparquet: directory %q cannot be created: %w", w.root, err)
 	}

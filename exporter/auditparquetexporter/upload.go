@@ -116,6 +116,10 @@ type uploader struct {
 	// in the bucket, so that an unchanged one is not checked at every pass.
 	latest map[string][sha256.Size]byte
 
+	// unchecked is set when the bucket did not answer the Object Lock check
+	// at start: the next pass checks it before uploading anything.
+	unchecked bool
+
 	// Failures in a row, the current backoff and when the last failure was
 	// logged; only the loop goroutine uses them.
 	failures int
@@ -134,6 +138,49 @@ func newUploader(ctx context.Context, cfg *S3Config, root string, logger *zap.Lo
 		notify: make(chan struct{}, 1), latest: map[string][sha256.Size]byte{},
 	}
 	return u, nil
+}
+
+// lockCheckTimeout bounds the Object Lock check at start (the SDK retries
+// a request that gets no answer).
+const lockCheckTimeout = 20 * time.Second
+
+// checkBucket checks, with one GetObjectLockConfiguration request, that the
+// bucket exists, that the credentials may read its configuration, and that
+// it has Object Lock enabled (which implies versioning): without it the
+// retention put on each object is refused or, on a lax gateway, ignored,
+// and an archived file could be overwritten or deleted. Each of these is an
+// error naming s3::bucket and the fix, and the exporter does not start: an
+// operator learns it now, not from an upload backlog. A bucket that does
+// not answer (unreachable, a 5xx) does not stop the start, since batches
+// never depend on the bucket: it is logged, and the first upload pass
+// checks again before uploading anything. A default retention on the
+// bucket is logged at info: every object carries its own (retention::*),
+// which takes precedence over the default.
+func (u *uploader) checkBucket(ctx context.Context, atStart bool) error {
+	ctx, cancel := context.WithTimeout(ctx, lockCheckTimeout)
+	defer cancel()
+	lc, err := u.client.ObjectLock(ctx, u.loc.Bucket)
+	switch {
+	case errors.Is(err, objectstore.ErrNoObjectLock):
+		return fmt.Errorf("s3::bucket: bucket %q does not have Object Lock enabled (%w): the retention of uploaded files cannot be set and they could be overwritten or deleted; create the bucket with Object Lock enabled (aws s3api create-bucket --object-lock-enabled-for-bucket, which also turns versioning on), or on AWS enable it on this bucket (put-object-lock-configuration)", u.loc.Bucket, err)
+	case errors.Is(err, objectstore.ErrNoBucket):
+		return fmt.Errorf("s3::bucket: bucket %q does not exist (%w) at the configured endpoint; create it with Object Lock enabled (aws s3api create-bucket --object-lock-enabled-for-bucket)", u.loc.Bucket, err)
+	case errors.Is(err, objectstore.ErrDenied):
+		return fmt.Errorf("s3::bucket: the credentials may not read the Object Lock configuration of bucket %q (%w); check the credentials and grant s3:GetBucketObjectLockConfiguration on the bucket", u.loc.Bucket, err)
+	case err != nil && atStart:
+		u.unchecked = true
+		u.logger.Warn("the bucket did not answer the Object Lock check at start; batches are archived locally and uploads wait until the check passes", zap.Error(err))
+		return nil
+	case err != nil:
+		return err
+	}
+	u.unchecked = false
+	if lc.DefaultMode != "" {
+		u.logger.Info("the bucket has a default Object Lock retention; each uploaded object carries its own (s3::retention), which takes precedence",
+			zap.String("default_mode", string(lc.DefaultMode)), zap.Int32("default_days", lc.DefaultDays), zap.Int32("default_years", lc.DefaultYears),
+			zap.String("retention_mode", string(u.mode)), zap.Int("retention_days", u.days))
+	}
+	return nil
 }
 
 // registerGauge registers the callback of the backlog gauge.
@@ -230,6 +277,11 @@ type pendingManifest struct {
 func (u *uploader) pass(ctx context.Context) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.unchecked {
+		if err := u.checkBucket(ctx, false); err != nil {
+			return u.failed(ctx, reasonRequest, fmt.Errorf("nothing uploaded: %w", err))
+		}
+	}
 	pending, err := u.pending()
 	if err != nil {
 		return err

@@ -12,11 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/govaudit/govaudit/exporter/auditparquetexporter/internal/metadata"
@@ -394,5 +398,116 @@ func BenchmarkArchiveS3(b *testing.B) {
 			}
 			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
+	}
+}
+
+// startS3 creates the exporter of cfg through the factory with an observed
+// logger and starts it, returning Start's error and the logs.
+func startS3(t *testing.T, cfg *Config) (error, *observer.ObservedLogs) {
+	t.Helper()
+	core, logs := observer.New(zap.InfoLevel)
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = exp.Start(context.Background(), componenttest.NewNopHost())
+	if err == nil {
+		t.Cleanup(func() { exp.Shutdown(context.Background()) })
+	}
+	return err, logs
+}
+
+// TestUploadChecksObjectLockAtStart: Start asks the bucket for its Object
+// Lock configuration once and refuses to start, naming s3::bucket and the
+// fix, when the bucket was created without Object Lock (versitygw creates
+// one so when asked without it), does not exist, or the credentials may not
+// read the configuration; a bucket's default retention is logged at info;
+// a bucket that does not answer does not stop the start, and nothing is
+// uploaded until it answers the check.
+func TestUploadChecksObjectLockAtStart(t *testing.T) {
+	fastUploadRetry(t)
+	srv := s3test.Start(t)
+	srv.CreatePlainBucket("plain")
+	srv.CreateBucket("locked")
+	cnt := srv.Counter()
+
+	for _, c := range []struct {
+		bucket, secret string
+		want           []string
+	}{
+		{"plain", s3test.SecretKey, []string{`s3::bucket: bucket "plain" does not have Object Lock enabled`, "ObjectLockConfigurationNotFoundError", "create the bucket with Object Lock enabled"}},
+		{"missing", s3test.SecretKey, []string{`s3::bucket: bucket "missing" does not exist`, "NoSuchBucket", "create it with Object Lock enabled"}},
+		{"locked", "wrong-secret", []string{`s3::bucket: the credentials may not read the Object Lock configuration of bucket "locked"`, "s3:GetBucketObjectLockConfiguration"}},
+	} {
+		t.Setenv("AWS_SECRET_ACCESS_KEY", c.secret)
+		cnt.Reset()
+		err, _ := startS3(t, s3Config(t.TempDir(), c.bucket, ""))
+		if err == nil {
+			t.Errorf("bucket %s, secret %s: started", c.bucket, c.secret)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("bucket %s: Start: %v\nwant it to contain %q", c.bucket, err, w)
+			}
+		}
+		if n := cnt.Requests(); n != 1 {
+			t.Errorf("bucket %s: %d requests at start, want the one check", c.bucket, n)
+		}
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+
+	// Object Lock enabled: starts; a default retention is logged at info.
+	err, logs := startS3(t, s3Config(t.TempDir(), "locked", "a"))
+	if err != nil {
+		t.Fatalf("a bucket with Object Lock: %v", err)
+	}
+	if n := logs.FilterMessageSnippet("default Object Lock retention").Len(); n != 0 {
+		t.Errorf("a bucket without a default retention: %d log lines about one", n)
+	}
+	_, err = srv.Client().S3().PutObjectLockConfiguration(context.Background(), &s3.PutObjectLockConfigurationInput{
+		Bucket: aws.String("locked"),
+		ObjectLockConfiguration: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled,
+			Rule: &types.ObjectLockRule{DefaultRetention: &types.DefaultRetention{Mode: types.ObjectLockRetentionModeCompliance, Years: aws.Int32(1)}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err, logs = startS3(t, s3Config(t.TempDir(), "locked", "b"))
+	if err != nil {
+		t.Fatalf("a bucket with a default retention: %v", err)
+	}
+	if l := logs.FilterMessageSnippet("default Object Lock retention").All(); len(l) != 1 || l[0].Level != zap.InfoLevel ||
+		l[0].ContextMap()["default_mode"] != "COMPLIANCE" || l[0].ContextMap()["default_years"] != int32(1) {
+		t.Errorf("a bucket with a default retention: logged %+v, want one info line with its mode and years", l)
+	}
+
+	// No answer at start: the exporter starts and archives locally; once
+	// the server is back, the check passes and the files are uploaded.
+	srv.Stop()
+	root := t.TempDir()
+	cfg := s3Config(root, "locked", "c")
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { tt.Shutdown(context.Background()) })
+	core, logs := observer.New(zap.InfoLevel)
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tt.NewTelemetrySettings()
+	set.Logger = zap.New(core)
+	exp := startExporter(t, cfg, set)
+	if logs.FilterMessageSnippet("did not answer the Object Lock check").Len() != 1 {
+		t.Errorf("no warning that the check could not be made: %v", logs.All())
+	}
+	sent := newStream("host-a", 1).batch(t, 3)
+	consume(t, exp, sent)
+	eventually(t, "a failed pass", func() bool { return sumAttr(t, tt, "otelcol_auditparquet_upload_failures", "reason", reasonRequest) >= 1 })
+	srv.Start()
+	eventually(t, "the uploads after the check", func() bool { return gaugeInt(t, tt, "otelcol_auditparquet_upload_backlog") == 0 && sumMetric(t, tt, "otelcol_auditparquet_uploads", "") > 0 })
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rep := verifyBucket(t, "s3://locked/c"); !rep.OK() || rep.Covered != leaves(sent) {
+		t.Errorf("verify s3://locked/c: %+v\n%s", rep, reportText(rep))
 	}
 }

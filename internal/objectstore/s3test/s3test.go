@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -242,6 +243,7 @@ func (s *Server) Counter() *Counter {
 	}
 	c := &Counter{}
 	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ErrorLog = log.New(io.Discard, "", 0) // a stopped server is a 502, as tests expect
 	rp.ModifyResponse = func(r *http.Response) error {
 		c.requests.Add(1)
 		if r.Request.Method == http.MethodGet && r.Request.URL.Query().Get("versions") == "" && r.Request.URL.Query().Get("list-type") == "" {
