@@ -501,9 +501,13 @@ func TestUploadChecksObjectLockAtStart(t *testing.T) {
 	}
 	sent := newStream("host-a", 1).batch(t, 3)
 	consume(t, exp, sent)
-	eventually(t, "a failed pass", func() bool { return sumAttr(t, tt, "otelcol_auditparquet_upload_failures", "reason", reasonRequest) >= 1 })
+	eventually(t, "a failed pass", func() bool {
+		return sumAttr(t, tt, "otelcol_auditparquet_upload_failures", "reason", reasonRequest) >= 1
+	})
 	srv.Start()
-	eventually(t, "the uploads after the check", func() bool { return gaugeInt(t, tt, "otelcol_auditparquet_upload_backlog") == 0 && sumMetric(t, tt, "otelcol_auditparquet_uploads", "") > 0 })
+	eventually(t, "the uploads after the check", func() bool {
+		return gaugeInt(t, tt, "otelcol_auditparquet_upload_backlog") == 0 && sumMetric(t, tt, "otelcol_auditparquet_uploads", "") > 0
+	})
 	if err := exp.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
