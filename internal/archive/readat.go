@@ -26,7 +26,7 @@ type RegularFile struct {
 // The caller closes it.
 //
 // ReadRegular reads local files through it; a bucket root is refused
-// (OpenDataFile reads its objects whole).
+// (OpenFileAt opens both).
 func OpenRegular(root, rel string, max int64) (*RegularFile, error) {
 	if IsRemote(root) {
 		return nil, fmt.Errorf("%s: reading at offsets: %w", root, errors.ErrUnsupported)
@@ -64,19 +64,12 @@ func OpenRegular(root, rel string, max int64) (*RegularFile, error) {
 }
 
 // OpenDataFile opens the data file at rel (as listed by DataFiles) for
-// reading column by column (see DataFile), with OpenRegular and the cap
+// reading column by column (see DataFile), with OpenFileAt and the cap
 // MaxDataFileSize: only its footer is read now. Close the DataFile to
-// close the file. In a bucket (IsRemote) the object is read whole
-// (ReadDataFile): the Store reads whole objects.
+// close the file. In a bucket (IsRemote) the reads are ranged GETs of the
+// object's retained version (Store.OpenAt).
 func OpenDataFile(root, rel string) (*DataFile, error) {
-	if IsRemote(root) {
-		data, err := ReadDataFile(root, rel)
-		if err != nil {
-			return nil, err
-		}
-		return OpenDataBytes(rel, data)
-	}
-	rf, err := OpenRegular(root, rel, MaxDataFileSize)
+	rf, err := OpenFileAt(root, rel, MaxDataFileSize)
 	if err != nil {
 		return nil, err
 	}

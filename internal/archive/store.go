@@ -42,6 +42,11 @@ type Store interface {
 	// the root, refusing a file of more than max bytes (ErrTooLarge) before
 	// reading it. A missing file is an error wrapping fs.ErrNotExist.
 	Read(rel string, max int64) ([]byte, error)
+	// OpenAt opens the same file as Read, for reading at offsets (a data
+	// file's footer, bloom filters and the chunks of the columns a reader
+	// needs), with the same path rules and cap; its size is the one the
+	// store lists, and every read is bounded by it.
+	OpenAt(rel string, max int64) (FileAt, error)
 	// Exists reports whether anything is stored under dir.
 	Exists(dir string) (bool, error)
 }
@@ -211,11 +216,12 @@ func (s *s3Store) Exists(dir string) (bool, error) {
 	return s.c.Any(context.Background(), s.loc.Bucket, s.loc.Key(dir)+"/")
 }
 
-// Read reads the version of rel that the package doc says: the oldest, or
-// the newest for a latest pointer.
-func (s *s3Store) Read(rel string, max int64) ([]byte, error) {
+// pick returns the key and the version of rel that the package doc says:
+// the oldest, or the newest for a latest pointer; refusing a path outside
+// the archive and a version of more than max bytes.
+func (s *s3Store) pick(rel string, max int64) (string, objectstore.Version, error) {
 	if !fs.ValidPath(rel) || rel == "." || strings.Contains(rel, `\`) {
-		return nil, fmt.Errorf("%q: not a path inside the archive", rel)
+		return "", objectstore.Version{}, fmt.Errorf("%q: not a path inside the archive", rel)
 	}
 	key := s.loc.Key(rel)
 	latest := path.Base(rel) == LatestName && strings.HasPrefix(rel, CheckpointsDir+"/") && strings.Count(rel, "/") == 2
@@ -228,19 +234,27 @@ func (s *s3Store) Read(rel string, max int64) ([]byte, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return "", objectstore.Version{}, err
 	}
 	if pick == nil {
-		return nil, fmt.Errorf("%s: %w", s.loc.String()+"/"+rel, fs.ErrNotExist)
+		return "", objectstore.Version{}, fmt.Errorf("%s: %w", s.loc.String()+"/"+rel, fs.ErrNotExist)
 	}
-	if pick.Size > max {
-		return nil, fmt.Errorf("%s: %w: %d bytes, at most %d accepted", s.loc.String()+"/"+rel, ErrTooLarge, pick.Size, max)
+	if pick.Size < 0 || pick.Size > max {
+		return "", objectstore.Version{}, fmt.Errorf("%s: %w: %d bytes, at most %d accepted", s.loc.String()+"/"+rel, ErrTooLarge, pick.Size, max)
 	}
-	version := pick.VersionID
-	if version == "null" {
-		version = "" // an unversioned bucket
+	if pick.VersionID == "null" {
+		pick.VersionID = "" // an unversioned bucket
 	}
-	b, err := s.c.Get(context.Background(), s.loc.Bucket, key, version, max)
+	return key, *pick, nil
+}
+
+// Read reads the version of rel that pick picks, whole.
+func (s *s3Store) Read(rel string, max int64) ([]byte, error) {
+	key, v, err := s.pick(rel, max)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.c.Get(context.Background(), s.loc.Bucket, key, v.VersionID, max)
 	if errors.Is(err, objectstore.ErrTooLarge) {
 		return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
 	}

@@ -230,6 +230,7 @@ type Counter struct {
 	requests atomic.Int64
 	gets     atomic.Int64
 	bytes    atomic.Int64
+	getBytes atomic.Int64
 }
 
 // Counter starts a Counter in front of the server, stopped when the test
@@ -246,10 +247,12 @@ func (s *Server) Counter() *Counter {
 	rp.ErrorLog = log.New(io.Discard, "", 0) // a stopped server is a 502, as tests expect
 	rp.ModifyResponse = func(r *http.Response) error {
 		c.requests.Add(1)
-		if r.Request.Method == http.MethodGet && r.Request.URL.Query().Get("versions") == "" && r.Request.URL.Query().Get("list-type") == "" {
+		n := []*atomic.Int64{&c.bytes}
+		if r.Request.Method == http.MethodGet && !r.Request.URL.Query().Has("versions") && !r.Request.URL.Query().Has("list-type") {
 			c.gets.Add(1)
+			n = append(n, &c.getBytes)
 		}
-		r.Body = &countingBody{r: r.Body, n: &c.bytes}
+		r.Body = &countingBody{r: r.Body, n: n}
 		return nil
 	}
 	hs := httptest.NewServer(rp)
@@ -260,11 +263,17 @@ func (s *Server) Counter() *Counter {
 }
 
 // Reset sets the counts to zero.
-func (c *Counter) Reset() { c.requests.Store(0); c.gets.Store(0); c.bytes.Store(0) }
+func (c *Counter) Reset() {
+	c.requests.Store(0)
+	c.gets.Store(0)
+	c.bytes.Store(0)
+	c.getBytes.Store(0)
+}
 
 // Requests returns the number of requests forwarded; Gets those that were
 // object reads (GetObject, not a listing); Bytes the response body bytes
-// returned (objects, listings and error documents).
+// returned (objects, listings and error documents); GetBytes those of the
+// object reads.
 func (c *Counter) Requests() int64 { return c.requests.Load() }
 
 // Gets: see Requests.
@@ -273,14 +282,19 @@ func (c *Counter) Gets() int64 { return c.gets.Load() }
 // Bytes: see Requests.
 func (c *Counter) Bytes() int64 { return c.bytes.Load() }
 
+// GetBytes: see Requests.
+func (c *Counter) GetBytes() int64 { return c.getBytes.Load() }
+
 type countingBody struct {
 	r io.ReadCloser
-	n *atomic.Int64
+	n []*atomic.Int64
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
-	b.n.Add(int64(n))
+	for _, c := range b.n {
+		c.Add(int64(n))
+	}
 	return n, err
 }
 
