@@ -43,14 +43,14 @@ func dataBytes(t testing.TB, root string) int64 {
 func TestBucketRangedReads(t *testing.T) {
 	srv := s3test.Start(t)
 	srv.CreateBucket("bench")
-	const n, perFile = 20_000, 5_000
+	const n, perFile = 60_000, 20_000
 	root := t.TempDir()
 	writeBenchArchive(t, root, n, perFile, perFile, true)
 	upload(t, srv.Client(), root, "bench", "a")
 	cnt := srv.Counter()
 	total := dataBytes(t, root)
 	fileSize := total / (n / perFile)
-	if fileSize < 2*256<<10 {
+	if fileSize < 16*128<<10 {
 		t.Fatalf("test setup: data files of %d bytes, want files larger than the tail read at once", fileSize)
 	}
 	id := benchRecords("bench", 1795720303427918821, n)[n*5/8].ID

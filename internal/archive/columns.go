@@ -376,6 +376,15 @@ func (c *ColumnReader) Next(skipRows int) (p *ColumnPage, err error) {
 			if c.rg >= len(c.f.fm.md.RowGroups) {
 				return nil, io.EOF
 			}
+			// A row group skipped whole is not read: its chunk is neither
+			// fetched nor walked (a row of the last row group costs one
+			// chunk per column, not all of them; in a bucket, a request).
+			// Its counts are the footer's, which checkFooter bounded.
+			if rg := &c.f.fm.md.RowGroups[c.rg]; skipRows > 0 && rg.NumRows <= int64(skipRows) {
+				c.page = ColumnPage{NumRows: int(rg.NumRows), NumValues: int(rg.Columns[c.col].MetaData.NumValues), Skipped: true}
+				c.rg++
+				return &c.page, nil
+			}
 			body, err := c.chunk(c.rg)
 			if err != nil {
 				return nil, err
