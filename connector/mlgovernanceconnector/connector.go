@@ -89,6 +89,7 @@ func (g *governor) tracesToRecords(ctx context.Context, td ptrace.Traces) plog.L
 	}
 	var scopes []scoped
 	var all []*pending
+	var t tally
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -101,7 +102,7 @@ func (g *governor) tracesToRecords(ctx context.Context, td ptrace.Traces) plog.L
 				span := spans.At(k)
 				rec, skip := g.spanRecord(span, &info, idx)
 				if skip != "" {
-					g.countSkipped(ctx, "traces", skip)
+					t.skip("traces", skip)
 					continue
 				}
 				if sc.lrs == (plog.LogRecordSlice{}) {
@@ -119,10 +120,12 @@ func (g *governor) tracesToRecords(ctx context.Context, td ptrace.Traces) plog.L
 	}
 	g.markDuplicates(all, idx)
 	for _, sc := range scopes {
+		sc.lrs.EnsureCapacity(len(sc.recs))
 		for _, p := range sc.recs {
-			g.emit(ctx, &p.rec, sc.lrs)
+			g.emit(&t, &p.rec, sc.lrs)
 		}
 	}
+	g.flush(ctx, &t)
 	return out
 }
 
@@ -325,14 +328,14 @@ func contentText(parts []contentPart) string {
 
 // emit validates r and appends it to lrs. A record that fails validation is
 // a connector bug: it is logged and counted, never sent.
-func (g *governor) emit(ctx context.Context, r *record.Record, lrs plog.LogRecordSlice) {
+func (g *governor) emit(t *tally, r *record.Record, lrs plog.LogRecordSlice) {
 	if err := r.Validate(); err != nil {
 		g.logger.Error("dropping invalid governance record", zap.String("trace_id", r.TraceID), zap.String("span_id", r.SpanID), zap.Error(err))
-		g.countSkipped(ctx, "records", skipInvalidRecord)
+		t.skip("records", skipInvalidRecord)
 		return
 	}
 	r.ToLogRecord(lrs.AppendEmpty())
-	g.countProduced(ctx, r)
+	t.record(r)
 }
 
 // Reasons an item produced no record (attribute "reason" of
@@ -344,21 +347,60 @@ const (
 	skipExcludedKind   = "excluded_kind"   // an OpenInference span kind not in openinference_span_kinds
 )
 
-// countProduced counts r in otelcol_mlgovernance_records_produced, and once per flag
-// in otelcol_mlgovernance_records_flagged.
-func (g *governor) countProduced(ctx context.Context, r *record.Record) {
-	g.telemetry.RecordsProduced.Add(ctx, 1, metric.WithAttributes(
-		attribute.String("record_type", string(r.Type)),
-		attribute.String("source_convention", r.SourceConvention)))
+// A tally counts one batch's records and skipped items for the
+// component's own metrics, which flush then adds once per attribute set:
+// metric.WithAttributes builds an attribute set (three allocations) per
+// call, which per record was ~6% of the connector's allocations.
+type tally struct {
+	produced map[producedKey]int64
+	flagged  map[string]int64
+	skipped  map[skippedKey]int64
+}
+
+type producedKey struct {
+	typ        record.Type
+	convention string
+}
+
+type skippedKey struct{ signal, reason string }
+
+// record counts r in otelcol_mlgovernance_records_produced, and once per
+// flag in otelcol_mlgovernance_records_flagged.
+func (t *tally) record(r *record.Record) {
+	if t.produced == nil {
+		t.produced = map[producedKey]int64{}
+	}
+	t.produced[producedKey{r.Type, r.SourceConvention}]++
 	for _, f := range r.Flags {
-		g.telemetry.RecordsFlagged.Add(ctx, 1, metric.WithAttributes(attribute.String("flag", f)))
+		if t.flagged == nil {
+			t.flagged = map[string]int64{}
+		}
+		t.flagged[f]++
 	}
 }
 
-// countSkipped counts an item that produced no record in
+// skip counts an item that produced no record in
 // otelcol_mlgovernance_items_skipped.
-func (g *governor) countSkipped(ctx context.Context, signal, reason string) {
-	g.telemetry.ItemsSkipped.Add(ctx, 1, metric.WithAttributes(attribute.String("signal", signal), attribute.String("reason", reason)))
+func (t *tally) skip(signal, reason string) {
+	if t.skipped == nil {
+		t.skipped = map[skippedKey]int64{}
+	}
+	t.skipped[skippedKey{signal, reason}]++
+}
+
+// flush adds t's counts to the component's metrics.
+func (g *governor) flush(ctx context.Context, t *tally) {
+	for k, n := range t.produced {
+		g.telemetry.RecordsProduced.Add(ctx, n, metric.WithAttributes(
+			attribute.String("record_type", string(k.typ)),
+			attribute.String("source_convention", k.convention)))
+	}
+	for f, n := range t.flagged {
+		g.telemetry.RecordsFlagged.Add(ctx, n, metric.WithAttributes(attribute.String("flag", f)))
+	}
+	for k, n := range t.skipped {
+		g.telemetry.ItemsSkipped.Add(ctx, n, metric.WithAttributes(attribute.String("signal", k.signal), attribute.String("reason", k.reason)))
+	}
 }
 
 // newScope starts a resource in out, copying the source resource so that

@@ -82,6 +82,26 @@ func (g *governor) markDuplicates(recs []*pending, idx batchIndex) {
 	}
 	for trace, calls := range byTrace {
 		cached := g.traces.modelCalls(trace)
+		if len(calls) == 1 && len(cached) == 0 {
+			// The common case: one model call of its trace in the batch
+			// and none remembered. It can only be an ancestor of itself
+			// (a parent cycle), which the general path below also finds;
+			// walking idx alone spares its maps and closures (four
+			// allocations per trace).
+			p := calls[0]
+			s, ok := p.call.parent, !p.call.parent.IsEmpty()
+			for n := 0; ok && n < maxAncestors && !s.IsEmpty(); n++ {
+				if s == p.call.span && p.call.sameCall(&p.call) {
+					markDuplicate(p, p.call.id)
+					break
+				}
+				var node spanNode
+				node, ok = idx[spanKey{trace, s}]
+				s = node.parent
+			}
+			g.traces.rememberCalls(trace, []modelCall{p.call})
+			continue
+		}
 		cachedBySpan := make(map[pcommon.SpanID]*modelCall, len(cached))
 		for i := range cached {
 			cachedBySpan[cached[i].span] = &cached[i]

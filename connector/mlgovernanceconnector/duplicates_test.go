@@ -224,3 +224,45 @@ func TestTraceCacheBoundsCalls(t *testing.T) {
 	nilCache.rememberCalls(trace, calls)
 	assert.Nil(t, nilCache.modelCalls(trace))
 }
+
+// TestDuplicatesSingleCallPath checks that a trace's only model call in a
+// batch, which markDuplicates handles without its maps, gets the flags the
+// general path gives it: run alone and beside an unrelated call of another
+// provider in the same trace (which takes the general path), including
+// hostile parent cycles.
+func TestDuplicatesSingleCallPath(t *testing.T) {
+	trace := pcommon.TraceID{1}
+	a, x := pcommon.SpanID{0xa}, pcommon.SpanID{0xb}
+	call := modelCall{span: a, provider: "openai", models: [2]string{"gpt-4o", ""}, start: 1, end: 2, id: "span:a"}
+	other := modelCall{span: pcommon.SpanID{0xc}, provider: "anthropic", models: [2]string{"claude", ""}, start: 1, end: 2, id: "span:c"}
+	for _, tc := range []struct {
+		name   string
+		parent pcommon.SpanID
+		idx    batchIndex
+		dup    bool
+	}{
+		{name: "root", dup: false},
+		{name: "unknown parent", parent: x, dup: false},
+		{name: "parent not a call", parent: x, idx: batchIndex{{trace, x}: {}}, dup: false},
+		{name: "own parent", parent: a, dup: true},
+		{name: "cycle through a span", parent: x, idx: batchIndex{{trace, x}: {parent: a}, {trace, a}: {parent: x}}, dup: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var flags [2][]string
+			for i, withOther := range []bool{false, true} {
+				g := &governor{}
+				c := call
+				c.parent = tc.parent
+				p := &pending{rec: record.Record{Type: record.TypeInference}, trace: trace, call: c, isCall: true}
+				recs := []*pending{p}
+				if withOther {
+					recs = append(recs, &pending{rec: record.Record{Type: record.TypeInference}, trace: trace, call: other, isCall: true})
+				}
+				g.markDuplicates(recs, tc.idx)
+				assert.Equal(t, tc.dup, p.call.duplicate, "with another call: %v", withOther)
+				flags[i] = p.rec.Flags
+			}
+			assert.Equal(t, flags[0], flags[1], "both paths flag alike")
+		})
+	}
+}

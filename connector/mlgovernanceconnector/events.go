@@ -36,6 +36,8 @@ var eventContentFields = map[string]capture.Field{
 // logsToRecords maps every GenAI event of ld to a record.
 func (g *governor) logsToRecords(ctx context.Context, ld plog.Logs) plog.Logs {
 	out := plog.NewLogs()
+	var t tally
+	defer g.flush(ctx, &t)
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -47,12 +49,12 @@ func (g *governor) logsToRecords(ctx context.Context, ld plog.Logs) plog.Logs {
 			for k := 0; k < logs.Len(); k++ {
 				lr := logs.At(k)
 				if record.IsRecord(lr) {
-					g.countSkipped(ctx, "logs", skipGovauditRecord)
+					t.skip("logs", skipGovauditRecord)
 					continue
 				}
 				name := eventName(lr)
 				if !strings.HasPrefix(name, "gen_ai.") && !g.cfg.IncludeNonML {
-					g.countSkipped(ctx, "logs", skipNonML)
+					t.skip("logs", skipNonML)
 					continue
 				}
 				if info == nil {
@@ -63,7 +65,7 @@ func (g *governor) logsToRecords(ctx context.Context, ld plog.Logs) plog.Logs {
 				if lrs == (plog.LogRecordSlice{}) {
 					lrs = newScope(out, rl.Resource())
 				}
-				g.emit(ctx, &rec, lrs)
+				g.emit(&t, &rec, lrs)
 			}
 		}
 	}
