@@ -2,7 +2,6 @@ package decisionmetricsconnector // import "github.com/govaudit/govaudit/connect
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"strings"
 	"sync"
@@ -127,6 +126,9 @@ type decisionConnector struct {
 	nextLogs  consumer.Logs
 	now       func() time.Time
 
+	decoder *batchDecoder
+	release func()
+
 	mu     sync.Mutex
 	series map[string]*series
 	limits map[string]map[string]struct{} // label -> values kept
@@ -135,8 +137,10 @@ type decisionConnector struct {
 }
 
 func newConnector(cfg *Config, set component.TelemetrySettings, tb *metadata.TelemetryBuilder, next consumer.Metrics, nextLogs consumer.Logs) *decisionConnector {
+	decoder, release := decoders.acquire(cfg)
 	return &decisionConnector{
 		cfg: cfg, logger: set.Logger, telemetry: tb, next: next, nextLogs: nextLogs, now: time.Now,
+		decoder: decoder, release: release,
 		series: map[string]*series{}, limits: map[string]map[string]struct{}{},
 		cache: newDecisionCache(cfg.DecisionCacheSize),
 		drift: newDriftState(),
@@ -150,6 +154,7 @@ func (c *decisionConnector) Capabilities() consumer.Capabilities {
 func (c *decisionConnector) Start(context.Context, component.Host) error { return nil }
 
 func (c *decisionConnector) Shutdown(context.Context) error {
+	c.release()
 	c.telemetry.Shutdown()
 	return nil
 }
@@ -159,18 +164,17 @@ func (c *decisionConnector) Shutdown(context.Context) error {
 // or validate, and decisions flagged duplicate count in no metric but in
 // otelcol_decisionmetrics_records_skipped.
 func (c *decisionConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	var notRecord, invalid, duplicate int64
+	var duplicate int64
+	batch := c.decoder.decode(ld)
+	for _, err := range batch.invalid {
+		c.logger.Debug("governance record skipped", zap.Error(err))
+	}
+	notRecord, invalid := batch.notRecord, int64(len(batch.invalid))
 	c.mu.Lock()
 	now := pcommon.NewTimestampFromTime(c.now())
 	touched := map[*series]struct{}{}
-	for it, err := range record.DecodeLogs(ld) {
-		switch {
-		case errors.Is(err, record.ErrNotRecord):
-			notRecord++
-		case err != nil:
-			invalid++
-			c.logger.Debug("governance record skipped", zap.Error(err))
-		case !c.add(&it.Record, now, touched):
+	for i := range batch.recs {
+		if !c.add(&batch.recs[i], now, touched) {
 			duplicate++
 		}
 	}
