@@ -101,7 +101,8 @@ func TestSharedDecode(t *testing.T) {
 	ref.shutdown(t)
 	decoders.mu.Lock()
 	defer decoders.mu.Unlock()
-	assert.NotContains(t, decoders.m, cfg, "released with its last instance")
+	_, kept := decoders.m[cfg]
+	assert.False(t, kept, "released with its last instance")
 }
 
 // TestSharedDecodeOneSided feeds read-only batches to one instance only,
