@@ -63,6 +63,7 @@ type resourceInfo struct {
 
 func (g *governor) resource(res pcommon.Resource) resourceInfo {
 	b := newBuilder(res.Attributes())
+	defer b.release()
 	var info resourceInfo
 	b.take(&info.serviceName, "service.name")
 	b.take(&info.serviceVersion, "service.version")
@@ -135,6 +136,7 @@ func (g *governor) tracesToRecords(ctx context.Context, td ptrace.Traces) plog.L
 // span's attribution in the trace cache either way.
 func (g *governor) spanRecord(span ptrace.Span, info *resourceInfo, idx batchIndex) (record.Record, string) {
 	b := newBuilder(span.Attributes())
+	defer b.release()
 	var typ record.Type
 	skip := ""
 	switch vercelOp := vercelOperation(b, span.Name()); {
@@ -227,6 +229,7 @@ func (b *builder) spanEvents(events ptrace.SpanEventSlice) {
 		for _, fl := range eb.flags {
 			b.flag(fl)
 		}
+		eb.release()
 	}
 }
 

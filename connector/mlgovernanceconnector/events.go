@@ -88,6 +88,7 @@ func eventName(lr plog.LogRecord) string {
 // log record's trace and span ids.
 func (g *governor) eventRecord(lr plog.LogRecord, name string, info *resourceInfo) record.Record {
 	b := newBuilder(lr.Attributes())
+	defer b.release()
 	b.used["event.name"] = true
 	r := &b.rec
 	r.EventName = b.clean(name)

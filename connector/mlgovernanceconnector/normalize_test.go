@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/govaudit/govaudit/internal/record"
 )
@@ -276,4 +277,22 @@ func TestOpenAIAgentsCaptured(t *testing.T) {
 		"Responses mode: the dated snapshot, in llm.model_name and the invocation parameters")
 	assert.Equal(t, int64(130+160), resp.in)
 	assert.Equal(t, int64(21+11), resp.out)
+}
+
+// TestBuilderReleaseClears checks that a recycled used set carries nothing
+// into the next builder: a stale key would silently keep an attribute out
+// of the next record's Attributes.
+func TestBuilderReleaseClears(t *testing.T) {
+	attrs := pcommon.NewMap()
+	attrs.PutStr("app.k", "v")
+	for range 3 {
+		b := newBuilder(attrs)
+		require.Empty(t, b.used)
+		b.used["app.k"] = true
+		b.release()
+		require.Nil(t, b.used)
+	}
+	b := newBuilder(attrs)
+	defer b.release()
+	assert.Contains(t, b.remaining(), "app.k", "an attribute a previous builder used is unused here")
 }
