@@ -165,19 +165,15 @@ func (c *decisionConnector) Shutdown(context.Context) error {
 // otelcol_decisionmetrics_records_skipped.
 func (c *decisionConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	var duplicate int64
-	batch := c.decoder.decode(ld)
-	for _, err := range batch.invalid {
-		c.logger.Debug("governance record skipped", zap.Error(err))
-	}
-	notRecord, invalid := batch.notRecord, int64(len(batch.invalid))
 	c.mu.Lock()
 	now := pcommon.NewTimestampFromTime(c.now())
 	touched := map[*series]struct{}{}
-	for i := range batch.recs {
-		if !c.add(&batch.recs[i], now, touched) {
+	notRecord, invalidErrs := c.decoder.each(ld, func(r *record.Record) {
+		if !c.add(r, now, touched) {
 			duplicate++
 		}
-	}
+	})
+	invalid := int64(len(invalidErrs))
 	var md pmetric.Metrics
 	var drifted []record.Record
 	if c.next != nil {
@@ -190,6 +186,9 @@ func (c *decisionConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error
 
 	counts.record(ctx, c.telemetry)
 
+	for _, err := range invalidErrs {
+		c.logger.Debug("governance record skipped", zap.Error(err))
+	}
 	if notRecord > 0 {
 		c.telemetry.RecordsSkipped.Add(ctx, notRecord, metric.WithAttributes(attribute.String("reason", "not_a_record")))
 	}

@@ -15,8 +15,10 @@ import (
 // one after the other in the same goroutine, so an entry normally lives
 // for one ConsumeLogs; more concurrent batches than this only cost a
 // second decode. An entry whose batch never reaches the other instance
-// (the two outputs fed from different pipelines) is evicted the same way.
-const maxPending = 8
+// (the two outputs fed from different pipelines) waits until evicted, so
+// this also bounds the memory held for nothing: the decoded records (~0.9
+// KB each, their strings shared with the batch) and the batch.
+const maxPending = 4
 
 // A decodedBatch is the governance records of one batch, decoded and
 // validated by record.DecodeLogs, and what it skipped. Its records are
@@ -27,16 +29,28 @@ type decodedBatch struct {
 	invalid   []error
 }
 
-func decodeBatch(ld plog.Logs) *decodedBatch {
-	b := &decodedBatch{recs: make([]record.Record, 0, ld.LogRecordCount())}
+// decodeBatch decodes ld, calling f for each record as it goes (f may be
+// nil); keep says whether to keep the records in the result.
+func decodeBatch(ld plog.Logs, keep bool, f func(*record.Record)) *decodedBatch {
+	b := &decodedBatch{}
+	if keep {
+		b.recs = make([]record.Record, 0, ld.LogRecordCount())
+	}
+	// One variable for all streamed records: f's argument escapes, and a
+	// pointer to it (the loop's Item) would cost a heap copy per record.
+	var rec record.Record
 	for it, err := range record.DecodeLogs(ld) {
 		switch {
 		case errors.Is(err, record.ErrNotRecord):
 			b.notRecord++
 		case err != nil:
 			b.invalid = append(b.invalid, err)
-		default:
+		case keep:
 			b.recs = append(b.recs, it.Record)
+			f(&b.recs[len(b.recs)-1])
+		default:
+			rec = it.Record
+			f(&rec)
 		}
 	}
 	return b
@@ -65,12 +79,14 @@ type pendingBatch struct {
 	batch *decodedBatch
 }
 
-// decode returns the records of ld, decoded by the other instance if it
-// saw this batch first.
-func (d *batchDecoder) decode(ld plog.Logs) *decodedBatch {
+// each calls f for every record of ld, decoded by the other instance if
+// it saw this batch first, and returns what was skipped. A batch that is
+// not shared is decoded as f goes, never held whole.
+func (d *batchDecoder) each(ld plog.Logs, f func(*record.Record)) (notRecord int64, invalid []error) {
 	if !ld.IsReadOnly() {
 		d.decodes.Add(1)
-		return decodeBatch(ld)
+		b := decodeBatch(ld, false, f)
+		return b.notRecord, b.invalid
 	}
 	d.mu.Lock()
 	for i, p := range d.pending {
@@ -78,14 +94,17 @@ func (d *batchDecoder) decode(ld plog.Logs) *decodedBatch {
 			// Each instance sees a batch once: the second one takes it.
 			d.pending = append(d.pending[:i], d.pending[i+1:]...)
 			d.mu.Unlock()
-			return p.batch
+			for i := range p.batch.recs {
+				f(&p.batch.recs[i])
+			}
+			return p.batch.notRecord, p.batch.invalid
 		}
 	}
 	share := d.users > 1
 	d.mu.Unlock()
 
 	d.decodes.Add(1)
-	b := decodeBatch(ld)
+	b := decodeBatch(ld, share, f)
 	if share {
 		d.mu.Lock()
 		if len(d.pending) == maxPending {
@@ -95,7 +114,7 @@ func (d *batchDecoder) decode(ld plog.Logs) *decodedBatch {
 		d.pending = append(d.pending, pendingBatch{ld: ld, batch: b})
 		d.mu.Unlock()
 	}
-	return b
+	return b.notRecord, b.invalid
 }
 
 // decoders shares one batchDecoder between the instances of a component,
