@@ -28,9 +28,10 @@ type builder struct {
 	params  map[string]any
 	content [6][]contentPart // indexed by capture.Field
 
-	// paramKeys names the source attribute of each parameter, for the
-	// allow-list of the unmapped policy: the attribute key, or
-	// "<attribute>.<member>" for members of a JSON object attribute.
+	// paramKeys names the source attribute of each parameter that is not
+	// plain (plainParam), for the allow-list of the unmapped policy: the
+	// attribute key, or "<attribute>.<member>" for members of a JSON
+	// object attribute.
 	paramKeys map[string]string
 }
 
@@ -396,10 +397,20 @@ func (b *builder) param(name, key string) {
 func (b *builder) setParam(name, key string, v any) {
 	if b.params == nil {
 		b.params = map[string]any{}
-		b.paramKeys = map[string]string{}
 	}
 	b.params[name] = v
-	b.paramKeys[name] = key
+	// Only protectParams reads the source keys, and only of values that
+	// are not plain (numbers, booleans): the map is made for the first
+	// such value, sparing two allocations per span that has none.
+	switch {
+	case !plainParam(v):
+		if b.paramKeys == nil {
+			b.paramKeys = map[string]string{}
+		}
+		b.paramKeys[name] = key
+	case b.paramKeys != nil:
+		delete(b.paramKeys, name)
+	}
 }
 
 // mergeParams adds the members of a JSON object read from attribute key (or
