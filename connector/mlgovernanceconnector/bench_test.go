@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -107,19 +108,7 @@ func benchSpans(n int) ptrace.Traces {
 // ns/span and allocs/span per span.
 func BenchmarkConsumeTraces(b *testing.B) {
 	const perBatch = 100
-	f := NewFactory()
-	c, err := f.CreateTracesToLogs(context.Background(), connectortest.NewNopSettings(metadata.Type), keyedDefaultConfig(), consumertest.NewNop())
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := c.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		if err := c.Shutdown(context.Background()); err != nil {
-			b.Error(err)
-		}
-	}()
+	c := startBenchConnector(b, keyedDefaultConfig())
 	td := benchSpans(perBatch)
 	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	b.ReportAllocs()
@@ -138,6 +127,24 @@ func BenchmarkConsumeTraces(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perBatch), "ns/span")
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N*perBatch), "cpu-ns/span")
+}
+
+// startBenchConnector starts a traces->logs connector with cfg whose
+// records go to a no-op consumer; it is shut down when b ends.
+func startBenchConnector(b *testing.B, cfg *Config) connector.Traces {
+	c, err := NewFactory().CreateTracesToLogs(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := c.Shutdown(context.Background()); err != nil {
+			b.Error(err)
+		}
+	})
+	return c
 }
 
 // cpuTime returns the CPU time (user + system) of this process so far,
@@ -166,18 +173,7 @@ func BenchmarkCapturedStacks(b *testing.B) {
 		b.Run("unmapped="+string(mode), func(b *testing.B) {
 			cfg := keyedDefaultConfig()
 			cfg.Capture.UnmappedAttributes = mode
-			c, err := NewFactory().CreateTracesToLogs(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := c.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-				b.Fatal(err)
-			}
-			defer func() {
-				if err := c.Shutdown(context.Background()); err != nil {
-					b.Error(err)
-				}
-			}()
+			c := startBenchConnector(b, cfg)
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				// New trace ids every batch: the connector remembers each

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"runtime"
@@ -224,22 +223,7 @@ func readAllColumns(name string, b []byte) error {
 	if err != nil {
 		return err
 	}
-	var v ColumnValues
-	for _, col := range record.Columns() {
-		c, err := f.Column(col)
-		if err != nil {
-			return err
-		}
-		for left := f.NumRows(); left > 0; left -= min(left, 100) {
-			if err := c.ReadRows(int(min(left, 100)), &v); err != nil {
-				return err
-			}
-		}
-		if _, err := c.Next(0); err != io.EOF {
-			return fmt.Errorf("after the last row: %v", err)
-		}
-	}
-	return nil
+	return readColumns(f)
 }
 
 // TestMayContain: parquet-go's bloom filters answer for every id in the
