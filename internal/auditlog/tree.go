@@ -3,29 +3,39 @@ package auditlog
 import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
-	"github.com/transparency-dev/merkle/rfc6962"
 )
 
-// Hasher is the RFC 6962 SHA-256 hasher of every govaudit tree.
-var Hasher = rfc6962.DefaultHasher
-
+// rangeFactory builds the short-lived ranges of nodeHash.
 var rangeFactory = &compact.RangeFactory{Hash: Hasher.HashChildren}
+
+// newRange returns an empty range, or one restored from hashes, whose node
+// hashes come from an arena of its own (NodeArena): a Tree's Append
+// allocates once per 128 nodes.
+func newRange(size uint64, hashes [][]byte) (*compact.Range, error) {
+	f := &compact.RangeFactory{Hash: (&NodeArena{}).HashChildren}
+	return f.NewRange(0, size, hashes)
+}
 
 // A Tree is the right edge of an append-only RFC 6962 tree: O(log n) hashes
 // (a compact range [0, size)), enough to append leaves and compute the root.
+// Not safe for concurrent use (its node arena is its own, so distinct
+// trees, clones included, are independent).
 type Tree struct {
 	r *compact.Range
 }
 
 // NewTree returns an empty tree.
-func NewTree() *Tree { return &Tree{r: rangeFactory.NewEmptyRange(0)} }
+func NewTree() *Tree {
+	r, _ := newRange(0, nil) // size 0 with no hashes cannot fail
+	return &Tree{r: r}
+}
 
 // RestoreTree rebuilds a tree of the given size from the hashes of its
 // compact range (as returned by Hashes). The tree keeps its own copy of the
 // slice: compact.Range appends in place, so a shared backing array would let
 // one tree overwrite another's hashes.
 func RestoreTree(size uint64, hashes [][]byte) (*Tree, error) {
-	r, err := rangeFactory.NewRange(0, size, append([][]byte(nil), hashes...))
+	r, err := newRange(size, append([][]byte(nil), hashes...))
 	if err != nil {
 		return nil, err
 	}
