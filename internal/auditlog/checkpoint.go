@@ -3,7 +3,6 @@ package auditlog
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -11,16 +10,26 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-var originPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
 // ValidOrigin reports whether origin is usable as a collector origin: 1 to
 // 128 characters from [A-Za-z0-9._-], starting with a letter or digit, so it
 // is safe in checkpoint origin lines, file names and Hive partition values.
+// The exporter checks it for every record: a byte loop rather than the
+// regular expression ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$, which cost 2% of
+// the governance pipeline's CPU (TestValidOriginMatchesPattern compares them).
 func ValidOrigin(origin string) error {
-	if !originPattern.MatchString(origin) {
+	ok := len(origin) >= 1 && len(origin) <= 128 && isAlnum(origin[0])
+	for i := 1; ok && i < len(origin); i++ {
+		c := origin[i]
+		ok = isAlnum(c) || c == '.' || c == '_' || c == '-'
+	}
+	if !ok {
 		return fmt.Errorf("origin %q: want 1-128 characters from [A-Za-z0-9._-], starting with a letter or digit", origin)
 	}
 	return nil
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // LogID returns the checkpoint origin line of the log (origin, epoch).
