@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/govaudit/govaudit/exporter/auditparquetexporter/internal/metadata"
 	"github.com/govaudit/govaudit/internal/archive"
@@ -449,4 +450,65 @@ func TestRedeliveryFromAnOlderFile(t *testing.T) {
 	}
 	want := append(append(append(append([]record.Record{}, acked...), later[0]...), later[1]...), last...)
 	checkArchive(t, root, want)
+}
+
+// TestWALEntryBytes: entries written as a header and a payload (two
+// writes) are byte for byte archive.WALEntry's framing after WALMagic, for
+// both payload encodings (records, and a batch as received), and read back.
+func TestWALEntryBytes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.wal")
+	seg, err := createSegment(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.f.Close()
+	s := newStream("wal.bytes", 1)
+	first, second := s.batch(t, 3), s.batch(t, 2)
+	received := toLogs(second)
+	want := []byte(archive.WALMagic)
+	for i, step := range []struct {
+		recs     []record.Record
+		received plog.Logs
+		encode   func() ([]byte, error)
+	}{
+		{first, plog.Logs{}, func() ([]byte, error) { return encodeEntry(first) }},
+		{second, received, func() ([]byte, error) { return encodeReceived(received) }},
+	} {
+		n, err := seg.append(step.recs, step.received)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, err := step.encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		entry, err := archive.WALEntry(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != int64(len(entry)) {
+			t.Errorf("entry %d: append returned %d bytes, entry is %d", i, n, len(entry))
+		}
+		want = append(want, entry...)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("segment is %d bytes, want WALMagic and the two framed entries (%d bytes)", len(got), len(want))
+	}
+	if seg.good != int64(len(want)) {
+		t.Errorf("good = %d, want %d", seg.good, len(want))
+	}
+	recs, torn, err := readSegment(path)
+	all := concat(first, second) // each batch ends with a checkpoint record
+	if err != nil || torn != 0 || len(recs) != len(all) {
+		t.Fatalf("readSegment: %d records, torn %d, %v; want %d, 0, nil", len(recs), torn, err, len(all))
+	}
+	for i, r := range recs {
+		if want := all[i]; r.ID != want.ID || !bytes.Equal(r.LeafHash, want.LeafHash) {
+			t.Errorf("record %d: %s, want %s", i, r.ID, want.ID)
+		}
+	}
 }

@@ -27,7 +27,7 @@ import (
 //
 // where each entry holds one acknowledged batch of records; the writer
 // (the auditparquet exporter) chooses the payload's encoding. An entry is
-// written with one write and one fsync; a crash can leave a torn last
+// written with one fsync (one or two writes); a crash can leave a torn last
 // entry, which a reader stops at (see WALReader).
 const WALMagic = "govaudit-wal/v1\n"
 
@@ -39,13 +39,24 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // WALEntry returns the framed entry holding payload.
 func WALEntry(payload []byte) ([]byte, error) {
-	if len(payload) > MaxWALEntry {
-		return nil, fmt.Errorf("write-ahead log: entry of %d bytes exceeds %d", len(payload), MaxWALEntry)
+	h, err := WALHeader(payload)
+	if err != nil {
+		return nil, err
 	}
-	buf := make([]byte, 8, 8+len(payload))
-	binary.BigEndian.PutUint32(buf[0:4], uint32(len(payload)))
-	binary.BigEndian.PutUint32(buf[4:8], crc32.Checksum(payload, castagnoli))
-	return append(buf, payload...), nil
+	return append(h[:], payload...), nil
+}
+
+// WALHeader returns the 8 bytes that precede payload in its entry, for a
+// writer that writes them and the payload without copying the payload
+// into one buffer.
+func WALHeader(payload []byte) ([8]byte, error) {
+	var h [8]byte
+	if len(payload) > MaxWALEntry {
+		return h, fmt.Errorf("write-ahead log: entry of %d bytes exceeds %d", len(payload), MaxWALEntry)
+	}
+	binary.BigEndian.PutUint32(h[0:4], uint32(len(payload)))
+	binary.BigEndian.PutUint32(h[4:8], crc32.Checksum(payload, castagnoli))
+	return h, nil
 }
 
 // ErrNotWAL is wrapped by a WALReader's error for a file that does not
