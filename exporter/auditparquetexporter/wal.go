@@ -149,7 +149,7 @@ func (s *segment) append(recs []record.Record, received plog.Logs) (int64, error
 // writeAt writes the entry header h and its payload at s.good, syncs, and
 // advances s.good. The payload is written from where the encoder left it,
 // after the header, rather than copied behind it into one buffer (that copy
-// and its allocation were 1.7% of the governance pipeline's CPU): two
+// and its allocation were 1% of the governance pipeline's CPU): two
 // writes, one fsync. A crash between or during them leaves a torn last
 // entry, as a crash during one write can, which readers stop at. On failure
 // it undoes the write: truncates the file back to s.good and syncs, so the

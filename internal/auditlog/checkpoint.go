@@ -14,7 +14,7 @@ import (
 // 128 characters from [A-Za-z0-9._-], starting with a letter or digit, so it
 // is safe in checkpoint origin lines, file names and Hive partition values.
 // The exporter checks it for every record: a byte loop rather than the
-// regular expression ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$, which cost 2% of
+// regular expression ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$, which cost 1.4% of
 // the governance pipeline's CPU (TestValidOriginMatchesPattern compares them).
 func ValidOrigin(origin string) error {
 	ok := len(origin) >= 1 && len(origin) <= 128 && isAlnum(origin[0])

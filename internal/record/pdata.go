@@ -31,7 +31,8 @@ func (r *Record) ToLogRecord(lr plog.LogRecord) {
 	if r.Origin == "" && r.LeafHash == nil {
 		// Room for the position PutLeaf adds when auditsign seals the
 		// record: without it, sealing grows (copies) every record's
-		// attribute slice, 5% of the governance pipeline's CPU.
+		// attribute slice (about half of PutLeaf's 2.3% of the
+		// governance pipeline's CPU, and its largest allocation).
 		n += leafAttrs
 	}
 	attrs.EnsureCapacity(n)
