@@ -36,11 +36,13 @@ service: {pipelines: {logs: {receivers: [otlp], processors: [auditsign], exporte
 		{"../examples/quickstart.yaml", []string{"GOVAUDIT_DATA=" + e.data}, ""},
 		{"../examples/production.yaml", []string{"GOVAUDIT_SECRETS_DIR=" + secrets, "GOVAUDIT_ORIGIN=collector-0",
 			"GOVAUDIT_MLFLOW_WEBHOOK_SECRET=s3cret"}, ""},
-		// production.yaml fails closed: no origin, or an MLflow path on
+		// production.yaml fails closed: no origin (unset or empty), or an MLflow path on
 		// 0.0.0.0 without its webhook secret, refuses to validate.
 		// (GOVAUDIT_ORIGIN unset: the loop below drops it from the environment.)
 		{"../examples/production.yaml", []string{"GOVAUDIT_SECRETS_DIR=" + secrets,
 			"GOVAUDIT_MLFLOW_WEBHOOK_SECRET=s3cret"}, `processors::auditsign: origin "GOVAUDIT_ORIGIN must be set`},
+		{"../examples/production.yaml", []string{"GOVAUDIT_SECRETS_DIR=" + secrets, "GOVAUDIT_ORIGIN=",
+			"GOVAUDIT_MLFLOW_WEBHOOK_SECRET=s3cret"}, "processors::auditsign: origin: empty, and origin_required is set"},
 		{"../examples/production.yaml", []string{"GOVAUDIT_SECRETS_DIR=" + secrets, "GOVAUDIT_ORIGIN=collector-0",
 			"GOVAUDIT_MLFLOW_WEBHOOK_SECRET="}, "receivers::mlevents/mlflow: mlflow::secret: required when endpoint is not a loopback address"},
 		{broken, nil, "checkpoint_interval"},

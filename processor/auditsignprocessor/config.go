@@ -21,6 +21,12 @@ type Config struct {
 	// `auditsign/<name>`.
 	Origin string `mapstructure:"origin"`
 
+	// OriginRequired refuses an empty Origin instead of defaulting to the
+	// host name: a production configuration reads the origin from the
+	// environment, where a variable set to "" would otherwise silently turn
+	// into a host name that changes with every container. Default false.
+	OriginRequired bool `mapstructure:"origin_required"`
+
 	// SigningKeyFile is the path of the note-format Ed25519 private key
 	// ("PRIVATE+KEY+<name>+<hash>+<base64>", as written by `govaudit keygen`).
 	// Required. The file must not be accessible to group or others. Validate
@@ -51,6 +57,7 @@ var (
 	errNoSigningKey     = errors.New("signing_key_file: required")
 	errNegativeInterval = errors.New("checkpoint_interval: must not be negative")
 	errEmptyStorage     = errors.New("storage: empty extension id")
+	errOriginRequired   = errors.New("origin: empty, and origin_required is set: give this collector a stable origin (e.g. GOVAUDIT_ORIGIN); the host name default is off")
 )
 
 // Validate checks the configuration; each error names its field. It reads
@@ -59,6 +66,8 @@ func (cfg *Config) Validate() error {
 	var errs []error
 	if cfg.Origin != "" {
 		errs = append(errs, auditlog.ValidOrigin(cfg.Origin))
+	} else if cfg.OriginRequired {
+		errs = append(errs, errOriginRequired)
 	}
 	if strings.TrimSpace(cfg.SigningKeyFile) == "" {
 		errs = append(errs, errNoSigningKey)

@@ -61,6 +61,16 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: `origin "collector/1": want 1-128 characters from [A-Za-z0-9._-], starting with a letter or digit`,
 		},
 		{
+			id:   component.NewIDWithName(metadata.Type, "origin_required"),
+			want: &Config{Origin: "collector-1", OriginRequired: true, SigningKeyFile: "/etc/govaudit/signing.key", CheckpointInterval: time.Second},
+		},
+		{
+			// An origin read from a variable set to "" is refused, not
+			// turned into the host name.
+			id:      component.NewIDWithName(metadata.Type, "origin_required_empty"),
+			wantErr: "origin: empty, and origin_required is set: give this collector a stable origin (e.g. GOVAUDIT_ORIGIN); the host name default is off",
+		},
+		{
 			id:      component.NewIDWithName(metadata.Type, "negative_interval"),
 			wantErr: "checkpoint_interval: must not be negative",
 		},
@@ -98,7 +108,7 @@ func TestLoadConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Origin != tt.want.Origin ||
+			if got.Origin != tt.want.Origin || got.OriginRequired != tt.want.OriginRequired ||
 				got.CheckpointInterval != tt.want.CheckpointInterval ||
 				(got.Storage == nil) != (tt.want.Storage == nil) ||
 				(got.Storage != nil && *got.Storage != *tt.want.Storage) {
