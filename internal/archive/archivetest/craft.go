@@ -1,7 +1,8 @@
 // Package archivetest crafts hostile data files for tests: it rewrites the
 // footer and page headers of a valid Parquet data file (thrift compact
 // protocol, as parquet-go encodes them) so that a test can claim absurd row
-// counts, page sizes or offsets without writing Parquet by hand.
+// counts, page sizes or offsets without writing Parquet by hand; and it
+// makes the benchmarks' records (Records).
 package archivetest
 
 import (
