@@ -220,15 +220,7 @@ func (t *Tracker) AddNumber(v float64, at int64) Result {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return Counted
 	}
-	if t.kind == kindUnset {
-		t.kind = kindNumbers
-	} else if t.kind != kindNumbers {
-		return SkippedTypeMismatch
-	}
-	toRef, closing, r := t.phase.place(at)
-	if closing {
-		t.finish()
-	}
+	toRef, r := t.enter(kindNumbers, at)
 	switch {
 	case r != Counted:
 		return r
@@ -241,6 +233,23 @@ func (t *Tracker) AddNumber(v float64, at int64) Result {
 	}
 	t.add(binOf(t.edges, v))
 	return Counted
+}
+
+// enter places a value of kind k and record time at: the tracker takes the
+// kind of its first value and skips values of the other kind; a reference
+// period that at ends is closed first. toRef says the value belongs to the
+// reference; r is Counted unless the value is skipped.
+func (t *Tracker) enter(k kind, at int64) (toRef bool, r Result) {
+	if t.kind == kindUnset {
+		t.kind = k
+	} else if t.kind != k {
+		return false, SkippedTypeMismatch
+	}
+	toRef, closing, r := t.phase.place(at)
+	if closing {
+		t.finish()
+	}
+	return toRef, r
 }
 
 // sampleNumber keeps v in the reference: every value in first_records mode
@@ -262,20 +271,11 @@ func (t *Tracker) sampleNumber(v float64) {
 // AddCategory adds a categorical value of record time at (see AddNumber);
 // values longer than 256 bytes should go through Category first.
 func (t *Tracker) AddCategory(c string, at int64) Result {
-	if t.kind == kindUnset {
-		t.kind = kindCategories
-	} else if t.kind != kindCategories {
-		return SkippedTypeMismatch
-	}
-	toRef, closing, r := t.phase.place(at)
-	if closing {
-		t.finish()
-	}
+	toRef, r := t.enter(kindCategories, at)
 	switch {
 	case r != Counted:
 		return r
 	case toRef:
-		r = Counted
 		if t.refCats == nil {
 			t.refCats = map[string]int{}
 		}
